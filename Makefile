@@ -1,0 +1,50 @@
+# The two commands of the README, and a few for developers.
+#   make run    install what is missing, build, start the demo in the foreground
+#   make test   install what is missing, build, run every test (unit, end-to-end,
+#               the same unit tests under ASan+UBSan, and each fuzzer for a bounded time)
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build run test test-unit test-asan test-fuzz fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@scripts/run-demo.sh
+
+test: build
+	cd build && ctest --output-on-failure -j 1
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
+
+test-unit: build
+	cd build && ctest --output-on-failure -L unit
+
+test-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DASAN=ON -DUBSAN=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -L unit
+
+# Fuzzers need clang; install-deps puts it there.
+test-fuzz: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
+		-DSASGW_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+
+# A long fuzz run: make fuzz FUZZ_SECONDS=300
+fuzz: test-fuzz
+
+bench: build
+	@bench/run-all.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

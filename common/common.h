@@ -1,0 +1,56 @@
+/*
+ * common.h - the few helpers every module of sasgw shares: one allocation
+ * wrapper that aborts on out-of-memory, secure wiping, strict base64, and
+ * constant-time comparison. Depends on libc and OpenSSL only.
+ */
+#ifndef SASGW_COMMON_H
+#define SASGW_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation: never returns NULL; prints a line to stderr and aborts when memory runs out. */
+void *sg_alloc(size_t n);
+void *sg_calloc(size_t count, size_t size);
+void *sg_realloc(void *p, size_t n);
+char *sg_strdup(const char *s);
+char *sg_strndup(const char *s, size_t n);
+
+/* Wipes n bytes at p (OPENSSL_cleanse: the compiler may not drop it). NULL is allowed. */
+void sg_wipe(void *p, size_t n);
+/* Wipes n bytes at p, then frees p. NULL is allowed. */
+void sg_free_secret(void *p, size_t n);
+/* Wipes a NUL-terminated string through its terminator, then frees it. NULL is allowed. */
+void sg_free_secret_str(char *s);
+
+/* Constant-time equality of two buffers of the same length: 1 when equal, 0 otherwise. */
+int sg_ct_equal(const void *a, const void *b, size_t n);
+
+/* Length of the base64 text for n bytes, with padding, without the terminating NUL. */
+#define SG_B64_ENCODED_LEN(n) ((((n) + 2) / 3) * 4)
+/* Largest number of bytes that base64 text of length n decodes to. */
+#define SG_B64_DECODED_MAX(n) ((((n) + 3) / 4) * 3)
+
+/*
+ * Encodes n bytes as standard base64 with padding into out, which must hold
+ * SG_B64_ENCODED_LEN(n) + 1 bytes. Returns the length written (NUL not counted).
+ */
+size_t sg_b64_encode(const uint8_t *in, size_t n, char *out);
+/*
+ * Encodes as base64url without padding (RFC 4648 §5) into out, which must hold
+ * SG_B64_ENCODED_LEN(n) + 1 bytes. Returns the length written.
+ */
+size_t sg_b64url_encode(const uint8_t *in, size_t n, char *out);
+/*
+ * Decodes strict standard base64: the length is a multiple of 4, only the
+ * alphabet, '=' only as one or two final characters, unused bits zero. Writes
+ * at most outcap bytes. Returns 0 and sets *outlen, or -1 when the text is not
+ * valid base64 or does not fit; out is then unspecified (callers wipe it when
+ * it may hold secret bytes).
+ */
+int sg_b64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen);
+
+/* Fills buf with n bytes from the CSPRNG; aborts if the CSPRNG fails (nothing can be done safely without it). */
+void sg_random(void *buf, size_t n);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * main.c - the sasgw binary: dispatches to a subcommand (see cli.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+    {"sas", gw_cli_sas, "mint, verify or inspect a shared access signature"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: sasgw <command> [options]\n\n"
+                 "A delegated-access token gateway for object storage.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(out, "  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "\n'sasgw <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return GW_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return GW_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sasgw: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return GW_EXIT_USAGE;
+}

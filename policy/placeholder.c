@@ -1,0 +1,3 @@
+/* placeholder */
+int policy__placeholder(void);
+int policy__placeholder(void) { return 0; }

@@ -1,0 +1,3 @@
+/* placeholder */
+int vault__placeholder(void);
+int vault__placeholder(void) { return 0; }
