@@ -1,0 +1,136 @@
+/*
+ * internal.h - the policy module's private structures and helpers, shared by
+ * the files of policy/ only. The gateway includes policy.h, never this.
+ */
+#ifndef SASGW_POLICY_INTERNAL_H
+#define SASGW_POLICY_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* Permission letters Azure accepts, in canonical order (DESIGN §3); an account SAS adds 'u'. */
+#define POLICY__SERVICE_PERMISSIONS "racwdxyltfmeopi"
+#define POLICY__ACCOUNT_PERMISSIONS "racwdxyltfmeopiu"
+#define POLICY__SERVICES "bqtf"
+#define POLICY__RESOURCE_TYPES "sco"
+
+/* JWS algorithms a key can be pinned to. */
+typedef enum en_policy__alg_t { POLICY__ALG_RS256 = 0, POLICY__ALG_ES256, POLICY__ALG_COUNT } policy__alg_t;
+
+/* An address range, both ends inclusive; IPv4 is held as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+typedef struct st_policy__iprange_t {
+    uint8_t lo[16];
+    uint8_t hi[16];
+} policy__iprange_t;
+
+typedef struct st_policy__grant_t {
+    char *rule;      /* "roles.<role>.grants[<i>]" */
+    char *account;   /* exact account name */
+    char *container; /* exact name or "*"; NULL for an account-SAS grant */
+    char *prefix;    /* blob-name prefix template, may contain "{principal}"; NULL for none */
+    char permissions[24];
+    uint64_t max_ttl;
+    int allow_http; /* protocol: https,http */
+    policy__iprange_t *ips;
+    size_t nips; /* 0: any client address */
+    int account_sas;
+    char services[8];
+    char resource_types[8];
+} policy__grant_t;
+
+typedef struct st_policy__role_t {
+    char *name;
+    policy__grant_t *grants;
+    size_t ngrants;
+    uint32_t caps; /* bit i: policy_capabilities[i] */
+} policy__role_t;
+
+struct st_policy_principal_t {
+    char *name;
+    int has_basic;
+    uint8_t secret_sha256[32];
+    long jwt_issuer; /* index into policy->issuers, or -1 */
+    char *jwt_subject;
+    const policy__role_t **roles;
+    size_t nroles;
+    uint32_t caps; /* union of the roles' capabilities */
+};
+
+typedef struct st_policy__key_t {
+    char *kid; /* NULL for keys from a PEM file */
+    policy__alg_t alg;
+    char *pem; /* the public key as PEM, what libjwt verifies with */
+    size_t pem_len;
+} policy__key_t;
+
+typedef struct st_policy__issuer_t {
+    char *issuer;
+    char *audience;
+    int64_t leeway;
+    unsigned algs; /* bit a: policy__alg_t a allowed */
+    policy__key_t *keys;
+    size_t nkeys;
+} policy__issuer_t;
+
+struct st_policy_t {
+    atomic_size_t refcnt;
+    policy_principal_t *principals;
+    size_t nprincipals;
+    policy__role_t *roles;
+    size_t nroles;
+    policy__issuer_t *issuers;
+    size_t nissuers;
+    uint8_t dummy_sha256[32]; /* compared against when a Basic client id is unknown */
+};
+
+/* Frees a policy under construction or at refcount zero (policy_object.c). */
+void policy__free(policy_t *policy);
+
+/* "RS256" / "ES256". */
+const char *policy__alg_name(policy__alg_t alg);
+
+/*
+ * Reads the key file at path (JWKS JSON or PEM public keys) into *keys and *nkeys,
+ * keeping only algorithms in the algs mask. Returns 0, or -1 with a reason
+ * (without file position; the caller adds it) in err. (policy_keys.c)
+ */
+int policy__load_keys(const char *path, unsigned algs, policy__key_t **keys, size_t *nkeys, char *err, size_t errlen);
+void policy__free_keys(policy__key_t *keys, size_t nkeys);
+
+/*
+ * Decodes base64url without padding (RFC 7515 §2) into out, at most cap bytes.
+ * Returns 0 and sets *outlen, or -1 when the text is not canonical base64url.
+ */
+int policy__b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/*
+ * Reads a whole regular file of at most max bytes, NUL-terminated, into
+ * *buf and *len. Returns 0, or -1 with strerror-like text in err.
+ */
+int policy__read_file(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
+
+/* Parses an IPv4 or IPv6 address into its 16-byte (IPv4-mapped) form. Returns 0 or -1. */
+int policy__parse_ip(const char *s, size_t len, uint8_t out[16]);
+
+/*
+ * Parses "addr", "addr/prefix" or "addr-addr" (both the same family, lo <= hi).
+ * Returns 0 or -1.
+ */
+int policy__parse_iprange(const char *s, policy__iprange_t *out);
+
+/* Storage account names: 3 to 24 lowercase letters and digits. */
+int policy__valid_account(const char *s);
+/* Container names: 3 to 63 lowercase letters, digits and single inner dashes, or $root, $web, $logs. */
+int policy__valid_container(const char *s);
+
+/*
+ * Checks that s is a non-empty string of letters from set, none repeated.
+ * Returns 0; -1 when s is empty; -2 for a letter not in set and -3 for a
+ * repeated one, with that letter in *bad.
+ */
+int policy__check_letters(const char *s, const char *set, char *bad);
+
+#endif

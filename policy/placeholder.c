@@ -1,3 +1,0 @@
-/* placeholder */
-int policy__placeholder(void);
-int policy__placeholder(void) { return 0; }
