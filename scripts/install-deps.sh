@@ -32,6 +32,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     done
 fi
 
+# The pinned azurite and @azure/storage-blob run on node 20 (this machine kind ships 20.x;
+# they declare >= 22 but are tested here on 20). Older nodes fail in odd ways: say so plainly.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+    echo "install-deps: node $(node --version 2>/dev/null || echo missing) is older than 20; the end-to-end tests need node >= 20" >&2
+fi
+
 if [ -f package-lock.json ]; then
     stamp=node_modules/.sasgw-lock.sha256
     want=$(sha256sum package-lock.json | cut -d' ' -f1)
