@@ -11,4 +11,7 @@ enum { GW_EXIT_OK = 0, GW_EXIT_REFUSED = 1, GW_EXIT_USAGE = 2 };
 /* sasgw sas mint|verify|inspect (cli_sas.c) */
 int gw_cli_sas(int argc, char **argv);
 
+/* sasgw serve -c conf/sasgw.yaml [--threads N] (cli_serve.c) */
+int gw_cli_serve(int argc, char **argv);
+
 #endif

@@ -14,6 +14,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"sas", gw_cli_sas, "mint, verify or inspect a shared access signature"},
+    {"serve", gw_cli_serve, "run the issuing API and the validating proxy"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,103 @@
+/*
+ * cli_serve.c - `sasgw serve`: loads the configuration, builds the server,
+ * lets the modules register their routes and hooks, and runs until SIGTERM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: sasgw serve -c FILE [--threads N] [--check]\n\n"
+                 "Runs the issuing API and the validating proxy as FILE (conf/sasgw.yaml) describes.\n\n"
+                 "  -c, --config FILE   the server configuration\n"
+                 "  --threads N         worker threads (overrides 'threads:'; default one per core)\n"
+                 "  --check             validate the configuration and exit\n"
+                 "  -h, --help          this text\n\n"
+                 "Signals: SIGTERM or SIGINT stop gracefully, SIGHUP reloads the policy.\n");
+}
+
+static int parse_threads(const char *text, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0 || v > GW_CONFIG_MAX_THREADS)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/*
+ * Where the modules plug in: the issuing and admin API, the proxy, Redis and
+ * the policy register their routes, setup hooks, thread modules, readiness
+ * checks and reload hooks here. Returns 0, or -1 after printing why.
+ */
+static int register_modules(gw_server_t *server, const gw_config_t *conf)
+{
+    return 0;
+}
+
+int gw_cli_serve(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    unsigned threads = 0;
+    int check_only = 0;
+    char err[512];
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return GW_EXIT_OK;
+        } else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if (parse_threads(argv[++i], &threads) != 0) {
+                fprintf(stderr, "sasgw serve: --threads takes a number from 1 to %d\n", GW_CONFIG_MAX_THREADS);
+                return GW_EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check_only = 1;
+        } else {
+            fprintf(stderr, "sasgw serve: unexpected argument '%s'\n\n", argv[i]);
+            usage(stderr);
+            return GW_EXIT_USAGE;
+        }
+    }
+    if (config_path == NULL) {
+        fprintf(stderr, "sasgw serve: -c FILE is required\n\n");
+        usage(stderr);
+        return GW_EXIT_USAGE;
+    }
+
+    gw_config_t *conf = gw_config_load(config_path, err, sizeof(err));
+    if (conf == NULL) {
+        fprintf(stderr, "sasgw: %s\n", err);
+        return GW_EXIT_REFUSED;
+    }
+    if (check_only) {
+        printf("%s: configuration OK\n", config_path);
+        gw_config_free(conf);
+        return GW_EXIT_OK;
+    }
+
+    int ret = GW_EXIT_REFUSED;
+    gw_server_t *server = gw_server_create(conf, threads);
+    if (register_modules(server, conf) != 0)
+        goto Exit;
+    if (gw_server_start(server, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sasgw: %s\n", err);
+        goto Exit;
+    }
+    gw_server_wait(server);
+    ret = GW_EXIT_OK;
+Exit:
+    gw_server_destroy(server);
+    gw_config_free(conf);
+    return ret;
+}

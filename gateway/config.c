@@ -1,0 +1,844 @@
+/*
+ * config.c - loads conf/sasgw.yaml (libyaml's document API) into a gw_config_t.
+ *
+ * Every section is a function that walks one mapping: keys are checked against
+ * the section's list (unknown and duplicate keys are errors), each value is
+ * converted by a typed getter that names the place of a bad value, and the
+ * required keys are checked once the mapping has been walked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "common.h"
+#include "config.h"
+
+struct parser {
+    const char *name;
+    yaml_document_t *doc;
+    char *err;
+    size_t errlen;
+};
+
+/* Writes "name:line:column: message" into the error buffer and returns -1. */
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, const yaml_node_t *node, const char *fmt, ...)
+{
+    size_t off = 0;
+    if (p->errlen == 0)
+        return -1;
+    if (node != NULL)
+        snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->name, node->start_mark.line + 1, node->start_mark.column + 1);
+    else
+        snprintf(p->err, p->errlen, "%s: ", p->name);
+    off = strlen(p->err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + off, p->errlen - off, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static yaml_node_t *node_at(struct parser *p, int index)
+{
+    return yaml_document_get_node(p->doc, index);
+}
+
+static const char *kind_name(const yaml_node_t *node)
+{
+    switch (node->type) {
+    case YAML_SCALAR_NODE:
+        return "a scalar";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    default:
+        return "nothing";
+    }
+}
+
+/* A plain scalar spelling YAML's null: an empty value, "~" or "null". */
+static int is_null(const yaml_node_t *node)
+{
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *s = (const char *)node->data.scalar.value;
+    size_t len = node->data.scalar.length;
+    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+                                                                   memcmp(s, "NULL", 4) == 0));
+}
+
+/* Reads a non-empty string without NUL bytes into *out (a fresh copy; a previous value is freed). */
+static int get_string(struct parser *p, const yaml_node_t *node, const char *key, char **out)
+{
+    if (node->type != YAML_SCALAR_NODE || is_null(node))
+        return fail(p, node, "'%s' must be a string, not %s", key, is_null(node) ? "null" : kind_name(node));
+    const char *s = (const char *)node->data.scalar.value;
+    size_t len = node->data.scalar.length;
+    if (len == 0)
+        return fail(p, node, "'%s' must not be empty", key);
+    if (memchr(s, '\0', len) != NULL)
+        return fail(p, node, "'%s' must not contain a NUL character", key);
+    free(*out);
+    *out = sg_strndup(s, len);
+    return 0;
+}
+
+/* Reads a plain decimal integer within [min, max]. */
+static int get_uint(struct parser *p, const yaml_node_t *node, const char *key, unsigned long min, unsigned long max,
+                    unsigned long *out)
+{
+    if (is_null(node))
+        return fail(p, node, "'%s' must be an integer, not null", key);
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return fail(p, node, "'%s' must be an integer, not %s", key, node->type == YAML_SCALAR_NODE ? "a string" : kind_name(node));
+    const char *s = (const char *)node->data.scalar.value;
+    size_t len = node->data.scalar.length;
+    unsigned long long v = 0;
+    for (size_t i = 0; i != len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return fail(p, node, "'%s' must be a non-negative decimal integer, not '%.*s'", key, (int)(len > 40 ? 40 : len), s);
+        if (v > 1000000000000ull)
+            return fail(p, node, "'%s' must be between %lu and %lu", key, min, max);
+        v = v * 10 + (unsigned long long)(s[i] - '0');
+    }
+    if (v < min || v > max)
+        return fail(p, node, "'%s' must be between %lu and %lu, not %llu", key, min, max, v);
+    *out = (unsigned long)v;
+    return 0;
+}
+
+static int get_bool(struct parser *p, const yaml_node_t *node, const char *key, int *out)
+{
+    if (node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        const char *s = (const char *)node->data.scalar.value;
+        size_t len = node->data.scalar.length;
+        if (len == 4 && memcmp(s, "true", 4) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (len == 5 && memcmp(s, "false", 5) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return fail(p, node, "'%s' must be true or false", key);
+}
+
+/*
+ * Walks a mapping whose keys must be among allowed (NULL-terminated). For each
+ * pair calls on_pair with the key's index in allowed. Sets bit i of *seen for
+ * every key present. section names the mapping in messages.
+ */
+typedef int (*pair_cb)(struct parser *p, size_t index, const yaml_node_t *key, yaml_node_t *value, void *data);
+
+static int walk_mapping(struct parser *p, yaml_node_t *node, const char *section, const char *const *allowed, pair_cb on_pair,
+                        void *data, unsigned *seen)
+{
+    *seen = 0;
+    if (node->type != YAML_MAPPING_NODE)
+        return fail(p, node, "'%s' must be a mapping, not %s", section, is_null(node) ? "null" : kind_name(node));
+    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start; pair != node->data.mapping.pairs.top; pair++) {
+        yaml_node_t *key = node_at(p, pair->key), *value = node_at(p, pair->value);
+        if (key == NULL || value == NULL)
+            return fail(p, node, "malformed mapping in '%s'", section);
+        if (key->type != YAML_SCALAR_NODE)
+            return fail(p, key, "keys in '%s' must be strings", section);
+        const char *k = (const char *)key->data.scalar.value;
+        size_t klen = key->data.scalar.length, i;
+        for (i = 0; allowed[i] != NULL; i++)
+            if (strlen(allowed[i]) == klen && memcmp(allowed[i], k, klen) == 0)
+                break;
+        if (allowed[i] == NULL) {
+            char list[256] = "";
+            for (size_t j = 0; allowed[j] != NULL; j++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof(list) - used, "%s%s", j == 0 ? "" : ", ", allowed[j]);
+            }
+            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section,
+                        list);
+        }
+        if ((*seen & (1u << i)) != 0)
+            return fail(p, key, "duplicate key '%s' in '%s'", allowed[i], section);
+        *seen |= 1u << i;
+        if (on_pair(p, i, key, value, data) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Checks that every key whose bit is set in required is in seen; names the first missing one. */
+static int check_required(struct parser *p, const yaml_node_t *node, const char *section, const char *const *allowed,
+                          unsigned required, unsigned seen)
+{
+    for (size_t i = 0; allowed[i] != NULL; i++)
+        if ((required & (1u << i)) != 0 && (seen & (1u << i)) == 0)
+            return fail(p, node, "'%s' is missing the required key '%s'", section, allowed[i]);
+    return 0;
+}
+
+/* Splits "http[s]://host[:port][/path]" (no user info, query or fragment). Returns 0 or -1 with a reason in *why. */
+static int parse_http_url(const char *url, int *tls, char **host, uint16_t *port, char **path, const char **why)
+{
+    const char *p;
+    if (strncmp(url, "http://", 7) == 0) {
+        *tls = 0;
+        p = url + 7;
+    } else if (strncmp(url, "https://", 8) == 0) {
+        *tls = 1;
+        p = url + 8;
+    } else {
+        *why = "must start with http:// or https://";
+        return -1;
+    }
+    if (strpbrk(url, "?#@ \t\r\n\\") != NULL) {
+        *why = "must not contain user info, a query, a fragment, spaces or backslashes";
+        return -1;
+    }
+    const char *host_start = p, *host_end;
+    if (*p == '[') {
+        if ((host_end = strchr(p, ']')) == NULL) {
+            *why = "has an unterminated IPv6 address";
+            return -1;
+        }
+        host_start = p + 1;
+        p = host_end + 1;
+        char tmp[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        size_t hl = (size_t)(host_end - host_start);
+        if (hl >= sizeof(tmp) || (memcpy(tmp, host_start, hl), tmp[hl] = '\0', inet_pton(AF_INET6, tmp, &a6) != 1)) {
+            *why = "has a malformed IPv6 address";
+            return -1;
+        }
+    } else {
+        while (*p != '\0' && *p != ':' && *p != '/')
+            p++;
+        host_end = p;
+        for (const char *c = host_start; c != host_end; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.')) {
+                *why = "has a malformed host";
+                return -1;
+            }
+    }
+    if (host_end == host_start) {
+        *why = "has no host";
+        return -1;
+    }
+    unsigned long port_value = *tls ? 443 : 80;
+    if (*p == ':') {
+        p++;
+        if (*p < '0' || *p > '9') {
+            *why = "has a malformed port";
+            return -1;
+        }
+        port_value = 0;
+        while (*p >= '0' && *p <= '9') {
+            port_value = port_value * 10 + (unsigned long)(*p++ - '0');
+            if (port_value > 65535) {
+                *why = "has a port above 65535";
+                return -1;
+            }
+        }
+        if (port_value == 0) {
+            *why = "has port 0";
+            return -1;
+        }
+    }
+    if (*p != '\0' && *p != '/') {
+        *why = "has a malformed port";
+        return -1;
+    }
+    size_t path_len = strlen(p);
+    while (path_len != 0 && p[path_len - 1] == '/')
+        path_len--;
+    *host = sg_strndup(host_start, (size_t)(host_end - host_start));
+    *port = (uint16_t)port_value;
+    *path = sg_strndup(p, path_len);
+    return 0;
+}
+
+/* vault: {path, master_key_file, passphrase_file} */
+static const char *const vault_keys[] = {"path", "master_key_file", "passphrase_file", NULL};
+
+static int on_vault(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    char **slots[] = {&conf->vault.path, &conf->vault.master_key_file, &conf->vault.passphrase_file};
+    return get_string(p, value, vault_keys[i], slots[i]);
+}
+
+/* tls: {certificate, key} */
+static const char *const tls_keys[] = {"certificate", "key", NULL};
+
+static int on_tls(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_listen_config_t *l = data;
+    return get_string(p, value, tls_keys[i], i == 0 ? &l->tls_certificate : &l->tls_key);
+}
+
+/* listen: [{address, port, tls?}] */
+static const char *const listen_keys[] = {"address", "port", "tls", NULL};
+
+static int on_listen(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_listen_config_t *l = data;
+    unsigned long port;
+    unsigned seen;
+    switch (i) {
+    case 0: {
+        if (get_string(p, value, "address", &l->address) != 0)
+            return -1;
+        struct in6_addr a;
+        if (inet_pton(AF_INET, l->address, &a) != 1 && inet_pton(AF_INET6, l->address, &a) != 1)
+            return fail(p, value, "'address' must be a numeric IPv4 or IPv6 address, not '%s'", l->address);
+        return 0;
+    }
+    case 1:
+        if (get_uint(p, value, "port", 1, 65535, &port) != 0)
+            return -1;
+        l->port = (uint16_t)port;
+        return 0;
+    default:
+        if (walk_mapping(p, value, "tls", tls_keys, on_tls, l, &seen) != 0)
+            return -1;
+        return check_required(p, value, "tls", tls_keys, 3, seen);
+    }
+}
+
+static int parse_listen(struct parser *p, yaml_node_t *node, const char *section, gw_listen_config_t **out, size_t *num)
+{
+    if (node->type != YAML_SEQUENCE_NODE)
+        return fail(p, node, "'%s.listen' must be a list of {address, port, tls?}, not %s", section, kind_name(node));
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n == 0)
+        return fail(p, node, "'%s.listen' needs at least one entry", section);
+    if (n > 64)
+        return fail(p, node, "'%s.listen' has more than 64 entries", section);
+    *out = sg_calloc(n, sizeof(**out));
+    *num = n;
+    for (size_t i = 0; i != n; i++) {
+        yaml_node_t *item = node_at(p, node->data.sequence.items.start[i]);
+        unsigned seen;
+        if (item == NULL)
+            return fail(p, node, "malformed list in '%s.listen'", section);
+        (*out)[i].line = (unsigned)item->start_mark.line + 1;
+        if (walk_mapping(p, item, "listen", listen_keys, on_listen, *out + i, &seen) != 0)
+            return -1;
+        if (check_required(p, item, "listen", listen_keys, 3, seen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* issuer: {listen, max_body, clock_skew} */
+static const char *const issuer_keys[] = {"listen", "max_body", "clock_skew", NULL};
+
+static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned long v;
+    switch (i) {
+    case 0:
+        return parse_listen(p, value, "issuer", &conf->issuer.listen, &conf->issuer.num_listen);
+    case 1:
+        if (get_uint(p, value, "max_body", 1, 64 * 1024 * 1024, &v) != 0)
+            return -1;
+        conf->issuer.max_body = v;
+        return 0;
+    default:
+        if (get_uint(p, value, "clock_skew", 0, 86400, &v) != 0)
+            return -1;
+        conf->issuer.clock_skew = (unsigned)v;
+        return 0;
+    }
+}
+
+/* proxy: {listen, public_base_url, start_skew, expiry_skew, upstream_timeout, trusted_proxies, debug} */
+static const char *const proxy_keys[] = {"listen",           "public_base_url", "start_skew", "expiry_skew",
+                                         "upstream_timeout", "trusted_proxies", "debug",      NULL};
+
+static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned long v;
+    switch (i) {
+    case 0:
+        return parse_listen(p, value, "proxy", &conf->proxy.listen, &conf->proxy.num_listen);
+    case 1: {
+        int tls;
+        char *host = NULL, *path = NULL;
+        uint16_t port;
+        const char *why;
+        if (get_string(p, value, "public_base_url", &conf->proxy.public_base_url) != 0)
+            return -1;
+        if (parse_http_url(conf->proxy.public_base_url, &tls, &host, &port, &path, &why) != 0)
+            return fail(p, value, "'public_base_url' %s", why);
+        free(host);
+        free(path);
+        size_t len = strlen(conf->proxy.public_base_url);
+        while (conf->proxy.public_base_url[len - 1] == '/')
+            conf->proxy.public_base_url[--len] = '\0';
+        return 0;
+    }
+    case 2:
+    case 3:
+    case 4:
+        if (get_uint(p, value, proxy_keys[i], i == 4 ? 1 : 0, i == 4 ? 3600 : 86400, &v) != 0)
+            return -1;
+        *(i == 2 ? &conf->proxy.start_skew : i == 3 ? &conf->proxy.expiry_skew : &conf->proxy.upstream_timeout) = (unsigned)v;
+        return 0;
+    case 5: {
+        if (value->type != YAML_SEQUENCE_NODE)
+            return fail(p, value, "'trusted_proxies' must be a list of addresses or CIDRs, not %s", kind_name(value));
+        size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+        if (n > 1024)
+            return fail(p, value, "'trusted_proxies' has more than 1024 entries");
+        conf->proxy.trusted_proxies = sg_calloc(n + 1, sizeof(gw_cidr_t));
+        conf->proxy.num_trusted_proxies = 0;
+        for (size_t j = 0; j != n; j++) {
+            yaml_node_t *item = node_at(p, value->data.sequence.items.start[j]);
+            char *text = NULL;
+            if (item == NULL || get_string(p, item, "trusted_proxies", &text) != 0)
+                return item == NULL ? fail(p, value, "malformed list in 'trusted_proxies'") : -1;
+            int bad = gw_cidr_parse(conf->proxy.trusted_proxies + j, text);
+            free(text);
+            if (bad)
+                return fail(p, item, "'trusted_proxies' entries must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8");
+            conf->proxy.num_trusted_proxies++;
+        }
+        return 0;
+    }
+    default:
+        return get_bool(p, value, "debug", &conf->proxy.debug);
+    }
+}
+
+/* accounts: {name: {mode, backend}} */
+static const char *const account_keys[] = {"mode", "backend", NULL};
+
+static int on_account(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_account_config_t *a = data;
+    char *text = NULL;
+    if (i == 0) {
+        if (get_string(p, value, "mode", &text) != 0)
+            return -1;
+        int ok = 1;
+        if (strcmp(text, "passthrough") == 0)
+            a->mode = GW_ACCOUNT_PASSTHROUGH;
+        else if (strcmp(text, "origin") == 0)
+            a->mode = GW_ACCOUNT_ORIGIN;
+        else
+            ok = 0;
+        free(text);
+        return ok ? 0 : fail(p, value, "'mode' must be passthrough or origin");
+    }
+    const char *why;
+    if (get_string(p, value, "backend", &a->backend) != 0)
+        return -1;
+    if (parse_http_url(a->backend, &a->backend_tls, &a->backend_host, &a->backend_port, &a->backend_path, &why) != 0)
+        return fail(p, value, "'backend' %s", why);
+    return 0;
+}
+
+static int valid_account_name(const char *s, size_t len)
+{
+    if (len < 3 || len > 24)
+        return 0;
+    for (size_t i = 0; i != len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+static int parse_accounts(struct parser *p, yaml_node_t *node, gw_config_t *conf)
+{
+    if (is_null(node))
+        return 0;
+    if (node->type != YAML_MAPPING_NODE)
+        return fail(p, node, "'accounts' must be a mapping of account names, not %s", kind_name(node));
+    size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    conf->accounts = sg_calloc(n + 1, sizeof(*conf->accounts));
+    for (size_t i = 0; i != n; i++) {
+        yaml_node_pair_t *pair = node->data.mapping.pairs.start + i;
+        yaml_node_t *key = node_at(p, pair->key), *value = node_at(p, pair->value);
+        unsigned seen;
+        if (key == NULL || value == NULL)
+            return fail(p, node, "malformed mapping in 'accounts'");
+        if (key->type != YAML_SCALAR_NODE)
+            return fail(p, key, "account names must be strings");
+        const char *name = (const char *)key->data.scalar.value;
+        size_t len = key->data.scalar.length;
+        if (!valid_account_name(name, len))
+            return fail(p, key, "account name '%.*s' must be 3 to 24 lower-case letters and digits", (int)(len > 64 ? 64 : len),
+                        name);
+        if (gw_config_find_account(conf, name, len) != NULL)
+            return fail(p, key, "duplicate account '%.*s'", (int)len, name);
+        gw_account_config_t *a = conf->accounts + conf->num_accounts++;
+        a->name = sg_strndup(name, len);
+        if (walk_mapping(p, value, a->name, account_keys, on_account, a, &seen) != 0)
+            return -1;
+        if (check_required(p, value, a->name, account_keys, 3, seen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* redis: {host, port, password_file} */
+static const char *const redis_keys[] = {"host", "port", "password_file", NULL};
+
+static int on_redis(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned long v;
+    if (i == 0)
+        return get_string(p, value, "host", &conf->redis.host);
+    if (i == 2)
+        return get_string(p, value, "password_file", &conf->redis.password_file);
+    if (get_uint(p, value, "port", 1, 65535, &v) != 0)
+        return -1;
+    conf->redis.port = (uint16_t)v;
+    return 0;
+}
+
+/* revocation: {max_staleness, fail_open} */
+static const char *const revocation_keys[] = {"max_staleness", "fail_open", NULL};
+
+static int on_revocation(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned long v;
+    if (i == 1)
+        return get_bool(p, value, "fail_open", &conf->revocation.fail_open);
+    if (get_uint(p, value, "max_staleness", 0, 86400, &v) != 0)
+        return -1;
+    conf->revocation.max_staleness = (unsigned)v;
+    return 0;
+}
+
+/* audit: {path} */
+static const char *const audit_keys[] = {"path", NULL};
+
+static int on_audit(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    return get_string(p, value, "path", &conf->audit.path);
+}
+
+/* The root mapping. */
+static const char *const root_keys[] = {"vault", "policy", "threads", "issuer", "proxy", "accounts", "redis", "revocation", "audit",
+                                        NULL};
+enum { ROOT_VAULT, ROOT_POLICY, ROOT_THREADS, ROOT_ISSUER, ROOT_PROXY, ROOT_ACCOUNTS, ROOT_REDIS, ROOT_REVOCATION, ROOT_AUDIT };
+
+static int on_root(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned seen;
+    unsigned long v;
+    switch (i) {
+    case ROOT_VAULT:
+        if (walk_mapping(p, value, "vault", vault_keys, on_vault, conf, &seen) != 0)
+            return -1;
+        if (conf->vault.master_key_file != NULL && conf->vault.passphrase_file != NULL)
+            return fail(p, value, "'vault' may set master_key_file or passphrase_file, not both");
+        return 0;
+    case ROOT_POLICY:
+        return get_string(p, value, "policy", &conf->policy);
+    case ROOT_THREADS:
+        if (get_uint(p, value, "threads", 0, GW_CONFIG_MAX_THREADS, &v) != 0)
+            return -1;
+        conf->threads = (unsigned)v;
+        return 0;
+    case ROOT_ISSUER:
+        conf->issuer.enabled = 1;
+        if (walk_mapping(p, value, "issuer", issuer_keys, on_issuer, conf, &seen) != 0)
+            return -1;
+        return check_required(p, value, "issuer", issuer_keys, 1, seen);
+    case ROOT_PROXY:
+        conf->proxy.enabled = 1;
+        if (walk_mapping(p, value, "proxy", proxy_keys, on_proxy, conf, &seen) != 0)
+            return -1;
+        return check_required(p, value, "proxy", proxy_keys, 3, seen);
+    case ROOT_ACCOUNTS:
+        return parse_accounts(p, value, conf);
+    case ROOT_REDIS:
+        return walk_mapping(p, value, "redis", redis_keys, on_redis, conf, &seen);
+    case ROOT_REVOCATION:
+        return walk_mapping(p, value, "revocation", revocation_keys, on_revocation, conf, &seen);
+    default:
+        return walk_mapping(p, value, "audit", audit_keys, on_audit, conf, &seen);
+    }
+}
+
+/* Two listeners (of either service) may not share an address and port. */
+static int check_listeners(struct parser *p, gw_config_t *conf)
+{
+    gw_listen_config_t *all[128];
+    size_t n = 0;
+    for (size_t i = 0; i != conf->issuer.num_listen; i++)
+        all[n++] = conf->issuer.listen + i;
+    for (size_t i = 0; i != conf->proxy.num_listen; i++)
+        all[n++] = conf->proxy.listen + i;
+    for (size_t i = 0; i != n; i++)
+        for (size_t j = 0; j != i; j++)
+            if (all[i]->port == all[j]->port && strcmp(all[i]->address, all[j]->address) == 0) {
+                snprintf(p->err, p->errlen, "%s:%u: %s port %u is already used by the listener on line %u", p->name, all[i]->line,
+                         all[i]->address, all[i]->port, all[j]->line);
+                return -1;
+            }
+    return 0;
+}
+
+static void apply_defaults(gw_config_t *conf)
+{
+    if (conf->vault.path == NULL)
+        conf->vault.path = sg_strdup(GW_CONFIG_DEFAULT_VAULT_PATH);
+    if (conf->redis.host == NULL)
+        conf->redis.host = sg_strdup(GW_CONFIG_DEFAULT_REDIS_HOST);
+    if (conf->audit.path == NULL) {
+        const char *slash = strrchr(conf->vault.path, '/');
+        size_t dirlen = slash == NULL ? 0 : (size_t)(slash - conf->vault.path) + 1;
+        conf->audit.path = sg_alloc(dirlen + sizeof("audit.log"));
+        memcpy(conf->audit.path, conf->vault.path, dirlen);
+        memcpy(conf->audit.path + dirlen, "audit.log", sizeof("audit.log"));
+    }
+}
+
+gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+    struct parser p = {name, NULL, err, errlen};
+    yaml_parser_t yparser;
+    yaml_document_t doc;
+    gw_config_t *conf = NULL;
+    int ok = 0;
+
+    if (errlen != 0)
+        err[0] = '\0';
+    if (!yaml_parser_initialize(&yparser)) {
+        fail(&p, NULL, "cannot initialise the YAML parser");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&yparser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&yparser, &doc)) {
+        snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, yparser.problem_mark.line + 1, yparser.problem_mark.column + 1,
+                 yparser.problem != NULL ? yparser.problem : "malformed YAML", yparser.context != NULL ? " " : "",
+                 yparser.context != NULL ? yparser.context : "");
+        yaml_parser_delete(&yparser);
+        return NULL;
+    }
+    p.doc = &doc;
+
+    /* defaults first; the walk overwrites what the file sets */
+    conf = sg_calloc(1, sizeof(*conf));
+    conf->path = sg_strdup(name);
+    conf->issuer.max_body = GW_CONFIG_DEFAULT_MAX_BODY;
+    conf->issuer.clock_skew = GW_CONFIG_DEFAULT_CLOCK_SKEW;
+    conf->proxy.start_skew = GW_CONFIG_DEFAULT_START_SKEW;
+    conf->proxy.expiry_skew = GW_CONFIG_DEFAULT_EXPIRY_SKEW;
+    conf->proxy.upstream_timeout = GW_CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
+    conf->redis.port = GW_CONFIG_DEFAULT_REDIS_PORT;
+    conf->revocation.max_staleness = GW_CONFIG_DEFAULT_MAX_STALENESS;
+
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    unsigned seen;
+    if (root == NULL) {
+        fail(&p, NULL, "the file is empty");
+        goto Exit;
+    }
+    /* a second document would be silently ignored: refuse it */
+    {
+        yaml_document_t extra;
+        if (!yaml_parser_load(&yparser, &extra)) {
+            fail(&p, NULL, "malformed YAML after the first document");
+            goto Exit;
+        }
+        int more = yaml_document_get_root_node(&extra) != NULL;
+        yaml_document_delete(&extra);
+        if (more) {
+            fail(&p, NULL, "the file holds more than one YAML document");
+            goto Exit;
+        }
+    }
+    if (walk_mapping(&p, root, "the configuration", root_keys, on_root, conf, &seen) != 0)
+        goto Exit;
+    if (check_required(&p, root, "the configuration", root_keys, 1u << ROOT_VAULT | 1u << ROOT_POLICY, seen) != 0)
+        goto Exit;
+    if (!conf->issuer.enabled && !conf->proxy.enabled) {
+        fail(&p, root, "the configuration needs an 'issuer' or a 'proxy' section (or both)");
+        goto Exit;
+    }
+    if (check_listeners(&p, conf) != 0)
+        goto Exit;
+    apply_defaults(conf);
+    ok = 1;
+
+Exit:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&yparser);
+    if (!ok) {
+        gw_config_free(conf);
+        conf = NULL;
+    }
+    return conf;
+}
+
+gw_config_t *gw_config_load(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap == 0 ? 4096 : cap * 2;
+            if (cap > 16 * 1024 * 1024) {
+                fclose(fp);
+                free(text);
+                snprintf(err, errlen, "%s: the file is larger than 16 MiB", path);
+                return NULL;
+            }
+            text = sg_realloc(text, cap);
+        }
+        size_t n = fread(text + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        free(text);
+        snprintf(err, errlen, "%s: cannot read the file", path);
+        return NULL;
+    }
+    gw_config_t *conf = gw_config_parse(path, text, len, err, errlen);
+    free(text);
+    return conf;
+}
+
+static void free_listen(gw_listen_config_t *listen, size_t num)
+{
+    for (size_t i = 0; listen != NULL && i != num; i++) {
+        free(listen[i].address);
+        free(listen[i].tls_certificate);
+        free(listen[i].tls_key);
+    }
+    free(listen);
+}
+
+void gw_config_free(gw_config_t *conf)
+{
+    if (conf == NULL)
+        return;
+    free(conf->path);
+    free(conf->vault.path);
+    free(conf->vault.master_key_file);
+    free(conf->vault.passphrase_file);
+    free(conf->policy);
+    /* listen arrays are allocated whole, so entries past a parse error are zero */
+    free_listen(conf->issuer.listen, conf->issuer.num_listen);
+    free_listen(conf->proxy.listen, conf->proxy.num_listen);
+    free(conf->proxy.public_base_url);
+    free(conf->proxy.trusted_proxies);
+    for (size_t i = 0; i != conf->num_accounts; i++) {
+        free(conf->accounts[i].name);
+        free(conf->accounts[i].backend);
+        free(conf->accounts[i].backend_host);
+        free(conf->accounts[i].backend_path);
+    }
+    free(conf->accounts);
+    free(conf->redis.host);
+    free(conf->redis.password_file);
+    free(conf->audit.path);
+    free(conf);
+}
+
+const gw_account_config_t *gw_config_find_account(const gw_config_t *conf, const char *name, size_t len)
+{
+    for (size_t i = 0; i != conf->num_accounts; i++)
+        if (strlen(conf->accounts[i].name) == len && memcmp(conf->accounts[i].name, name, len) == 0)
+            return conf->accounts + i;
+    return NULL;
+}
+
+int gw_cidr_parse(gw_cidr_t *cidr, const char *text)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+    if (alen == 0 || alen >= sizeof(addr))
+        return -1;
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    memset(cidr, 0, sizeof(*cidr));
+    unsigned maxbits;
+    if (inet_pton(AF_INET, addr, cidr->addr) == 1) {
+        cidr->family = AF_INET;
+        maxbits = 32;
+    } else if (inet_pton(AF_INET6, addr, cidr->addr) == 1) {
+        cidr->family = AF_INET6;
+        maxbits = 128;
+    } else {
+        return -1;
+    }
+    cidr->prefix = maxbits;
+    if (slash != NULL) {
+        const char *p = slash + 1;
+        unsigned v = 0;
+        if (*p == '\0' || strlen(p) > 3)
+            return -1;
+        for (; *p != '\0'; p++) {
+            if (*p < '0' || *p > '9')
+                return -1;
+            v = v * 10 + (unsigned)(*p - '0');
+        }
+        if (v > maxbits)
+            return -1;
+        cidr->prefix = v;
+    }
+    return 0;
+}
+
+static int prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    size_t whole = bits / 8;
+    if (memcmp(a, b, whole) != 0)
+        return 0;
+    if (bits % 8 == 0)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+    return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int gw_cidr_match(const gw_cidr_t *cidr, const struct sockaddr *sa)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+        return cidr->family == AF_INET && prefix_equal(cidr->addr, (const uint8_t *)&sin->sin_addr, cidr->prefix);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const uint8_t *a = (const uint8_t *)&sin6->sin6_addr;
+        if (cidr->family == AF_INET6)
+            return prefix_equal(cidr->addr, a, cidr->prefix);
+        return memcmp(a, v4mapped, sizeof(v4mapped)) == 0 && prefix_equal(cidr->addr, a + 12, cidr->prefix);
+    }
+    return 0;
+}
+
+int gw_config_is_trusted_proxy(const gw_config_t *conf, const struct sockaddr *sa)
+{
+    for (size_t i = 0; i != conf->proxy.num_trusted_proxies; i++)
+        if (gw_cidr_match(conf->proxy.trusted_proxies + i, sa))
+            return 1;
+    return 0;
+}
