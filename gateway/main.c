@@ -14,6 +14,13 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"sas", gw_cli_sas, "mint, verify or inspect a shared access signature"},
+    {"vault", gw_cli_vault, "create the encrypted vault, show its status, change its settings"},
+    {"account", gw_cli_account, "storage accounts and their keys: add, list, rotate, import-key, retire"},
+    {"secret", gw_cli_secret, "secrets: set, get, list, delete, recover, purge"},
+    {"policy-store", gw_cli_policy_store, "stored access policies per container: set, delete, list"},
+    {"audit", gw_cli_audit, "the audit trail: tail, verify"},
+    {"backup", gw_cli_backup, "write an encrypted backup of the vault"},
+    {"restore", gw_cli_restore, "restore the vault from a backup"},
     {"serve", gw_cli_serve, "run the issuing API and the validating proxy"},
 };
 

@@ -1,3 +1,0 @@
-/* placeholder */
-int vault__placeholder(void);
-int vault__placeholder(void) { return 0; }
