@@ -1,4 +1,453 @@
-/* signer.h - placeholder; the signer's public header. */
+/*
+ * signer.h - the SAS model of sasgw: parse, canonicalize, mint and verify
+ * Azure Storage shared access signatures (service SAS for blobs, snapshots,
+ * versions and containers; account SAS), every sv from 2018-11-09 to
+ * 2026-10-06. See DESIGN.md §3.
+ *
+ * The module is pure: no I/O, no globals, no locks. Nothing on the verify
+ * path allocates from the heap: a parsed token and a resource live in
+ * caller-provided structs with fixed-size arenas, the string to sign is built
+ * on the stack, and a key is a precomputed HMAC-SHA256 state that verifying
+ * copies onto the stack (so one sas_key_t may be shared read-only by any
+ * number of threads).
+ *
+ * Every refusal returns a reason code (sas_reason_t) and, when the caller
+ * passes a sas_error_t, a human sentence such as "expired at
+ * 2026-11-24T10:00:00Z" or "permission w not granted by sp=r".
+ *
+ * A request is verified in DESIGN's order, cheapest first:
+ *
+ *     sas_token_t tok;           (about 4.5 KB: keep it on the stack or per thread)
+ *     sas_resource_t res;
+ *     sas_grant_t grant;
+ *     sas_error_t err;
+ *     if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK ||
+ *         sas_resource_from_path(&res, path, path_len, &tok, &err) != SAS_OK ||
+ *         sas_verify(&ctx, &tok, &res, &grant, &err) != SAS_OK)
+ *         refuse(sas_reason_azure_code(err.reason), err.message);
+ *
+ * or step by step with sas_check_resource(), sas_check_times(),
+ * sas_check_signature(), sas_apply_policy(), sas_check_network() and
+ * sas_check_operation(). Revocation (step 8) belongs to the caller: it
+ * looks up sas_token_id().
+ */
 #ifndef SASGW_SIGNER_H
 #define SASGW_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bounds. A query or path over its bound is refused with a reason, never truncated. */
+#define SAS_MAX_QUERY 4096   /* bytes of raw (percent-encoded) query accepted by sas_token_parse() */
+#define SAS_MAX_PATH 4096    /* bytes of raw path accepted by sas_resource_from_path() */
+#define SAS_MAX_STS 8448     /* bytes of the longest string to sign (every value at its bound) */
+#define SAS_SIG_LEN 32       /* bytes of a decoded signature (HMAC-SHA256) */
+#define SAS_SIG_B64_LEN 44   /* characters of a signature in base64 */
+#define SAS_TOKEN_ID_LEN 22  /* characters of a token id (base64url of 16 bytes, no padding) */
+#define SAS_MESSAGE_MAX 256  /* bytes of a refusal sentence, NUL included */
+#define SAS_TIME_TEXT_MAX 32 /* bytes of sas_time_format() output, NUL included */
+
+/* The range of sv this module signs and verifies, and the layout boundary (ses appears). */
+#define SAS_VERSION_MIN "2018-11-09"
+#define SAS_VERSION_MAX "2026-10-06"
+#define SAS_VERSION_DEFAULT "2026-10-06"
+#define SAS_VERSION_WITH_SES "2020-12-06"
+
+/* Canonical permission orders: the issuing API writes letters in this order (sas_perm_format()). */
+#define SAS_PERM_ORDER_SERVICE "racwdxyltfmeopi"
+#define SAS_PERM_ORDER_ACCOUNT "rwdxylacuptfi"
+
+/* ---- reasons ----------------------------------------------------------- */
+
+typedef enum {
+    SAS_OK = 0,
+    /* 1. parsing the query */
+    SAS_R_QUERY_TOO_LONG,      /* raw query over SAS_MAX_QUERY */
+    SAS_R_VALUE_TOO_LONG,      /* one parameter over its own bound */
+    SAS_R_MALFORMED_QUERY,     /* bad percent-encoding, control character, invalid UTF-8 */
+    SAS_R_DUPLICATE_PARAM,     /* a SAS (or operation) parameter given twice */
+    SAS_R_MISSING_PARAM,       /* sv, sig, sr, or ss/srt without its partner */
+    SAS_R_BAD_SIGNATURE,       /* sig is not base64 of 32 bytes */
+    SAS_R_USER_DELEGATION,     /* skoid... : user delegation SAS, not supported */
+    SAS_R_INVALID_PARAM,       /* a value that cannot be: sr, ss, srt, spr, sip, sdd, ses on an old sv... */
+    SAS_R_INVALID_PERMISSIONS, /* sp letter not valid for the resource type, or repeated */
+    /* 2. resource */
+    SAS_R_BAD_PATH,          /* path traps: .., encoded slash, NUL, invalid UTF-8, bad names */
+    SAS_R_RESOURCE_MISMATCH, /* the path is not what sr covers */
+    /* 3. version and times */
+    SAS_R_UNSUPPORTED_VERSION,
+    SAS_R_BAD_TIME,       /* st or se does not parse */
+    SAS_R_MISSING_EXPIRY, /* no se and no stored access policy supplying one */
+    SAS_R_NOT_YET_VALID,
+    SAS_R_EXPIRED,
+    /* 4. signature */
+    SAS_R_NO_KEY, /* no key to try */
+    SAS_R_SIGNATURE_MISMATCH,
+    /* 5. stored access policy */
+    SAS_R_POLICY_NOT_FOUND,
+    SAS_R_NO_PERMISSIONS, /* neither sp nor the policy grants any permission */
+    /* 6. protocol and client address */
+    SAS_R_PROTOCOL_MISMATCH,
+    SAS_R_IP_MISMATCH,
+    /* 7. operation */
+    SAS_R_OPERATION_NOT_ALLOWED,  /* no SAS may do this (not in DESIGN §3's table, or not on this resource) */
+    SAS_R_PERMISSION_MISMATCH,    /* the table's letters are not granted */
+    SAS_R_SERVICE_MISMATCH,       /* account SAS: ss lacks b */
+    SAS_R_RESOURCE_TYPE_MISMATCH, /* account SAS: srt lacks c or o */
+    /* 8. revocation (decided by the caller, named here so refusals share one vocabulary) */
+    SAS_R_REVOKED,
+    /* minting */
+    SAS_R_INVALID_ARGUMENT,
+    SAS_R_BUFFER_TOO_SMALL,
+    SAS_R__COUNT
+} sas_reason_t;
+
+/* A refusal: its reason and one sentence (NUL-terminated, at most SAS_MESSAGE_MAX - 1 bytes, never key material). */
+typedef struct st_sas_error_t {
+    sas_reason_t reason;
+    char message[SAS_MESSAGE_MAX];
+} sas_error_t;
+
+/* Stable lower_snake name of a reason ("signature_mismatch", "expired", ...); "ok" for SAS_OK. */
+const char *sas_reason_name(sas_reason_t reason);
+/*
+ * The Azure error code the proxy answers with: "AuthenticationFailed",
+ * "AuthorizationPermissionMismatch", "AuthorizationProtocolMismatch",
+ * "AuthorizationSourceIPMismatch", "AuthorizationServiceMismatch" or
+ * "AuthorizationResourceTypeMismatch" (the last two as Azure names account SAS
+ * ss/srt refusals). NULL for SAS_OK.
+ */
+const char *sas_reason_azure_code(sas_reason_t reason);
+
+/* ---- small value types ------------------------------------------------- */
+
+/* A decoded value: base is NUL-terminated and len excludes the NUL; base == NULL when absent. */
+typedef struct st_sas_str_t {
+    const char *base;
+    size_t len;
+} sas_str_t;
+
+/* Microseconds since 1970-01-01T00:00:00Z. */
+typedef int64_t sas_time_t;
+#define SAS_TIME_NONE INT64_MIN
+#define SAS_TIME_SECOND ((sas_time_t)1000000)
+
+/* The current UTC time (CLOCK_REALTIME). */
+sas_time_t sas_time_now(void);
+/*
+ * Parses a time as Azure accepts it: YYYY-MM-DD, YYYY-MM-DDThh:mmZ,
+ * YYYY-MM-DDThh:mm:ssZ, YYYY-MM-DDThh:mm:ss.f{1,7}Z; "+hh:mm"/"-hh:mm" may
+ * replace "Z" after a time. Fractions below a microsecond are truncated.
+ * Returns 0 and sets *out, or -1.
+ */
+int sas_time_parse(const char *s, size_t len, sas_time_t *out);
+/* Writes t as YYYY-MM-DDThh:mm:ssZ (fraction dropped) into out[SAS_TIME_TEXT_MAX]; returns the length. */
+size_t sas_time_format(sas_time_t t, char *out);
+
+/* Permission letters as a set: bit (c - 'a') for letter c. */
+typedef uint32_t sas_perm_t;
+#define SAS_PERM(c) ((sas_perm_t)1 << ((c) - 'a'))
+
+/* An IPv4 or IPv6 address; an IPv4-mapped IPv6 address is stored as IPv4. */
+typedef struct st_sas_ip_t {
+    uint8_t family; /* 4 or 6 */
+    uint8_t addr[16];
+} sas_ip_t;
+typedef struct st_sas_ip_range_t {
+    sas_ip_t lo, hi;
+} sas_ip_range_t;
+
+/* Parses one address (inet_pton forms). Returns 0 or -1. */
+int sas_ip_parse(sas_ip_t *ip, const char *s, size_t len);
+/* Parses sip: one address, or "lo-hi" of one family with lo <= hi. Returns 0 or -1. */
+int sas_ip_range_parse(sas_ip_range_t *range, const char *s, size_t len);
+/* 1 when ip lies in range (families must agree), 0 otherwise. */
+int sas_ip_range_contains(const sas_ip_range_t *range, const sas_ip_t *ip);
+
+typedef enum { SAS_METHOD_OTHER = 0, SAS_METHOD_GET, SAS_METHOD_HEAD, SAS_METHOD_PUT, SAS_METHOD_DELETE } sas_method_t;
+/* GET, HEAD, PUT, DELETE (exact, upper case) or SAS_METHOD_OTHER. */
+sas_method_t sas_method_parse(const char *s, size_t len);
+const char *sas_method_name(sas_method_t method);
+
+/* ---- keys -------------------------------------------------------------- */
+
+/*
+ * An account key, held only as a keyed HMAC-SHA256 state (inner and outer
+ * SHA-256 midstates), computed once. Verifying copies the state onto the
+ * stack, so a key may be shared read-only across threads. Opaque: use the
+ * functions below. sas_key_dispose() wipes it.
+ */
+typedef struct st_sas_key_t {
+    _Alignas(16) unsigned char state[2][128];
+    int ready;
+} sas_key_t;
+
+/* Keys the state with raw key bytes (any length). The caller wipes its copy of the bytes. */
+void sas_key_init(sas_key_t *key, const uint8_t *bytes, size_t len);
+/* Keys the state with a base64 account key; wipes the decoded bytes. Returns 0, or -1 when not strict base64 or empty. */
+int sas_key_init_base64(sas_key_t *key, const char *b64, size_t len);
+/* Wipes the key state. Safe to call twice. */
+void sas_key_dispose(sas_key_t *key);
+/* HMAC-SHA256 of msg under key, without allocating. */
+void sas_hmac(const sas_key_t *key, const void *msg, size_t len, uint8_t out[SAS_SIG_LEN]);
+
+/* ---- tokens ------------------------------------------------------------ */
+
+/*
+ * The parameters sas_token_parse() records, in the order the Azure SDK
+ * writes them in a query (sas_mint() emits the same order, sig last). The
+ * entries after SAS_F__SAS_COUNT are request parameters the operation table
+ * needs; they are not part of the SAS.
+ */
+typedef enum {
+    SAS_F_SV,
+    SAS_F_SS,
+    SAS_F_SRT,
+    SAS_F_SPR,
+    SAS_F_ST,
+    SAS_F_SE,
+    SAS_F_SIP,
+    SAS_F_SI,
+    SAS_F_SES,
+    SAS_F_SR,
+    SAS_F_SP,
+    SAS_F_RSCC,
+    SAS_F_RSCD,
+    SAS_F_RSCE,
+    SAS_F_RSCL,
+    SAS_F_RSCT,
+    SAS_F_SIG,
+    SAS_F__SAS_COUNT,
+    SAS_F_COMP = SAS_F__SAS_COUNT,
+    SAS_F_RESTYPE,
+    SAS_F_SNAPSHOT,
+    SAS_F_VERSIONID,
+    SAS_F_DELETETYPE,
+    SAS_F__COUNT
+} sas_field_t;
+
+/* The query parameter name of a field ("sv", "rscc", "versionid", ...). */
+const char *sas_field_name(sas_field_t field);
+
+typedef enum { SAS_KIND_SERVICE = 1, SAS_KIND_ACCOUNT = 2 } sas_kind_t;
+/* Service SAS signed resource (sr). */
+typedef enum { SAS_SR_NONE = 0, SAS_SR_BLOB, SAS_SR_SNAPSHOT, SAS_SR_VERSION, SAS_SR_CONTAINER } sas_sr_t;
+
+/*
+ * A parsed token. Every value is percent-decoded ('+' read as a space) and
+ * stored in the arena; f[SAS_F_X].base is NULL when the parameter is absent
+ * or empty. The remaining members are derived by sas_token_parse(). Owns no
+ * heap memory: copy or discard it freely.
+ */
+typedef struct st_sas_token_t {
+    sas_kind_t kind;
+    sas_sr_t sr; /* SAS_SR_NONE for an account SAS */
+    sas_str_t f[SAS_F__COUNT];
+    sas_perm_t perms;          /* sp as a set (0 when absent) */
+    sas_perm_t services;       /* account SAS: ss as a set of letters */
+    sas_perm_t resource_types; /* account SAS: srt as a set of letters */
+    int has_ip;
+    sas_ip_range_t ip; /* sip, when has_ip */
+    int https_only;    /* spr=https */
+    uint8_t sig[SAS_SIG_LEN];
+    char arena[SAS_MAX_QUERY + 1];
+} sas_token_t;
+
+/*
+ * Parses a raw query string as received (percent-encoded, with or without the
+ * leading '?') into *tok. Checks (step 1 of DESIGN §3): the length bounds;
+ * percent-encoding; no control characters and valid UTF-8 in recorded values;
+ * each SAS parameter and each of comp, restype, snapshot, versionid,
+ * deletetype at most once (names compared case-insensitively); sv and sig
+ * present; sig base64 of 32 bytes; sr one of b, bs, bv, c, or ss with srt for
+ * an account SAS; sp letters valid for the resource type and not repeated; ss,
+ * srt, spr and sip well formed. A user delegation SAS is refused. Other
+ * parameters are ignored. Returns SAS_OK, or a reason with *err filled (err may
+ * be NULL); *tok is then unspecified.
+ */
+sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sas_error_t *err);
+
+/*
+ * Writes the token id into out (SAS_TOKEN_ID_LEN + 1 bytes): base64url,
+ * without padding, of the first 16 bytes of SHA-256 over the decoded
+ * signature. sas_token_id_from_sig() does the same from signature bytes.
+ */
+void sas_token_id(const sas_token_t *tok, char *out);
+void sas_token_id_from_sig(const uint8_t sig[SAS_SIG_LEN], char *out);
+
+/* ---- resources --------------------------------------------------------- */
+
+/*
+ * What a request addresses: decoded names stored in the arena; base == NULL
+ * when absent. blob has '\' already read as '/', as Azure does.
+ */
+typedef struct st_sas_resource_t {
+    sas_str_t account, container, blob, snapshot, version_id;
+    size_t used;
+    char arena[SAS_MAX_PATH + 128];
+} sas_resource_t;
+
+/*
+ * Splits a path-style URL path "/{account}[/{container}[/{blob...}]]" (raw,
+ * without the query) into *res, percent-decoding each segment once. Refuses
+ * (SAS_R_BAD_PATH) "." and ".." segments (also when encoded or made with '\'),
+ * empty segments, an encoded '/' or '\' (%2F, %5C), NUL and other control
+ * characters, invalid UTF-8 and bad percent-encoding; account names must be
+ * [a-z0-9]{1,63} and container names [a-z0-9$-]{1,63}. When tok is not NULL,
+ * its snapshot and versionid request parameters become res->snapshot and
+ * res->version_id.
+ */
+sas_reason_t sas_resource_from_path(sas_resource_t *res, const char *path, size_t len, const sas_token_t *tok, sas_error_t *err);
+/*
+ * Fills *res from decoded names (container, blob, snapshot, version_id may be
+ * NULL), with the same checks as sas_resource_from_path() except encoding.
+ */
+sas_reason_t sas_resource_init(sas_resource_t *res, const char *account, const char *container, const char *blob,
+                               const char *snapshot, const char *version_id, sas_error_t *err);
+
+/* ---- permissions ------------------------------------------------------- */
+
+/* The letters a token of this kind and resource type may carry in sp. */
+sas_perm_t sas_perm_valid(sas_kind_t kind, sas_sr_t sr);
+/*
+ * Parses permission letters for kind/sr: each letter valid and not repeated.
+ * Returns SAS_OK and sets *out, or SAS_R_INVALID_PERMISSIONS with *err filled.
+ */
+sas_reason_t sas_perm_parse(sas_kind_t kind, sas_sr_t sr, const char *s, size_t len, sas_perm_t *out, sas_error_t *err);
+/*
+ * Writes the letters of perms in canonical order (SAS_PERM_ORDER_SERVICE or,
+ * for an account SAS, SAS_PERM_ORDER_ACCOUNT) into out (at least 27 bytes).
+ * Letters outside that order are dropped. Returns the length.
+ */
+size_t sas_perm_format(sas_kind_t kind, sas_perm_t perms, char *out);
+
+/* ---- verification ------------------------------------------------------ */
+
+/* What a verified token grants (filled step by step). */
+typedef struct st_sas_grant_t {
+    sas_perm_t perms; /* effective permissions (sp, limited or supplied by the policy) */
+    sas_time_t start; /* effective window; SAS_TIME_NONE when unbounded */
+    sas_time_t expiry;
+    size_t key_index; /* the key that matched */
+} sas_grant_t;
+
+/*
+ * A stored access policy, as the caller looked it up by si for the token's
+ * container. Unset members: SAS_TIME_NONE, permissions 0. A policy supplies
+ * what the token leaves out and limits what it sets (permissions intersect,
+ * the later start and the earlier expiry win).
+ */
+typedef struct st_sas_policy_t {
+    sas_time_t start;
+    sas_time_t expiry;
+    sas_perm_t permissions;
+} sas_policy_t;
+
+/*
+ * Looks up the stored access policy named si (si_len bytes, NUL-terminated)
+ * for res->account / res->container. Returns 0 and fills *out when it exists,
+ * -1 otherwise. Called on the verify path: it must not block.
+ */
+typedef int (*sas_policy_lookup_cb)(void *data, const sas_resource_t *res, const char *si, size_t si_len, sas_policy_t *out);
+
+typedef struct st_sas_verify_ctx_t {
+    sas_time_t now;
+    sas_time_t start_skew;  /* st may lie this far in the future (default 5 min) */
+    sas_time_t expiry_skew; /* se may lie this far in the past (default 0) */
+    sas_method_t method;
+    int is_https;
+    const sas_ip_t *client_ip;    /* NULL when unknown: a token with sip is then refused */
+    const sas_key_t *const *keys; /* every active key version of the account */
+    size_t nkeys;
+    sas_policy_lookup_cb lookup_policy; /* NULL: no stored access policies */
+    void *lookup_data;
+} sas_verify_ctx_t;
+
+/* Sets defaults: now = sas_time_now(), start_skew 5 min, expiry_skew 0, GET, https, no keys. */
+void sas_verify_ctx_init(sas_verify_ctx_t *ctx);
+
+/* Step 2: the resource is what sr covers (container SAS: any blob inside; blob SAS: that blob only). */
+sas_reason_t sas_check_resource(const sas_token_t *tok, const sas_resource_t *res, sas_error_t *err);
+/*
+ * Step 3: sv supported (and ses allowed by it); st and se parse; se present
+ * unless si may supply it; st <= now + start_skew and now < se + expiry_skew.
+ * Initialises *grant from the token.
+ */
+sas_reason_t sas_check_times(const sas_token_t *tok, sas_time_t now, sas_time_t start_skew, sas_time_t expiry_skew,
+                             sas_grant_t *grant, sas_error_t *err);
+/*
+ * Step 4: recomputes the signature with each key in turn and compares it in
+ * constant time; *matched (may be NULL) receives the index of the first key
+ * that matched.
+ */
+sas_reason_t sas_check_signature(const sas_token_t *tok, const sas_resource_t *res, const sas_key_t *const *keys, size_t nkeys,
+                                 size_t *matched, sas_error_t *err);
+/*
+ * Step 5: for a token with si, applies policy (NULL: it was not found) to
+ * *grant and re-checks the window; without si, only checks that permissions
+ * and an expiry exist.
+ */
+sas_reason_t sas_apply_policy(const sas_token_t *tok, const sas_policy_t *policy, sas_time_t now, sas_time_t start_skew,
+                              sas_time_t expiry_skew, sas_grant_t *grant, sas_error_t *err);
+/* Step 6: spr against the request's scheme, sip against the client address. */
+sas_reason_t sas_check_network(const sas_token_t *tok, int is_https, const sas_ip_t *client_ip, sas_error_t *err);
+/*
+ * Step 7: the operation (method + comp, restype, deletetype, versionid) is in
+ * DESIGN §3's table, fits the resource, and grant->perms holds one of the
+ * letters it needs; for an account SAS, ss holds b and srt the resource level.
+ */
+sas_reason_t sas_check_operation(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method, const sas_grant_t *grant,
+                                 sas_error_t *err);
+/*
+ * Steps 2 to 7 in order. On SAS_OK, *grant (may be NULL) holds what the token
+ * grants and which key matched. Allocates nothing.
+ */
+sas_reason_t sas_verify(const sas_verify_ctx_t *ctx, const sas_token_t *tok, const sas_resource_t *res, sas_grant_t *grant,
+                        sas_error_t *err);
+
+/*
+ * Builds the string to sign for tok addressed at res, in tok's sv layout,
+ * into buf (cap bytes, NUL-terminated). Returns its length, or -1 when it
+ * does not fit (SAS_MAX_STS always suffices) or sv is unsupported.
+ */
+long sas_string_to_sign(const sas_token_t *tok, const sas_resource_t *res, char *buf, size_t cap);
+
+/* ---- minting ----------------------------------------------------------- */
+
+/*
+ * What to sign. NULL (or "") leaves a field out. A service SAS needs
+ * account and container; blob makes it sr=b, snapshot sr=bs, version_id
+ * sr=bv. services + resource_types make it an account SAS (no container,
+ * blob, identifier or response headers then). permissions and expiry may be
+ * left out only with identifier. Values are signed exactly as given (times
+ * included, after checking they parse); permission letters in the order
+ * given, after checking each is valid for the resource and none repeats.
+ */
+typedef struct st_sas_mint_t {
+    const char *version; /* sv; NULL: SAS_VERSION_DEFAULT */
+    const char *account;
+    const char *container, *blob, *snapshot, *version_id;
+    const char *services, *resource_types;
+    const char *permissions, *start, *expiry, *ip, *protocol, *identifier, *encryption_scope;
+    const char *cache_control, *content_disposition, *content_encoding, *content_language, *content_type;
+} sas_mint_t;
+
+typedef struct st_sas_minted_t {
+    size_t query_len;
+    size_t sts_len;
+    uint8_t sig[SAS_SIG_LEN];
+    char token_id[SAS_TOKEN_ID_LEN + 1];
+} sas_minted_t;
+
+/*
+ * Mints a SAS: writes the query string (parameters percent-encoded as
+ * encodeURIComponent does, in the Azure SDK's order, sig last) into query
+ * (cap bytes, NUL-terminated) and, when sts is not NULL, the string to sign
+ * into sts (sts_cap bytes). *out (may be NULL) receives lengths, signature
+ * and token id. Returns SAS_OK, SAS_R_INVALID_ARGUMENT (or a more precise
+ * reason) with *err filled, or SAS_R_BUFFER_TOO_SMALL.
+ */
+sas_reason_t sas_mint(const sas_mint_t *m, const sas_key_t *key, char *query, size_t cap, char *sts, size_t sts_cap,
+                      sas_minted_t *out, sas_error_t *err);
+
 #endif

@@ -1,4 +1,0 @@
-/* placeholder */
-#include "signer.h"
-int sas__placeholder(void);
-int sas__placeholder(void) { return 0; }
