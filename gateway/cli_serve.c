@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_api.h"
+#include "app.h"
 #include "cli.h"
 #include "config.h"
+#include "issue_api.h"
+#include "proxy.h"
 #include "server.h"
 
 static void usage(FILE *out)
@@ -34,12 +38,33 @@ static int parse_threads(const char *text, unsigned *out)
 }
 
 /*
- * Where the modules plug in: the issuing and admin API, the proxy, Redis and
- * the policy register their routes, setup hooks, thread modules, readiness
- * checks and reload hooks here. Returns 0, or -1 after printing why.
+ * Where the modules plug in: the app (vault, policy, keyring, Redis, audit;
+ * its readiness checks and the SIGHUP policy reload), then the issuing API,
+ * the admin API and the proxy register their routes, setup hooks and thread
+ * modules. *app_out receives the app as soon as it exists (the caller
+ * destroys it after the server). Returns 0, or -1 after printing why.
  */
-static int register_modules(gw_server_t *server, const gw_config_t *conf)
+static int register_modules(gw_server_t *server, const gw_config_t *conf, gw_app_t **app_out)
 {
+    char err[1024];
+    gw_app_t *app;
+
+    /* the shared state: vault, policy, keyring, Redis per thread, audit; readiness checks and SIGHUP */
+    if ((app = gw_app_create(server, conf, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "sasgw: %s\n", err);
+        return -1;
+    }
+    *app_out = app;
+    if (conf->issuer.enabled) {
+        if (gw_issue_api_register(server, app) != 0 || gw_admin_api_register(server, app) != 0) {
+            fprintf(stderr, "sasgw: cannot register the issuer's routes\n");
+            return -1;
+        }
+    }
+    if (conf->proxy.enabled && gw_proxy_setup(server, app, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sasgw: proxy: %s\n", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -88,7 +113,8 @@ int gw_cli_serve(int argc, char **argv)
 
     int ret = GW_EXIT_REFUSED;
     gw_server_t *server = gw_server_create(conf, threads);
-    if (register_modules(server, conf) != 0)
+    gw_app_t *app = NULL;
+    if (register_modules(server, conf, &app) != 0)
         goto Exit;
     if (gw_server_start(server, err, sizeof(err)) != 0) {
         fprintf(stderr, "sasgw: %s\n", err);
@@ -98,6 +124,7 @@ int gw_cli_serve(int argc, char **argv)
     ret = GW_EXIT_OK;
 Exit:
     gw_server_destroy(server);
+    gw_app_destroy(app);
     gw_config_free(conf);
     return ret;
 }

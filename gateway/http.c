@@ -101,6 +101,37 @@ int gw_http_read_body(h2o_req_t *req, size_t max, h2o_iovec_t *body)
     return 0;
 }
 
+void gw_http_json_error_message(const json_error_t *error, char *out, size_t len)
+{
+    const char *what;
+    switch (json_error_code(error)) {
+    case json_error_invalid_utf8:
+        what = "invalid UTF-8";
+        break;
+    case json_error_premature_end_of_input:
+        what = "the input ends too early";
+        break;
+    case json_error_end_of_input_expected:
+        what = "extra data after the JSON value";
+        break;
+    case json_error_duplicate_key:
+        what = "a member name appears twice";
+        break;
+    case json_error_numeric_overflow:
+        what = "a number is out of range";
+        break;
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        what = "a NUL character";
+        break;
+    case json_error_invalid_syntax:
+    default:
+        what = "invalid syntax";
+        break;
+    }
+    snprintf(out, len, "malformed JSON at line %d, column %d: %s", error->line, error->column, what);
+}
+
 json_t *gw_http_read_json(h2o_req_t *req, size_t max)
 {
     h2o_iovec_t body;
@@ -114,7 +145,7 @@ json_t *gw_http_read_json(h2o_req_t *req, size_t max)
     }
     if ((json = json_loadb(body.base, body.len, JSON_REJECT_DUPLICATES, &error)) == NULL) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "malformed JSON at line %d, column %d: %s", error.line, error.column, error.text);
+        gw_http_json_error_message(&error, msg, sizeof(msg));
         gw_http_send_error(req, 400, "invalid_json", msg, NULL);
         return NULL;
     }

@@ -53,6 +53,12 @@ int gw_http_read_body(h2o_req_t *req, size_t max, h2o_iovec_t *body);
  * invalid_json (with jansson's position in the message).
  */
 json_t *gw_http_read_json(h2o_req_t *req, size_t max);
+/*
+ * Writes a sentence for a jansson parse error into out: where it is and what
+ * kind of error, never the text jansson quotes from the input (it may hold a
+ * secret, or a UTF-8 character cut in half).
+ */
+void gw_http_json_error_message(const json_error_t *error, char *out, size_t len);
 
 /*
  * Route patterns: "/v1/accounts/{account}/keys/{slot}". A literal segment

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
     {"audit", gw_cli_audit, "the audit trail: tail, verify"},
     {"backup", gw_cli_backup, "write an encrypted backup of the vault"},
     {"restore", gw_cli_restore, "restore the vault from a backup"},
+    {"revoke", gw_cli_revoke, "revoke tokens: by id, by token, by principal, or by account and issue time"},
     {"serve", gw_cli_serve, "run the issuing API and the validating proxy"},
 };
 

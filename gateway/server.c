@@ -799,7 +799,6 @@ void gw_server_destroy(gw_server_t *server)
                 /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
                 h2o_timeout_unlink(&thread->super.http2._graceful_shutdown_timeout);
                 h2o_context_dispose(&thread->super);
-                h2o_evloop_destroy(thread->loop);
             }
         }
         for (size_t i = 0; thread->listeners != NULL && i != server->num_listeners; i++)
@@ -808,13 +807,17 @@ void gw_server_destroy(gw_server_t *server)
         free(thread->listeners);
         free(thread->modules);
     }
-    free(server->threads);
     for (size_t i = 0; server->listeners != NULL && i != server->num_listeners; i++)
         if (server->listeners[i].ssl_ctx != NULL)
             SSL_CTX_free(server->listeners[i].ssl_ctx);
     free(server->listeners);
+    /* handlers own timers on the workers' loops (the reverse proxy's socket pool): dispose them before the loops */
     if (server->globalconf_ready)
         h2o_config_dispose(&server->globalconf);
+    for (size_t t = 0; server->threads != NULL && t != server->num_threads; t++)
+        if (server->threads[t].loop != NULL && server->threads[t].num_connections == 0)
+            h2o_evloop_destroy(server->threads[t].loop);
+    free(server->threads);
     for (size_t i = 0; i != server->routes.size; i++) {
         free(server->routes.entries[i].method);
         free(server->routes.entries[i].pattern);

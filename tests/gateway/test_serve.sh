@@ -8,8 +8,10 @@ set -euo pipefail
 bin=${SASGW_BINARY:?set SASGW_BINARY to the sasgw binary}
 work=$(mktemp -d)
 pid=
+redis_pid=
 cleanup() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    [ -n "$redis_pid" ] && kill -KILL "$redis_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -18,12 +20,21 @@ fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && sed 's/^/  log: /' "$work/lo
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; return 1; }
 
-issuer=$(free_port); proxy=$(free_port); tls=$(free_port)
+issuer=$(free_port); proxy=$(free_port); tls=$(free_port); redis=$(free_port)
+src=${SASGW_SOURCE_DIR:-$(pwd)}
+
+# what serve opens: a vault (master key file 0600), the demo policy, and a Redis of its own
+head -c 32 /dev/urandom | base64 > "$work/master.key"
+chmod 600 "$work/master.key"
+"$bin" vault init --vault "$work/vault.db" --master-key-file "$work/master.key" >/dev/null
+redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null 2>&1 &
+redis_pid=$!
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
     -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat > "$work/sasgw.yaml" <<YAML
-vault: {path: $work/vault.db}
-policy: $work/policy.yaml
+vault: {path: $work/vault.db, master_key_file: $work/master.key}
+policy: $src/conf/policy.yaml
+redis: {host: 127.0.0.1, port: $redis}
 threads: 2
 issuer:
   listen:
@@ -85,7 +96,8 @@ grep -q '^sasgw_http_requests_total{service="issuer",route="/healthz",status="20
 grep -q '^sasgw_http_requests_total{service="issuer",route="unmatched",status="404"} 1$' "$work/metrics" || fail "metrics 404"
 grep -q '^sasgw_http_request_duration_seconds_bucket{service="issuer",route="/healthz",le="+Inf"} [0-9]' "$work/metrics" || fail "histogram"
 # every sample line is `name{labels} value`
-if grep -v '^#' "$work/metrics" | grep -Eqv '^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$'; then fail "malformed sample line"; fi
+sample='^[a-z_][a-z0-9_]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [0-9.e+-]+$'
+if grep -v '^#' "$work/metrics" | grep -Eqv "$sample"; then fail "malformed sample line: $(grep -v '^#' "$work/metrics" | grep -Ev "$sample" | head -3)"; fi
 
 # SIGHUP: the reload hooks run on a loop thread
 kill -HUP "$pid"

@@ -22,8 +22,8 @@
 // build/gateway/sasgw under the source tree.
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash, createHmac, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -401,4 +401,329 @@ export function tokenIdOf(sig) {
 /** An RFC 3339 UTC time (seconds precision, as the SDKs emit) offsetSeconds from now. */
 export function isoIn(offsetSeconds) {
     return new Date(Math.floor(Date.now() / 1000) * 1000 + offsetSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/* ---- sasgw serve ---------------------------------------------------------- */
+
+/** The demo credentials of conf/policy.yaml (public, demo only). */
+export const DEMO_APP = { user: 'demo-app', secret: 'demo-secret' };
+export const DEMO_ADMIN = { user: 'demo-admin', secret: 'admin-secret' };
+
+/** "Basic base64(user:secret)" for an Authorization header. */
+export function basicAuth(user, secret) {
+    return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+}
+
+/*
+ * The sasgw.yaml startSasgw() writes: every path absolute, inside dir; the
+ * issuer and the proxy on their own loopback ports.
+ */
+function sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }) {
+    return `# written by tests/e2e/lib/stack.mjs startSasgw()
+vault:
+  path: ${dir}/vault.db
+  master_key_file: ${dir}/master.key
+policy: ${dir}/policy.yaml
+threads: ${threads}
+issuer:
+  listen:
+    - address: 127.0.0.1
+      port: ${issuerPort}
+  max_body: ${maxBody}
+  clock_skew: ${clockSkew}
+proxy:
+  listen:
+    - address: 127.0.0.1
+      port: ${proxyPort}
+  public_base_url: http://127.0.0.1:${proxyPort}
+accounts:
+  ${DEV_ACCOUNT}:
+    mode: passthrough
+    backend: http://127.0.0.1:${azuritePort}
+redis:
+  host: 127.0.0.1
+  port: ${redisPort}
+revocation:
+  max_staleness: 30
+audit:
+  path: ${dir}/audit.log
+${extraYaml}`;
+}
+
+/** The shipped demo policy (conf/policy.yaml). */
+export function demoPolicyText() {
+    return readFileSync(path.join(SOURCE_DIR, 'conf', 'policy.yaml'), 'utf8');
+}
+
+/**
+ * Starts `sasgw serve` in front of a running Redis and Azurite:
+ *   redis, azurite   Services from startRedis()/startAzurite() (or redisPort/azuritePort numbers;
+ *                    Azurite is optional for issuer-only tests: any port works then)
+ *   policy           policy.yaml text (default: conf/policy.yaml); conf/demo-jwks.json and the
+ *                    demo PEM files are copied beside it, so its relative key paths work
+ *   threads          worker threads (default 2); maxBody, clockSkew as in sasgw.yaml
+ *   extraYaml        appended to sasgw.yaml (top-level keys not written above)
+ *   account          false: do not add devstoreaccount1 to the vault (default: added, passthrough,
+ *                    key1 = Azurite's well-known key, backend = Azurite)
+ *   env              extra environment for the server
+ * It writes sasgw.yaml and the policy into a fresh directory with a random
+ * 0600 master key, runs `sasgw vault init` and `sasgw account add`, starts
+ * `sasgw serve -c`, and resolves once GET /healthz answers 200 on the issuer.
+ * Resolves to a Service with, besides .stop() and .logTail():
+ *   issuerUrl, proxyUrl, issuerPort, proxyPort, dir, configPath, policyPath,
+ *   vaultPath, auditPath, masterKeyFile;
+ *   cli(args)            runs `sasgw args... --vault ... --master-key-file ... --audit-log ...`
+ *   writePolicy(text)    replaces the policy file (not reloaded yet)
+ *   reload()             SIGHUP, resolves once the server logged that the reload hooks ran
+ *   auditRecords()       the audit log parsed, one object per line
+ */
+export async function startSasgw({
+    redis, azurite, redisPort, azuritePort, policy, threads = 2, maxBody = 65536, clockSkew = 300, extraYaml = '',
+    account = true, env = {},
+} = {}) {
+    const bin = path.resolve(sasgwBinary());
+    redisPort ??= redis?.port;
+    azuritePort ??= azurite?.port ?? 10000;
+    if (!redisPort)
+        throw new Error('startSasgw: give redis (a Service) or redisPort');
+    const cleanEnv = { ...process.env };
+    for (const k of ['SASGW_MASTER_KEY', 'SASGW_PASSPHRASE', 'SASGW_VAULT', 'SASGW_AUDIT_LOG'])
+        delete cleanEnv[k];
+
+    let lastError;
+    for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+        const issuerPort = await freePort();
+        let proxyPort = await freePort();
+        while (proxyPort === issuerPort)
+            proxyPort = await freePort();
+        const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-sasgw-`));
+        const files = {
+            configPath: path.join(dir, 'sasgw.yaml'),
+            policyPath: path.join(dir, 'policy.yaml'),
+            vaultPath: path.join(dir, 'vault.db'),
+            auditPath: path.join(dir, 'audit.log'),
+            masterKeyFile: path.join(dir, 'master.key'),
+        };
+        for (const f of ['demo-jwks.json', 'demo-jwt-private.pem', 'demo-jwt-es256.pem'])
+            copyFileSync(path.join(SOURCE_DIR, 'conf', f), path.join(dir, f));
+        writeFileSync(files.policyPath, policy ?? demoPolicyText());
+        writeFileSync(files.masterKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+        chmodSync(files.masterKeyFile, 0o600);
+        writeFileSync(files.configPath,
+            sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }));
+        const vaultOpts = ['--vault', files.vaultPath, '--master-key-file', files.masterKeyFile, '--audit-log', files.auditPath];
+        const cli = (args, opts = {}) => runSasgw([...args, ...vaultOpts], { ...opts, env: { ...cleanEnv, ...opts.env } });
+
+        const init = await cli(['vault', 'init']);
+        if (init.code !== 0) {
+            rmSync(dir, { recursive: true, force: true });
+            throw new Error(`sasgw vault init failed (${init.code}): ${init.stderr}`);
+        }
+        if (account) {
+            const add = await cli(['account', 'add', DEV_ACCOUNT, '--key1', DEV_KEY, '--backend',
+                `http://127.0.0.1:${azuritePort}`, '--mode', 'passthrough']);
+            if (add.code !== 0) {
+                rmSync(dir, { recursive: true, force: true });
+                throw new Error(`sasgw account add failed (${add.code}): ${add.stderr}`);
+            }
+        }
+
+        const child = spawn(bin, ['serve', '-c', files.configPath], {
+            cwd: dir,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...cleanEnv, ...env },
+        });
+        const svc = new Service('sasgw', child, issuerPort, dir);
+        live.add(svc);
+        Object.assign(svc, files, {
+            issuerPort,
+            proxyPort,
+            issuerUrl: `http://127.0.0.1:${issuerPort}`,
+            proxyUrl: `http://127.0.0.1:${proxyPort}`,
+            cli,
+        });
+        /* Count "reload done" lines as they arrive (the log tail may be cut). */
+        let reloads = 0;
+        let pending = '';
+        child.stderr.on('data', (d) => {
+            pending += d.toString();
+            const lines = pending.split('\n');
+            pending = lines.pop();
+            for (const l of lines)
+                if (l.includes('reload done'))
+                    reloads++;
+        });
+        svc.writePolicy = (text) => writeFileSync(files.policyPath, text);
+        svc.reload = async () => {
+            const before = reloads;
+            process.kill(svc.pid, 'SIGHUP');
+            await waitFor(() => reloads > before, { what: 'sasgw reload', timeoutMs: 10000, intervalMs: 20 });
+        };
+        svc.auditRecords = () => {
+            if (!existsSync(files.auditPath))
+                return [];
+            return readFileSync(files.auditPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+        };
+        try {
+            await waitFor(async () => (await httpStatus(`${svc.issuerUrl}/healthz`)) === 200, {
+                what: `sasgw on 127.0.0.1:${issuerPort}`,
+                timeoutMs: START_TIMEOUT_MS,
+                shouldAbort: () => (svc.exited ? `exited (code ${svc.exited.code}, signal ${svc.exited.signal}) while starting` : null),
+            });
+            return svc;
+        } catch (err) {
+            const tail = svc.logTail();
+            await svc.stop();
+            lastError = new Error(`${err.message}\n--- sasgw output ---\n${tail}`);
+        }
+    }
+    throw lastError;
+}
+
+/**
+ * Sends one HTTP request and resolves to {status, headers, body (string), json (parsed or undefined)}.
+ * body may be a string, a Buffer or an object (sent as JSON).
+ */
+export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
+    return new Promise((resolve, reject) => {
+        let payload = body;
+        const h = { ...headers };
+        if (payload !== undefined && typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
+            payload = JSON.stringify(payload);
+            h['content-type'] ??= 'application/json';
+        }
+        if (payload !== undefined)
+            h['content-length'] = Buffer.byteLength(payload);
+        const req = http.request(url, { method, headers: h, agent: false, timeout: 10000 }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+                const text = Buffer.concat(chunks).toString('utf8');
+                let json;
+                try {
+                    json = JSON.parse(text);
+                } catch {
+                    json = undefined;
+                }
+                resolve({ status: res.statusCode, headers: res.headers, body: text, json });
+            });
+        });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+        req.on('error', reject);
+        if (payload !== undefined)
+            req.write(payload);
+        req.end();
+    });
+}
+
+/** POST /v1/sas (or path) on a sasgw from startSasgw() with Basic auth (auth: {user, secret} | header string | null). */
+export function mintSas(sasgw, body, { auth = DEMO_APP, path: p = '/v1/sas', headers = {} } = {}) {
+    const h = { ...headers };
+    if (auth !== null)
+        h.authorization = typeof auth === 'string' ? auth : basicAuth(auth.user, auth.secret);
+    return httpRequest(`${sasgw.issuerUrl}${p}`, { method: 'POST', headers: h, body });
+}
+
+/**
+ * Sends one command to Redis on 127.0.0.1:port and resolves to the reply:
+ * a string, a number, null, an array, or an Error for an error reply.
+ * redisCommand(port, 'ZRANGE', 'sasgw:issued:demo-app', '0', '-1', 'WITHSCORES')
+ */
+export function redisCommand(port, ...args) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port });
+        let buf = Buffer.alloc(0);
+        sock.setTimeout(5000, () => sock.destroy(new Error('redis command timed out')));
+        sock.on('connect', () => {
+            let out = `*${args.length}\r\n`;
+            for (const a of args)
+                out += `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`;
+            sock.write(out);
+        });
+        /* Parses one reply at pos; returns [value, next] or null when incomplete. */
+        const parse = (pos) => {
+            const eol = buf.indexOf('\r\n', pos);
+            if (eol < 0)
+                return null;
+            const type = String.fromCharCode(buf[pos]);
+            const line = buf.toString('utf8', pos + 1, eol);
+            if (type === '+')
+                return [line, eol + 2];
+            if (type === '-')
+                return [new Error(line), eol + 2];
+            if (type === ':')
+                return [Number(line), eol + 2];
+            if (type === '$') {
+                const n = Number(line);
+                if (n < 0)
+                    return [null, eol + 2];
+                if (buf.length < eol + 2 + n + 2)
+                    return null;
+                return [buf.toString('utf8', eol + 2, eol + 2 + n), eol + 2 + n + 2];
+            }
+            if (type === '*') {
+                const n = Number(line);
+                if (n < 0)
+                    return [null, eol + 2];
+                const items = [];
+                let p = eol + 2;
+                for (let i = 0; i < n; i++) {
+                    const r = parse(p);
+                    if (r === null)
+                        return null;
+                    items.push(r[0]);
+                    p = r[1];
+                }
+                return [items, p];
+            }
+            throw new Error(`unexpected RESP type ${type}`);
+        };
+        sock.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            let r;
+            try {
+                r = parse(0);
+            } catch (err) {
+                sock.destroy();
+                reject(err);
+                return;
+            }
+            if (r !== null) {
+                sock.destroy();
+                resolve(r[0]);
+            }
+        });
+        sock.on('error', reject);
+    });
+}
+
+/** The demo JWT issuer of conf/policy.yaml. */
+export const DEMO_JWT_ISSUER = 'https://demo.issuer.local/';
+
+/**
+ * Signs a JWT with node's crypto. alg: RS256 (conf/demo-jwt-private.pem, kid
+ * demo-rs256), ES256 (conf/demo-jwt-es256.pem, kid demo-es256), HS256 (key:
+ * the HMAC secret, a string or Buffer) or none (no signature). claims default
+ * to iss/aud of the demo issuer, sub demo-app, exp in 5 minutes; header
+ * overrides the JOSE header. Returns the compact token.
+ */
+export function signJwt({ alg = 'RS256', claims = {}, header = {}, key } = {}) {
+    const now = Math.floor(Date.now() / 1000);
+    const kid = alg === 'RS256' ? 'demo-rs256' : alg === 'ES256' ? 'demo-es256' : undefined;
+    const h = { alg, typ: 'JWT', ...(kid ? { kid } : {}), ...header };
+    const c = { iss: DEMO_JWT_ISSUER, aud: 'sasgw', sub: 'demo-app', iat: now, exp: now + 300, ...claims };
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const input = `${b64(h)}.${b64(c)}`;
+    let sig = '';
+    if (alg === 'RS256') {
+        const pem = key ?? readFileSync(path.join(SOURCE_DIR, 'conf', 'demo-jwt-private.pem'));
+        sig = cryptoSign('sha256', Buffer.from(input), pem).toString('base64url');
+    } else if (alg === 'ES256') {
+        const pem = key ?? readFileSync(path.join(SOURCE_DIR, 'conf', 'demo-jwt-es256.pem'));
+        sig = cryptoSign('sha256', Buffer.from(input), { key: pem, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    } else if (alg === 'HS256') {
+        sig = createHmac('sha256', key).update(input).digest('base64url');
+    }
+    return `${input}.${sig}`;
 }

@@ -1,0 +1,160 @@
+/*
+ * fuzz_proxy.c - libFuzzer target over the proxy's decision (gw_proxy_decide):
+ * the input is one flags byte (bits 0-2: method, bit 3: TLS, bit 4: stale
+ * revocation list, bit 5: the peer is a trusted proxy), a raw request target
+ * (path and query), '\n', and an X-Forwarded-For value. The keyring is built
+ * once from a real vault in a temporary directory (devstoreaccount1 with
+ * Azurite's key, passthrough; originacct, origin; a stored access policy),
+ * and a few ids are revoked. Must never crash, leak or hit undefined
+ * behaviour; a forwarded request must keep its path and, in origin mode,
+ * carry no sig.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+#include "keyring.h"
+#include "proxy.h"
+#include "revset.h"
+#include "vault.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+static gw_config_t *conf;
+static gw_keyring_t *keyring;
+static gw_revset_t *revset;
+static int reader;
+
+static const char conf_text[] = "vault: { path: /nonexistent/vault.db }\n"
+                                "policy: conf/policy.yaml\n"
+                                "proxy:\n"
+                                "  listen: [{ address: 127.0.0.1, port: 1 }]\n"
+                                "  public_base_url: http://127.0.0.1:1\n"
+                                "  trusted_proxies: [10.0.0.0/8, \"::1\"]\n"
+                                "  debug: true\n"
+                                "accounts:\n"
+                                "  devstoreaccount1: { mode: passthrough, backend: \"http://127.0.0.1:10000\" }\n"
+                                "  originacct: { mode: origin, backend: \"http://127.0.0.1:9000\" }\n";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char dir[] = "/tmp/sasgw-fuzz-proxy-XXXXXX", path[128], audit[128], cmd[160], err[256];
+    uint8_t key[64], mk[VAULT_MASTER_KEY_LEN];
+    size_t keylen;
+    vault_keysource_t ks = {0};
+
+    if (mkdtemp(dir) == NULL)
+        abort();
+    snprintf(path, sizeof(path), "%s/vault.db", dir);
+    snprintf(audit, sizeof(audit), "%s/audit.log", dir);
+    memset(mk, 7, sizeof(mk));
+    vault_keysource_set_master(&ks, mk);
+    vault_t *v = NULL;
+    if (vault_create(path, &ks, audit, err, sizeof(err)) != 0 || (v = vault_open(path, &ks, audit, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "fuzz_proxy: %s\n", err);
+        abort();
+    }
+    vault_keysource_wipe(&ks);
+    sg_b64_decode(DEV_KEY, strlen(DEV_KEY), key, sizeof(key), &keylen);
+    vault_account_add(v, NULL, "devstoreaccount1", key, keylen, NULL, 0, NULL, VAULT_MODE_PASSTHROUGH, err, sizeof(err));
+    vault_account_add(v, NULL, "originacct", key, keylen, NULL, 0, NULL, VAULT_MODE_ORIGIN, err, sizeof(err));
+    vault_policy_t pol = {.account = "devstoreaccount1", .container = "photos", .id = "readers", .expiry = 4102444800};
+    strcpy(pol.permissions, "rl");
+    vault_policy_put(v, NULL, &pol, err, sizeof(err));
+    if ((conf = gw_config_parse("fuzz.yaml", conf_text, strlen(conf_text), err, sizeof(err))) == NULL ||
+        (keyring = gw_keyring_build(v, conf, 1, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "fuzz_proxy: %s\n", err);
+        abort();
+    }
+    vault_close(v);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        abort();
+    revset = gw_revset_create();
+    reader = gw_revset_register_reader(revset);
+    for (int i = 0; i != 64; i++) {
+        uint8_t id[GW_REVSET_ID_LEN];
+        memset(id, i, sizeof(id));
+        gw_revset_add(revset, id, 4102444800);
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const methods[] = {"GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS", "get", ""};
+    static gw_proxy_decision_t d;
+    if (size < 1)
+        return 0;
+    uint8_t flags = data[0];
+    const char *in = (const char *)data + 1;
+    size_t len = size - 1;
+    const char *nl = memchr(in, '\n', len);
+    size_t target_len = nl != NULL ? (size_t)(nl - in) : len;
+    const char *xff = nl != NULL ? nl + 1 : NULL;
+    size_t xff_len = nl != NULL ? len - target_len - 1 : 0;
+
+    /* exact-size copies so ASan sees any over-read */
+    char *target = sg_alloc(target_len + 1);
+    memcpy(target, in, target_len);
+    target[target_len] = '\0';
+    char *x = NULL;
+    if (xff != NULL) {
+        x = sg_alloc(xff_len + 1);
+        memcpy(x, xff, xff_len);
+    }
+    struct sockaddr_in peer = {.sin_family = AF_INET};
+    inet_pton(AF_INET, flags & 0x20 ? "10.1.1.1" : "127.0.0.1", &peer.sin_addr);
+    const char *method = methods[flags & 7];
+    gw_proxy_env_t env = {.conf = conf,
+                          .keyring = keyring,
+                          .revset = revset,
+                          .revset_reader = reader,
+                          .revocation_stale = (flags & 0x10) != 0,
+                          .now = (sas_time_t)1800000000 * SAS_TIME_SECOND};
+    gw_proxy_request_t r = {.method = method,
+                            .method_len = strlen(method),
+                            .path = target,
+                            .path_len = target_len,
+                            .is_https = (flags & 8) != 0,
+                            .peer = (struct sockaddr *)&peer,
+                            .xff = x,
+                            .xff_len = xff_len};
+    size_t cap = target_len + 1;
+    char *buf = sg_alloc(cap);
+    if (gw_proxy_decide(&env, &r, &d, buf, cap) == GW_PROXY_FORWARD) {
+        const char *q = memchr(target, '?', target_len);
+        size_t plen = q != NULL ? (size_t)(q - target) : target_len;
+        if (d.forward_path_len < plen || memcmp(d.forward_path, target, plen) != 0)
+            abort();
+        if (d.account->mode == GW_ACCOUNT_ORIGIN && d.forward_path_len > plen) {
+            /* no sig parameter survives */
+            const char *fq = d.forward_path + plen + 1;
+            size_t fl = d.forward_path_len - plen - 1;
+            if ((fl >= 4 && memcmp(fq, "sig=", 4) == 0) || memmem(fq, fl, "&sig=", 5) != NULL)
+                abort();
+        }
+    } else {
+        char xml[4096];
+        gw_proxy_error_xml(xml, sizeof(xml), d.code, "m", d.err.message, d.sts, d.sts_len);
+    }
+    /* the helpers on their own */
+    sas_ip_t ip;
+    gw_proxy_client_ip(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
+    gw_proxy_strip_sas(target, target_len, buf, cap);
+    free(buf);
+    free(x);
+    free(target);
+    return 0;
+}

@@ -1,0 +1,150 @@
+/*
+ * admin_api.c - registration of the admin API and the helpers its route
+ * groups share (admin_internal.h). The routes live in admin_accounts.c,
+ * admin_policies.c, admin_secrets.c, admin_revocations.c, admin_audit.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_api.h"
+#include "admin_internal.h"
+#include "revoke_plan.h"
+
+int gw_admin_api_register(gw_server_t *server, gw_app_t *app)
+{
+    if (gw_admin__register_accounts(server, app) != 0 || gw_admin__register_policies(server, app) != 0 ||
+        gw_admin__register_secrets(server, app) != 0 || gw_admin__register_revocations(server, app) != 0 ||
+        gw_admin__register_audit(server, app) != 0)
+        return -1;
+    return 0;
+}
+
+int gw_admin__begin(gw_admin_req_t *r, gw_app_t *app, h2o_req_t *req, const char *capability, const char *op)
+{
+    const policy_principal_t *principal = gw_app_require(app, req, capability, op);
+    if (principal == NULL)
+        return -1;
+    r->app = app;
+    r->req = req;
+    r->op = op;
+    r->principal = policy_principal_name(principal);
+    gw_app_actor(app, req, r->principal, &r->actor);
+    return 0;
+}
+
+int gw_admin__audit(gw_admin_req_t *r, const char *object, const char *result, const char *reason, const char *token_id)
+{
+    char err[256];
+    vault_audit_record_t rec = {.principal = r->principal,
+                                .op = r->op,
+                                .object = object != NULL ? object : "",
+                                .result = result,
+                                .client = r->actor.client,
+                                .request_id = r->actor.request_id,
+                                .token_id = token_id,
+                                .reason = reason};
+    if (gw_app_audit(r->app, &rec, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sasgw: admin: cannot write the audit record of %s: %s\n", r->op, err);
+        return -1;
+    }
+    return 0;
+}
+
+void gw_admin__refuse(gw_admin_req_t *r, int status, const char *code, const char *message, const char *field, const char *object)
+{
+    gw_admin__audit(r, object, status >= 500 ? "error" : "refused", message, NULL);
+    gw_http_send_error(r->req, status, code, message, field);
+}
+
+/* Picks the status and code for a vault error sentence (vault.h promises sentences, not codes). */
+static int vault_status(const char *err, const char **code)
+{
+    static const struct {
+        const char *needle;
+        int status;
+        const char *code;
+    } map[] = {
+        {"there is no ", 404, "not_found"},
+        {"has no version", 404, "not_found"},
+        {"has no key", 404, "not_found"},
+        {"audit record cannot be written", 503, "audit_unavailable"},
+        {"roll back", 503, "vault_unavailable"},
+        {"purge protection is on", 409, "purge_protected"},
+        {"is deleted", 409, "secret_deleted"},
+        {"already deleted", 409, "secret_deleted"},
+        {"is not deleted", 409, "not_deleted"},
+        {"already", 409, "conflict"},
+        {"is disabled", 403, "secret_disabled"},
+        {"expired at", 403, "secret_expired"},
+        {"not valid before", 403, "secret_not_yet_valid"},
+        {"too many versions", 409, "conflict"},
+        {"cannot ", 500, "vault_error"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strstr(err, map[i].needle) != NULL) {
+            *code = map[i].code;
+            return map[i].status;
+        }
+    *code = "invalid_request";
+    return 400;
+}
+
+void gw_admin__vault_error(gw_admin_req_t *r, const char *err, const char *object, int audited)
+{
+    const char *code;
+    int status = vault_status(err, &code);
+    if (!audited)
+        gw_admin__audit(r, object, status >= 500 ? "error" : "refused", err, NULL);
+    gw_http_send_error(r->req, status, code, err, NULL);
+}
+
+json_t *gw_admin__read_json(gw_admin_req_t *r, const char *object)
+{
+    json_t *body = gw_http_read_json(r->req, gw_app_config(r->app)->issuer.max_body);
+    if (body == NULL)
+        gw_admin__audit(r, object, "refused", "malformed or oversized body", NULL);
+    return body;
+}
+
+void gw_admin__bad_body(gw_admin_req_t *r, const gw_json_error_t *e, const char *object)
+{
+    gw_admin__refuse(r, 400, e->field != NULL && strncmp(e->message, "unknown field", 13) == 0 ? "unknown_field" : "invalid_field",
+                     e->message, e->field, object);
+}
+
+const char *gw_admin__param(const gw_route_match_t *match, const char *name)
+{
+    h2o_iovec_t v = gw_route_param(match, name);
+    return v.base != NULL ? v.base : "";
+}
+
+/* The reply to PUBLISH on sasgw:events: only failures are worth a line. */
+static void on_event_published(gw_redis_t *client, redisReply *reply, const char *err, void *data)
+{
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "sasgw: admin: publishing on %s failed: %s\n", GW_EVENTS_CHANNEL,
+                reply != NULL ? reply->str
+                : err != NULL ? err
+                              : "no reply");
+}
+
+int gw_admin__publish_event(gw_admin_req_t *r, const char *payload)
+{
+    gw_redis_t *redis = gw_app_redis(r->app, r->req);
+    if (redis == NULL || gw_redis_state(redis) != GW_REDIS_CONNECTED ||
+        gw_redis_command(redis, on_event_published, NULL, "PUBLISH %s %s", GW_EVENTS_CHANNEL, payload) != 0) {
+        fprintf(stderr,
+                "sasgw: admin: Redis is not connected; event %s not published (proxies see the change when they "
+                "next reload the vault)\n",
+                payload);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *gw_admin__time(int64_t t)
+{
+    char buf[32];
+    vault_time_format(t, buf, sizeof(buf));
+    return json_string(buf);
+}

@@ -1,0 +1,551 @@
+/*
+ * app.c - the application state of `sasgw serve` (see app.h): the vault
+ * behind a mutex, the policy in force swapped under a lock, a Redis client
+ * per worker thread, request authentication, and the audit thread that
+ * group-commits audit records for the hot paths.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "common.h"
+#include "http.h"
+#include "keyring.h"
+
+/* Longest Authorization header value looked at: a bearer token at its bound plus the scheme. */
+#define AUTHORIZATION_MAX (POLICY_MAX_TOKEN_LEN + 16)
+
+/* What the app keeps per worker thread (the thread module's instance). */
+struct app_thread {
+    gw_app_t *app;
+    gw_thread_t *thread;
+    gw_redis_t *redis;
+    int connected;                        /* loop thread only */
+    h2o_multithread_receiver_t completed; /* audit completions, delivered on this loop */
+    int closed;                           /* under app->audit.mu: no more completions */
+};
+
+/* One queued audit record: a copy of the record's strings, and whom to tell once written. */
+struct audit_item {
+    h2o_multithread_message_t super;
+    struct audit_item *next;
+    struct app_thread *thread; /* NULL: fire and forget */
+    gw_app_audit_cb done;
+    void *data;
+    int ok;
+    vault_audit_record_t rec;
+    char strings[];
+};
+
+struct st_gw_app_t {
+    gw_server_t *server;
+    const gw_config_t *conf;
+    struct {
+        pthread_mutex_t mu;
+        vault_t *handle;
+        _Atomic uint64_t generation;
+    } vault;
+    struct {
+        pthread_mutex_t mu;
+        policy_t *current;
+    } policy;
+    vault_audit_t *audit_log; /* the vault's (vault_audit_of) */
+    gw_keyring_live_t *keyring;
+    struct {
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        struct audit_item *head, **tail;
+        int stop, started;
+        pthread_t tid;
+    } audit;
+    size_t thread_slot;
+    char *redis_password;
+    _Atomic size_t redis_connected; /* worker clients connected now */
+    struct {
+        gw_metric_t *audit_records;  /* sasgw_audit_records_total{result} */
+        gw_metric_t *policy_reloads; /* sasgw_policy_reloads_total{result} */
+    } metrics;
+};
+
+/* ------------------------------------------------------------------ vault */
+
+vault_t *gw_app_vault_lock(gw_app_t *app)
+{
+    char err[256];
+    int reloaded = 0;
+
+    pthread_mutex_lock(&app->vault.mu);
+    if (vault_reload_if_changed(app->vault.handle, &reloaded, err, sizeof(err)) != 0)
+        fprintf(stderr, "sasgw: vault: cannot re-read the vault, keeping the state in memory: %s\n", err);
+    atomic_store_explicit(&app->vault.generation, vault_generation(app->vault.handle), memory_order_release);
+    return app->vault.handle;
+}
+
+void gw_app_vault_unlock(gw_app_t *app)
+{
+    /* a write through the handle moves the generation on */
+    atomic_store_explicit(&app->vault.generation, vault_generation(app->vault.handle), memory_order_release);
+    pthread_mutex_unlock(&app->vault.mu);
+}
+
+int gw_app_with_vault(gw_app_t *app, gw_app_vault_fn fn, void *arg)
+{
+    vault_t *v = gw_app_vault_lock(app);
+    int ret = fn(v, arg);
+    gw_app_vault_unlock(app);
+    return ret;
+}
+
+uint64_t gw_app_vault_generation(gw_app_t *app)
+{
+    return atomic_load_explicit(&app->vault.generation, memory_order_acquire);
+}
+
+/* ------------------------------------------------------------------ policy */
+
+policy_t *gw_app_policy(gw_app_t *app)
+{
+    pthread_mutex_lock(&app->policy.mu);
+    policy_t *p = policy_retain(app->policy.current);
+    pthread_mutex_unlock(&app->policy.mu);
+    return p;
+}
+
+int gw_app_reload_policy(gw_app_t *app, char *err, size_t errlen)
+{
+    char why[1024];
+    policy_t *fresh = policy_load(app->conf->policy, why, sizeof(why));
+
+    if (fresh == NULL) {
+        fprintf(stderr, "sasgw: policy reload refused, the policy in force stays: %s\n", why);
+        gw_metrics_inc(app->metrics.policy_reloads, (const char *[]){"error"}, 1);
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    pthread_mutex_lock(&app->policy.mu);
+    policy_t *old = app->policy.current;
+    app->policy.current = fresh;
+    pthread_mutex_unlock(&app->policy.mu);
+    policy_release(old);
+    fprintf(stderr, "sasgw: policy reloaded from %s\n", app->conf->policy);
+    gw_metrics_inc(app->metrics.policy_reloads, (const char *[]){"ok"}, 1);
+    return 0;
+}
+
+/* SIGHUP: runs on worker 0's loop. */
+static void on_reload(gw_server_t *server, void *data)
+{
+    char err[1024];
+    gw_app_t *app = data;
+    int ok = gw_app_reload_policy(app, err, sizeof(err)) == 0;
+    vault_audit_record_t rec = {.principal = "signal", .op = "policy.reload", .object = app->conf->policy,
+                                .result = ok ? "ok" : "error", .reason = ok ? NULL : err};
+    gw_app_audit_submit(app, NULL, &rec, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ audit */
+
+/* Copies rec's strings behind the item. */
+static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
+{
+    const char *const src[] = {rec->principal, rec->op,         rec->object,   rec->result,
+                               rec->client,    rec->request_id, rec->token_id, rec->reason};
+    size_t total = 0;
+    for (size_t i = 0; i != sizeof(src) / sizeof(src[0]); i++)
+        if (src[i] != NULL)
+            total += strlen(src[i]) + 1;
+    struct audit_item *item = sg_calloc(1, sizeof(*item) + total);
+    const char *dst[sizeof(src) / sizeof(src[0])];
+    char *p = item->strings;
+    for (size_t i = 0; i != sizeof(src) / sizeof(src[0]); i++) {
+        if (src[i] == NULL) {
+            dst[i] = NULL;
+            continue;
+        }
+        size_t n = strlen(src[i]) + 1;
+        memcpy(p, src[i], n);
+        dst[i] = p;
+        p += n;
+    }
+    item->rec = (vault_audit_record_t){.principal = dst[0], .op = dst[1], .object = dst[2], .result = dst[3],
+                                       .client = dst[4], .request_id = dst[5], .token_id = dst[6], .reason = dst[7]};
+    return item;
+}
+
+/*
+ * The audit thread: takes everything queued at once, appends the records
+ * back to back (each durable before the next; vault_audit_append fsyncs),
+ * and hands each completion to its loop. Records queued while a batch is
+ * being written form the next batch.
+ */
+static void *audit_main(void *arg)
+{
+    gw_app_t *app = arg;
+    char err[256];
+
+    pthread_mutex_lock(&app->audit.mu);
+    for (;;) {
+        while (app->audit.head == NULL && !app->audit.stop)
+            pthread_cond_wait(&app->audit.cond, &app->audit.mu);
+        if (app->audit.head == NULL)
+            break;
+        struct audit_item *batch = app->audit.head;
+        app->audit.head = NULL;
+        app->audit.tail = &app->audit.head;
+        pthread_mutex_unlock(&app->audit.mu);
+
+        for (struct audit_item *item = batch; item != NULL; item = item->next) {
+            item->ok = vault_audit_append(app->audit_log, &item->rec, err, sizeof(err)) == 0;
+            if (!item->ok)
+                fprintf(stderr, "sasgw: audit: cannot write a record (%s): %s\n", item->rec.op, err);
+            gw_metrics_inc(app->metrics.audit_records, (const char *[]){item->ok ? "ok" : "error"}, 1);
+        }
+
+        pthread_mutex_lock(&app->audit.mu);
+        for (struct audit_item *item = batch, *next; item != NULL; item = next) {
+            next = item->next;
+            if (item->thread != NULL && !item->thread->closed)
+                h2o_multithread_send_message(&item->thread->completed, &item->super);
+            else
+                free(item); /* fire and forget, or the loop is gone (shutdown) */
+        }
+    }
+    pthread_mutex_unlock(&app->audit.mu);
+    return NULL;
+}
+
+/* On a worker's loop: the records it queued are written (or failed). */
+static void on_audit_completed(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        struct audit_item *item = H2O_STRUCT_FROM_MEMBER(struct audit_item, super.link, messages->next);
+        h2o_linklist_unlink(&item->super.link);
+        item->done(item->ok, item->data);
+        free(item);
+    }
+}
+
+void gw_app_audit_submit(gw_app_t *app, h2o_req_t *req, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data)
+{
+    struct audit_item *item = audit_item_new(rec);
+    if (done != NULL) {
+        item->thread = gw_thread_module(gw_thread_of(req), app->thread_slot);
+        item->done = done;
+        item->data = data;
+    }
+    pthread_mutex_lock(&app->audit.mu);
+    *app->audit.tail = item;
+    app->audit.tail = &item->next;
+    pthread_cond_signal(&app->audit.cond);
+    pthread_mutex_unlock(&app->audit.mu);
+}
+
+int gw_app_audit(gw_app_t *app, const vault_audit_record_t *rec, char *err, size_t errlen)
+{
+    int ok = vault_audit_append(app->audit_log, rec, err, errlen) == 0;
+    gw_metrics_inc(app->metrics.audit_records, (const char *[]){ok ? "ok" : "error"}, 1);
+    return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+/* Releases the policy a request retained (h2o_mem_alloc_shared dispose). */
+static void release_request_policy(void *p)
+{
+    policy_release(*(policy_t **)p);
+}
+
+void gw_app_actor(gw_app_t *app, h2o_req_t *req, const char *principal, vault_actor_t *actor)
+{
+    char *addr = h2o_mem_alloc_pool(&req->pool, INET6_ADDRSTRLEN + 1);
+    if (gw_http_client_address(req, app->conf, NULL, addr, INET6_ADDRSTRLEN + 1) != 0)
+        addr[0] = '\0';
+    actor->principal = principal;
+    actor->client = addr[0] != '\0' ? addr : NULL;
+    actor->request_id = gw_http_request_id(req).base;
+}
+
+/* Sends the 401 of a missing or rejected credential. */
+static void send_unauthorized(h2o_req_t *req, const char *message)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("www-authenticate"), 0, NULL,
+                          H2O_STRLIT("Basic realm=\"sasgw\", Bearer realm=\"sasgw\""));
+    gw_http_send_error(req, 401, "unauthorized", message, NULL);
+}
+
+/* Queues the audit record of a refused request (no waiting: nothing was granted). */
+static void audit_refusal(gw_app_t *app, h2o_req_t *req, const char *principal, const char *op, const char *reason)
+{
+    vault_actor_t actor;
+    gw_app_actor(app, req, principal, &actor);
+    char *object = h2o_mem_alloc_pool(&req->pool, req->path_normalized.len + 1);
+    memcpy(object, req->path_normalized.base, req->path_normalized.len);
+    object[req->path_normalized.len] = '\0';
+    vault_audit_record_t rec = {.principal = principal != NULL ? principal : "anonymous",
+                                .op = op,
+                                .object = object,
+                                .result = "refused",
+                                .client = actor.client,
+                                .request_id = actor.request_id,
+                                .reason = reason};
+    gw_app_audit_submit(app, req, &rec, NULL, NULL);
+}
+
+const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out)
+{
+    char err[256];
+    const policy_principal_t *principal = NULL;
+    h2o_iovec_t value = gw_http_header(req, "authorization");
+
+    if (policy_out != NULL)
+        *policy_out = NULL;
+    if (value.base == NULL) {
+        audit_refusal(app, req, NULL, "auth", "no Authorization header");
+        send_unauthorized(req, "authentication required: send Authorization: Basic or Bearer");
+        return NULL;
+    }
+    if (value.len > AUTHORIZATION_MAX || memchr(value.base, '\0', value.len) != NULL) {
+        audit_refusal(app, req, NULL, "auth", "malformed Authorization header");
+        send_unauthorized(req, "the Authorization header is malformed or too long");
+        return NULL;
+    }
+    char *text = h2o_mem_alloc_pool(&req->pool, value.len + 1);
+    memcpy(text, value.base, value.len);
+    text[value.len] = '\0';
+
+    policy_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), release_request_policy);
+    *slot = gw_app_policy(app);
+    if (policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err)) != 0) {
+        audit_refusal(app, req, NULL, "auth", err);
+        send_unauthorized(req, err);
+        return NULL;
+    }
+    if (policy_out != NULL)
+        *policy_out = *slot;
+    return principal;
+}
+
+const policy_principal_t *gw_app_require(gw_app_t *app, h2o_req_t *req, const char *capability, const char *op)
+{
+    const policy_principal_t *principal = gw_app_authenticate(app, req, NULL);
+    if (principal == NULL)
+        return NULL;
+    if (!policy_principal_can(principal, capability)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "principal %s lacks the capability %s", policy_principal_name(principal), capability);
+        audit_refusal(app, req, policy_principal_name(principal), op, msg);
+        gw_http_send_error(req, 403, "forbidden", msg, NULL);
+        return NULL;
+    }
+    return principal;
+}
+
+/* ------------------------------------------------------------------ Redis per thread */
+
+static void on_redis_connect(gw_redis_t *client, void *data)
+{
+    struct app_thread *t = data;
+    if (!t->connected) {
+        t->connected = 1;
+        atomic_fetch_add(&t->app->redis_connected, 1);
+    }
+}
+
+static void on_redis_disconnect(gw_redis_t *client, const char *why, void *data)
+{
+    struct app_thread *t = data;
+    if (t->connected) {
+        t->connected = 0;
+        atomic_fetch_sub(&t->app->redis_connected, 1);
+    }
+    if (gw_thread_index(t->thread) == 0)
+        fprintf(stderr, "sasgw: redis: connection lost (%s), reconnecting\n", why);
+}
+
+static void *on_thread_init(gw_thread_t *thread, void *data)
+{
+    gw_app_t *app = data;
+    struct app_thread *t = sg_calloc(1, sizeof(*t));
+    gw_redis_options_t options;
+
+    t->app = app;
+    t->thread = thread;
+    h2o_multithread_register_receiver(gw_thread_context(thread)->queue, &t->completed, on_audit_completed);
+    gw_redis_options_from_config(&options, app->conf, app->redis_password);
+    t->redis = gw_redis_create(gw_thread_loop(thread), &options);
+    gw_redis_set_callbacks(t->redis, on_redis_connect, on_redis_disconnect, t);
+    gw_redis_connect(t->redis);
+    return t;
+}
+
+static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
+{
+    gw_app_t *app = data;
+    struct app_thread *t = instance;
+
+    /* completions still on their way are dropped from now on */
+    pthread_mutex_lock(&app->audit.mu);
+    t->closed = 1;
+    pthread_mutex_unlock(&app->audit.mu);
+    h2o_multithread_unregister_receiver(gw_thread_context(thread)->queue, &t->completed);
+    if (t->connected)
+        atomic_fetch_sub(&app->redis_connected, 1);
+    gw_redis_free(t->redis);
+    free(t);
+}
+
+gw_redis_t *gw_app_thread_redis(gw_app_t *app, gw_thread_t *thread)
+{
+    struct app_thread *t = gw_thread_module(thread, app->thread_slot);
+    return t->redis;
+}
+
+gw_redis_t *gw_app_redis(gw_app_t *app, h2o_req_t *req)
+{
+    return gw_app_thread_redis(app, gw_thread_of(req));
+}
+
+/* ------------------------------------------------------------------ readiness */
+
+static int ready_vault(void *data, char *why, size_t whylen)
+{
+    gw_app_t *app = data;
+    if (app->vault.handle == NULL) {
+        snprintf(why, whylen, "the vault is not open");
+        return 0;
+    }
+    return 1;
+}
+
+static int ready_redis(void *data, char *why, size_t whylen)
+{
+    gw_app_t *app = data;
+    if (atomic_load(&app->redis_connected) == 0) {
+        snprintf(why, whylen, "redis %s:%u is not reachable", app->conf->redis.host, (unsigned)app->conf->redis.port);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ life */
+
+static const char *const result_label[] = {"result"};
+
+gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err, size_t errlen)
+{
+    char why[1024];
+    vault_keysource_t ks;
+    gw_app_t *app = sg_calloc(1, sizeof(*app));
+
+    app->server = server;
+    app->conf = conf;
+    pthread_mutex_init(&app->vault.mu, NULL);
+    pthread_mutex_init(&app->policy.mu, NULL);
+    pthread_mutex_init(&app->audit.mu, NULL);
+    pthread_cond_init(&app->audit.cond, NULL);
+    app->audit.tail = &app->audit.head;
+    gw_metrics_t *metrics = gw_server_metrics(server);
+    app->metrics.audit_records =
+        gw_metrics_counter(metrics, "sasgw_audit_records_total", "Audit records written by the server, by result", 1, result_label);
+    app->metrics.policy_reloads =
+        gw_metrics_counter(metrics, "sasgw_policy_reloads_total", "Policy reloads (SIGHUP or admin API), by result", 1, result_label);
+
+    /* the vault and its audit log */
+    memset(&ks, 0, sizeof(ks));
+    if (vault_keysource_resolve(&ks, conf->vault.master_key_file, conf->vault.passphrase_file, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "cannot unseal the vault %s: %s", conf->vault.path, why);
+        goto Error;
+    }
+    app->vault.handle = vault_open(conf->vault.path, &ks, conf->audit.path, why, sizeof(why));
+    vault_keysource_wipe(&ks);
+    if (app->vault.handle == NULL) {
+        snprintf(err, errlen, "cannot open the vault %s: %s", conf->vault.path, why);
+        goto Error;
+    }
+    atomic_init(&app->vault.generation, vault_generation(app->vault.handle));
+    app->audit_log = vault_audit_of(app->vault.handle);
+
+    /* the keys of every account, per thread */
+    if ((app->keyring = gw_keyring_live_create(server, app, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "cannot load the account keys: %s", why);
+        goto Error;
+    }
+
+    /* the policy */
+    if ((app->policy.current = policy_load(conf->policy, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "cannot load the policy: %s", why);
+        goto Error;
+    }
+
+    /* Redis */
+    if (conf->redis.password_file != NULL &&
+        (app->redis_password = gw_redis_read_password_file(conf->redis.password_file, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "redis: %s", why);
+        goto Error;
+    }
+    atomic_init(&app->redis_connected, 0);
+
+    /* the audit thread */
+    if ((errno = pthread_create(&app->audit.tid, NULL, audit_main, app)) != 0) {
+        snprintf(err, errlen, "cannot start the audit thread: %s", strerror(errno));
+        goto Error;
+    }
+    app->audit.started = 1;
+
+    app->thread_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, app);
+    gw_server_add_readiness_check(server, "vault", ready_vault, app);
+    gw_server_add_readiness_check(server, "redis", ready_redis, app);
+    gw_server_on_reload(server, on_reload, app);
+    return app;
+
+Error:
+    gw_app_destroy(app);
+    return NULL;
+}
+
+void gw_app_destroy(gw_app_t *app)
+{
+    if (app == NULL)
+        return;
+    if (app->audit.started) {
+        pthread_mutex_lock(&app->audit.mu);
+        app->audit.stop = 1;
+        pthread_cond_signal(&app->audit.cond);
+        pthread_mutex_unlock(&app->audit.mu);
+        pthread_join(app->audit.tid, NULL);
+    }
+    gw_keyring_live_destroy(app->keyring);
+    policy_release(app->policy.current);
+    vault_close(app->vault.handle);
+    sg_free_secret_str(app->redis_password);
+    pthread_cond_destroy(&app->audit.cond);
+    pthread_mutex_destroy(&app->audit.mu);
+    pthread_mutex_destroy(&app->policy.mu);
+    pthread_mutex_destroy(&app->vault.mu);
+    free(app);
+}
+
+const gw_config_t *gw_app_config(gw_app_t *app)
+{
+    return app->conf;
+}
+
+gw_server_t *gw_app_server(gw_app_t *app)
+{
+    return app->server;
+}
+
+gw_keyring_live_t *gw_app_keyring(gw_app_t *app)
+{
+    return app->keyring;
+}
+
+gw_metrics_t *gw_app_metrics(gw_app_t *app)
+{
+    return gw_server_metrics(app->server);
+}

@@ -1,0 +1,349 @@
+/*
+ * cli_revoke.c - `sasgw revoke` (DESIGN §9): revokes tokens by writing to
+ * Redis exactly what POST /v1/revocations writes (revoke_plan.h), over a
+ * blocking hiredis connection.
+ *
+ *   sasgw revoke (--token-id ID [--expiry T] | --token SAS | --principal P |
+ *                 --account A [--container C] --issued-before T)
+ *                [--redis HOST:PORT] [-c conf/sasgw.yaml] [--audit-log PATH] [--json]
+ *
+ * Redis: --redis, else the `redis:` section of -c (with its password_file),
+ * else 127.0.0.1:6379. Audit: a record (principal "cli", op "revoke") per
+ * revoked id goes to --audit-log, else to the log -c names (audit.path, or
+ * audit.log beside its vault); without either no record is written. The
+ * audit log needs no master key, so none is asked for (--vault,
+ * --master-key-file and --passphrase-file are accepted for symmetry with the
+ * other commands; --vault only places the default audit log).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "common.h"
+#include "config.h"
+#include "redis.h"
+#include "revoke_plan.h"
+#include "vault.h"
+
+#define AUDIT_IDS_MAX 100
+
+static const char help[] = "usage: sasgw revoke (--token-id ID [--expiry T] | --token SAS | --principal P |\n"
+                           "                     --account A [--container C] --issued-before T)\n"
+                           "                    [--redis HOST:PORT] [-c conf/sasgw.yaml] [--audit-log PATH] [--json]\n"
+                           "\n"
+                           "Revokes tokens: adds their ids to the revocation list in Redis (sasgw:revoked)\n"
+                           "and announces them on sasgw:revocations, so every proxy refuses them within\n"
+                           "milliseconds. The same as POST /v1/revocations.\n"
+                           "\n"
+                           "  --token-id ID        one token by its id (22 characters); kept on the list until\n"
+                           "                       --expiry T, or for 7 days (the longest token lifetime)\n"
+                           "  --token SAS          one token given as its query string or whole URL; its id and\n"
+                           "                       expiry (se) are read from it\n"
+                           "  --principal P        every unexpired token issued to principal P\n"
+                           "  --account A          every unexpired token for account A (only container C with\n"
+                           "                       --container) issued before --issued-before T\n"
+                           "  --redis HOST:PORT    Redis to write to (default: the config's, else 127.0.0.1:6379)\n"
+                           "  -c, --config FILE    sasgw.yaml: Redis address and password file, audit log\n"
+                           "  --audit-log PATH     write the audit records there (principal \"cli\")\n"
+                           "  --json               print {\"revoked\": N, \"token_ids\": [...]}\n"
+                           "\n"
+                           "Times T: unix seconds, or 2026-01-02, 2026-01-02T03:04:05Z, ...\n"
+                           "Exit status: 0 revoked (also when nothing matched), 1 refused or Redis failed, 2 usage.\n";
+
+/* Parses unix seconds or a vault time. 0 or -1. */
+static int parse_time(const char *s, int64_t *out)
+{
+    if (*s >= '0' && *s <= '9' && strspn(s, "0123456789") == strlen(s) && strlen(s) < 15) {
+        *out = (int64_t)strtoll(s, NULL, 10);
+        return 0;
+    }
+    return vault_time_parse(s, out) == 0 && *out >= 0 ? 0 : -1;
+}
+
+/* Splits "host:port" (or "[v6]:port") into host (cap bytes) and port. 0 or -1. */
+static int parse_hostport(const char *s, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || colon[1] == '\0')
+        return -1;
+    const char *h = s;
+    size_t hlen = (size_t)(colon - s);
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= cap)
+        return -1;
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || p == 0 || p > 65535)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* Sends every command of cmds, then reads every reply. *last receives the last reply (caller frees). 0 or -1. */
+static int run_cmds(redisContext *c, const gw_redis_cmds_t *cmds, int check_all, redisReply **last, char *err, size_t errlen)
+{
+    *last = NULL;
+    for (size_t i = 0; i < cmds->n; i++)
+        if (redisAppendCommandArgv(c, cmds->v[i].argc, (const char **)(void *)cmds->v[i].argv, cmds->v[i].argvlen) != REDIS_OK) {
+            snprintf(err, errlen, "cannot send to Redis: %s", c->errstr);
+            return -1;
+        }
+    int rc = 0;
+    for (size_t i = 0; i < cmds->n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK) {
+            snprintf(err, errlen, "Redis did not answer: %s", c->errstr);
+            return -1;
+        }
+        redisReply *reply = r;
+        if (rc == 0 && (check_all || i + 1 < cmds->n) && gw_revoke_reply_ok(reply, err, errlen) != 0)
+            rc = -1;
+        if (i + 1 == cmds->n)
+            *last = reply;
+        else
+            freeReplyObject(reply);
+    }
+    return rc;
+}
+
+/* Appends the audit records; failures are reported but do not undo the revocation. */
+static void audit_revocation(const char *path, const gw_revoke_selector_t *sel, const gw_revoke_targets_t *t, const char *result,
+                             const char *reason)
+{
+    char err[256], object[200];
+    vault_audit_t *log = vault_audit_open(path, err, sizeof(err));
+    if (log == NULL) {
+        fprintf(stderr, "sasgw revoke: warning: no audit record written: %s\n", err);
+        return;
+    }
+    gw_revoke_selector_describe(sel, object, sizeof(object));
+    vault_audit_record_t rec = {.principal = "cli", .op = "revoke", .object = object, .result = result, .reason = reason};
+    int ok = 1;
+    for (size_t i = 0; t != NULL && i < t->n && i < AUDIT_IDS_MAX && ok; i++) {
+        rec.token_id = t->v[i].token_id;
+        ok = vault_audit_append(log, &rec, err, sizeof(err)) == 0;
+    }
+    if (ok && (t == NULL || t->n == 0 || t->n > AUDIT_IDS_MAX)) {
+        char summary[160];
+        rec.token_id = NULL;
+        if (reason == NULL) {
+            snprintf(summary, sizeof(summary), "%zu token(s) revoked%s", t != NULL ? t->n : 0,
+                     t != NULL && t->n > AUDIT_IDS_MAX ? "; only the first ids have their own record" : "");
+            rec.reason = summary;
+        }
+        ok = vault_audit_append(log, &rec, err, sizeof(err)) == 0;
+    }
+    if (!ok)
+        fprintf(stderr, "sasgw revoke: warning: cannot write the audit record: %s\n", err);
+    vault_audit_close(log);
+}
+
+int gw_cli_revoke(int argc, char **argv)
+{
+    const char *token_id = NULL, *expiry = NULL, *token = NULL, *principal = NULL, *account = NULL, *container = NULL,
+               *issued_before = NULL, *redis_addr = NULL, *config = NULL, *audit_log = NULL, *vault_path = NULL;
+    int json = 0;
+    static const char *const usage_tail = " (see 'sasgw revoke --help').\n";
+
+    /* options: each valued one and where its value goes (--master-key-file/--passphrase-file are accepted, unused) */
+    const char *unused = NULL;
+    const struct {
+        const char *name;
+        const char **value;
+    } valued[] = {{"--token-id", &token_id},
+                  {"--expiry", &expiry},
+                  {"--token", &token},
+                  {"--principal", &principal},
+                  {"--account", &account},
+                  {"--container", &container},
+                  {"--issued-before", &issued_before},
+                  {"--redis", &redis_addr},
+                  {"-c", &config},
+                  {"--config", &config},
+                  {"--audit-log", &audit_log},
+                  {"--vault", &vault_path},
+                  {"--master-key-file", &unused},
+                  {"--passphrase-file", &unused}};
+    const size_t nvalued = sizeof(valued) / sizeof(valued[0]);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(help, stdout);
+            return GW_EXIT_OK;
+        }
+        if (strcmp(a, "--json") == 0) {
+            json = 1;
+            continue;
+        }
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a), k = 0;
+        while (k < nvalued && !(strlen(valued[k].name) == len && strncmp(valued[k].name, a, len) == 0))
+            k++;
+        if (k == nvalued) {
+            fprintf(stderr, "sasgw revoke: unknown argument '%s'%s", a, usage_tail);
+            return GW_EXIT_USAGE;
+        }
+        const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (value == NULL) {
+            fprintf(stderr, "sasgw revoke: option '%s' needs a value%s", a, usage_tail);
+            return GW_EXIT_USAGE;
+        }
+        *valued[k].value = value;
+    }
+
+    /* exactly one selector */
+    int nsel = (token_id != NULL) + (token != NULL) + (principal != NULL) + (account != NULL);
+    if (nsel != 1) {
+        fprintf(stderr, "sasgw revoke: give exactly one of --token-id, --token, --principal, --account%s", usage_tail);
+        return GW_EXIT_USAGE;
+    }
+    if (expiry != NULL && token_id == NULL) {
+        fprintf(stderr, "sasgw revoke: --expiry goes with --token-id%s", usage_tail);
+        return GW_EXIT_USAGE;
+    }
+    if ((container != NULL || issued_before != NULL) && account == NULL) {
+        fprintf(stderr, "sasgw revoke: --container and --issued-before go with --account%s", usage_tail);
+        return GW_EXIT_USAGE;
+    }
+    if (account != NULL && issued_before == NULL) {
+        fprintf(stderr, "sasgw revoke: --account needs --issued-before%s", usage_tail);
+        return GW_EXIT_USAGE;
+    }
+
+    gw_revoke_selector_t sel;
+    memset(&sel, 0, sizeof(sel));
+    char err[512];
+    if (token_id != NULL) {
+        sel.by = GW_REVOKE_BY_TOKEN_ID;
+        snprintf(sel.token_id, sizeof(sel.token_id), "%s", token_id);
+        if (strlen(token_id) >= sizeof(sel.token_id))
+            sel.token_id[0] = '\0';
+        if (expiry != NULL && parse_time(expiry, &sel.expiry) != 0) {
+            fprintf(stderr, "sasgw revoke: --expiry is not a time%s", usage_tail);
+            return GW_EXIT_USAGE;
+        }
+    } else if (token != NULL) {
+        if (gw_revoke_selector_from_token(&sel, token, strlen(token), err, sizeof(err)) != 0) {
+            fprintf(stderr, "sasgw revoke: %s.\n", err);
+            return GW_EXIT_REFUSED;
+        }
+    } else if (principal != NULL) {
+        sel.by = GW_REVOKE_BY_PRINCIPAL;
+        if (strlen(principal) < sizeof(sel.principal))
+            snprintf(sel.principal, sizeof(sel.principal), "%s", principal);
+    } else {
+        sel.by = GW_REVOKE_BY_ISSUED;
+        if (strlen(account) < sizeof(sel.account))
+            snprintf(sel.account, sizeof(sel.account), "%s", account);
+        if (container != NULL && strlen(container) < sizeof(sel.container))
+            snprintf(sel.container, sizeof(sel.container), "%s", container);
+        else if (container != NULL)
+            snprintf(sel.container, sizeof(sel.container), "-");
+        if (parse_time(issued_before, &sel.issued_before) != 0) {
+            fprintf(stderr, "sasgw revoke: --issued-before is not a time%s", usage_tail);
+            return GW_EXIT_USAGE;
+        }
+    }
+    const char *field = NULL;
+    if (gw_revoke_selector_check(&sel, &field, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sasgw revoke: %s: %s.\n", field != NULL ? field : "selector", err);
+        return GW_EXIT_REFUSED;
+    }
+
+    /* where Redis and the audit log are */
+    char host[256] = "127.0.0.1";
+    uint16_t port = 6379;
+    char *password = NULL, *audit_path = NULL;
+    gw_config_t *conf = NULL;
+    if (config != NULL) {
+        if ((conf = gw_config_load(config, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "sasgw revoke: %s\n", err);
+            return GW_EXIT_REFUSED;
+        }
+        snprintf(host, sizeof(host), "%s", conf->redis.host);
+        port = conf->redis.port;
+        if (conf->redis.password_file != NULL &&
+            (password = gw_redis_read_password_file(conf->redis.password_file, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "sasgw revoke: %s.\n", err);
+            gw_config_free(conf);
+            return GW_EXIT_REFUSED;
+        }
+        if (audit_log == NULL)
+            audit_path = conf->audit.path != NULL ? sg_strdup(conf->audit.path) : vault_audit_default_path(conf->vault.path);
+    }
+    if (audit_log != NULL)
+        audit_path = sg_strdup(audit_log);
+    else if (audit_path == NULL && vault_path != NULL)
+        audit_path = vault_audit_default_path(vault_path);
+    gw_config_free(conf);
+    if (redis_addr != NULL && parse_hostport(redis_addr, host, sizeof(host), &port) != 0) {
+        fprintf(stderr, "sasgw revoke: --redis must be HOST:PORT%s", usage_tail);
+        sg_free_secret_str(password);
+        free(audit_path);
+        return GW_EXIT_USAGE;
+    }
+
+    /* run the plan */
+    int rc = GW_EXIT_REFUSED;
+    gw_redis_cmds_t cmds = {0};
+    gw_revoke_targets_t targets = {0};
+    redisReply *last = NULL;
+    int64_t now = (int64_t)time(NULL);
+    redisContext *c = gw_redis_connect_blocking(host, port, password, 5000, err, sizeof(err));
+    sg_free_secret_str(password);
+    if (c == NULL)
+        goto Fail;
+    if (gw_revoke_plan_lookup(&sel, now, &cmds) != 0 && run_cmds(c, &cmds, 0, &last, err, sizeof(err)) != 0)
+        goto Fail;
+    if (gw_revoke_collect(&sel, last, now, &targets, err, sizeof(err)) != 0)
+        goto Fail;
+    freeReplyObject(last);
+    last = NULL;
+    gw_redis_cmds_clear(&cmds);
+    gw_revoke_plan_write(&targets, now, &cmds);
+    if (run_cmds(c, &cmds, 1, &last, err, sizeof(err)) != 0)
+        goto Fail;
+
+    if (audit_path != NULL)
+        audit_revocation(audit_path, &sel, &targets, "ok", NULL);
+    if (json) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < targets.n; i++)
+            json_array_append_new(ids, json_string(targets.v[i].token_id));
+        json_t *out = json_pack("{s:I,s:o}", "revoked", (json_int_t)targets.n, "token_ids", ids);
+        json_dumpf(out, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(out);
+    } else {
+        printf("revoked %zu token(s)\n", targets.n);
+        for (size_t i = 0; i < targets.n; i++)
+            printf("  %s  until %" PRId64 "\n", targets.v[i].token_id, targets.v[i].expiry);
+    }
+    rc = GW_EXIT_OK;
+    goto Exit;
+
+Fail:
+    fprintf(stderr, "sasgw revoke: %s.\n", err);
+    if (audit_path != NULL)
+        audit_revocation(audit_path, &sel, NULL, "error", err);
+Exit:
+    if (last != NULL)
+        freeReplyObject(last);
+    if (c != NULL)
+        redisFree(c);
+    gw_redis_cmds_clear(&cmds);
+    gw_revoke_targets_clear(&targets);
+    free(audit_path);
+    return rc;
+}

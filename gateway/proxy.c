@@ -1,0 +1,711 @@
+/*
+ * proxy.c - the validating reverse proxy (proxy.h): the decision of DESIGN
+ * §3 as a pure function, and its h2o handler in front of h2o's reverse proxy.
+ *
+ * Paths on the proxy's hostconf: "/{account}" for every account of the
+ * keyring that has a backend (h2o matches a prefix ending at '/' or the end),
+ * each with [validation handler, h2o reverse proxy], a filter that turns an
+ * upstream timeout into 504, and last "/" whose handler refuses every request
+ * (unknown account) with Azure's XML.
+ *
+ * Request bodies: h2o 2.2 reads the whole request body before it runs the
+ * handlers (http1: into a socket buffer that h2o's buffer prototype backs by
+ * an mmap'd temporary file beyond 32 MiB; http2: the same per stream), so a
+ * large PUT is validated after it arrived and forwarded from that buffer; it
+ * never sits in the heap. Responses stream.
+ */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "revocation.h"
+
+#define ERROR_XML_MAX (2 * SAS_MAX_STS + 1024)
+
+/* The proxy of a server: one per gw_proxy_setup(). */
+struct proxy {
+    gw_server_t *server;
+    gw_app_t *app;
+    const gw_config_t *conf;
+    gw_keyring_live_t *keyring;
+    gw_revocation_t *revocation;
+    size_t module_slot;
+    size_t threads_alive;
+    pthread_mutex_t lock; /* threads_alive */
+    gw_metric_t *decisions;
+};
+
+/* Per worker thread. */
+struct proxy_thread {
+    int reader; /* revset reader slot */
+};
+
+/* The validation handler of one account path ("/" when account is NULL: refuse all). */
+struct validator {
+    h2o_handler_t super;
+    struct proxy *proxy;
+    char *account;
+    gw_account_mode_t mode;
+};
+
+/* Turns h2o's "502 I/O timeout" from an upstream into 504. */
+struct timeout_filter {
+    h2o_filter_t super;
+};
+
+/* ---- client address ---- */
+
+static int ip_from_sockaddr(const struct sockaddr *sa, sas_ip_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (sa->sa_family == AF_INET) {
+        out->family = 4;
+        memcpy(out->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            out->family = 4;
+            memcpy(out->addr, a->s6_addr + 12, 4);
+        } else {
+            out->family = 6;
+            memcpy(out->addr, a->s6_addr, 16);
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static void sockaddr_from_ip(const sas_ip_t *ip, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (ip->family == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, ip->addr, 4);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, ip->addr, 16);
+    }
+}
+
+/* Parses one X-Forwarded-For hop: an address, "[v6]" or "[v6]:port", or "v4:port". Returns 0 or -1. */
+static int parse_hop(const char *s, size_t len, sas_ip_t *out)
+{
+    while (len != 0 && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len > 64)
+        return -1;
+    if (s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (close == NULL)
+            return -1;
+        return sas_ip_parse(out, s + 1, (size_t)(close - s - 1));
+    }
+    const char *colon = memchr(s, ':', len);
+    if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) == NULL)
+        len = (size_t)(colon - s); /* v4:port */
+    return sas_ip_parse(out, s, len);
+}
+
+int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out)
+{
+    if (peer == NULL || ip_from_sockaddr(peer, out) != 0)
+        return -1;
+    if (xff == NULL || xff_len == 0 || conf == NULL || !gw_config_is_trusted_proxy(conf, peer))
+        return 0;
+    /* walk the hops right to left; the first one not trusted is the client */
+    size_t end = xff_len;
+    for (;;) {
+        size_t start = end;
+        while (start != 0 && xff[start - 1] != ',')
+            start--;
+        sas_ip_t hop;
+        if (parse_hop(xff + start, end - start, &hop) != 0)
+            return -1;
+        *out = hop;
+        struct sockaddr_storage ss;
+        sockaddr_from_ip(&hop, &ss);
+        if (!gw_config_is_trusted_proxy(conf, (struct sockaddr *)&ss) || start == 0)
+            return 0;
+        end = start - 1;
+    }
+}
+
+/* ---- origin mode: strip the SAS ---- */
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* 1 when the (raw) parameter name is one of a SAS's, compared decoded and case-insensitively. */
+static int is_sas_name(const char *name, size_t len)
+{
+    static const char *const extra[] = {"skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "sdd", "skdutid",
+                                        "sduoid", NULL};
+    char dec[16];
+    size_t n = 0;
+    for (size_t i = 0; i != len; i++) {
+        int c = (unsigned char)name[i];
+        if (c == '%' && i + 2 < len && hexval(name[i + 1]) >= 0 && hexval(name[i + 2]) >= 0) {
+            c = hexval(name[i + 1]) * 16 + hexval(name[i + 2]);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (n == sizeof(dec) - 1)
+            return 0;
+        dec[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    dec[n] = '\0';
+    for (int f = 0; f != SAS_F__SAS_COUNT; f++)
+        if (strcmp(dec, sas_field_name((sas_field_t)f)) == 0)
+            return 1;
+    for (size_t i = 0; extra[i] != NULL; i++)
+        if (strcmp(dec, extra[i]) == 0)
+            return 1;
+    return 0;
+}
+
+size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *p = query, *end = query + len;
+    if (p != end && *p == '?')
+        p++;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pe = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pe - p));
+        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p);
+        if (pe != p && !is_sas_name(p, name_len)) {
+            size_t plen = (size_t)(pe - p);
+            if (n + (n != 0) + plen > cap)
+                break;
+            if (n != 0)
+                out[n++] = '&';
+            memcpy(out + n, p, plen);
+            n += plen;
+        }
+        p = pe + 1;
+    }
+    return n;
+}
+
+/* ---- errors ---- */
+
+static size_t xml_escape(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len; i++) {
+        const char *rep = NULL;
+        char one[2] = {s[i], '\0'};
+        switch (s[i]) {
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&apos;";
+            break;
+        case '\n':
+            rep = "\\n";
+            break;
+        default:
+            if ((unsigned char)s[i] < 0x20)
+                continue;
+            rep = one;
+        }
+        size_t rl = strlen(rep);
+        if (n + rl >= cap)
+            break;
+        memcpy(out + n, rep, rl);
+        n += rl;
+    }
+    return n;
+}
+
+size_t gw_proxy_error_xml(char *buf, size_t cap, const char *code, const char *message, const char *detail, const char *sts,
+                          size_t sts_len)
+{
+    size_t n = 0;
+#define APPEND_LIT(s)                                                                                                              \
+    do {                                                                                                                           \
+        size_t l_ = strlen(s);                                                                                                     \
+        if (n + l_ < cap) {                                                                                                        \
+            memcpy(buf + n, s, l_);                                                                                                \
+            n += l_;                                                                                                               \
+        }                                                                                                                          \
+    } while (0)
+#define APPEND_ESC(s, l) (n += xml_escape(buf + n, cap - n, (s), (l)))
+    if (cap == 0)
+        return 0;
+    APPEND_LIT("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>");
+    APPEND_ESC(code, strlen(code));
+    APPEND_LIT("</Code><Message>");
+    APPEND_ESC(message, strlen(message));
+    APPEND_LIT("</Message>");
+    if (detail != NULL) {
+        APPEND_LIT("<AuthenticationErrorDetail>");
+        APPEND_ESC(detail, strlen(detail));
+        if (sts != NULL && sts_len != 0) {
+            APPEND_LIT(" String to sign used was: ");
+            APPEND_ESC(sts, sts_len);
+        }
+        APPEND_LIT("</AuthenticationErrorDetail>");
+    }
+    APPEND_LIT("</Error>");
+#undef APPEND_LIT
+#undef APPEND_ESC
+    buf[n] = '\0';
+    return n;
+}
+
+/* Azure's sentence for a code. */
+static const char *message_of(const char *code)
+{
+    if (strcmp(code, "AuthorizationPermissionMismatch") == 0)
+        return "This request is not authorized to perform this operation using this permission.";
+    if (strcmp(code, "AuthorizationProtocolMismatch") == 0)
+        return "This request is not authorized to perform this operation using this protocol.";
+    if (strcmp(code, "AuthorizationSourceIPMismatch") == 0)
+        return "This request is not authorized to perform this operation using this source IP.";
+    if (strcmp(code, "AuthorizationServiceMismatch") == 0)
+        return "This request is not authorized to perform this operation using this service.";
+    if (strcmp(code, "AuthorizationResourceTypeMismatch") == 0)
+        return "This request is not authorized to perform this operation using this resource type.";
+    if (strcmp(code, "ServerBusy") == 0)
+        return "The server is currently unable to receive requests. Please retry your request.";
+    if (strcmp(code, "ResourceNotFound") == 0)
+        return "The specified resource does not exist.";
+    if (strcmp(code, "InvalidUri") == 0)
+        return "The requested URI does not represent any resource on the server.";
+    return "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including "
+           "the signature.";
+}
+
+/* ---- the decision ---- */
+
+static void refuse(gw_proxy_decision_t *d, int status, const char *code, sas_reason_t reason, const char *message)
+{
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = status;
+    d->code = code;
+    d->err.reason = reason;
+    snprintf(d->err.message, sizeof(d->err.message), "%s", message);
+}
+
+static void refuse_signer(gw_proxy_decision_t *d, const sas_error_t *err)
+{
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = err->reason == SAS_R_BAD_PATH ? 400 : 403;
+    d->code = err->reason == SAS_R_BAD_PATH ? "InvalidUri" : sas_reason_azure_code(err->reason);
+    if (d->code == NULL)
+        d->code = "AuthenticationFailed";
+    if (&d->err != err)
+        d->err = *err;
+}
+
+struct policy_lookup {
+    const gw_keyring_account_t *account;
+};
+
+gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,
+                                   size_t cap)
+{
+    sas_token_t tok;
+    sas_resource_t res;
+    sas_grant_t grant;
+    sas_error_t *err = &d->err;
+    const gw_config_t *conf = env->conf;
+    sas_time_t start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
+    sas_time_t expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = 403;
+    d->code = NULL;
+    d->err.reason = SAS_OK;
+    d->err.message[0] = '\0';
+    d->account = NULL;
+    d->token_id[0] = '\0';
+    d->have_client_ip = 0;
+    d->forward_path = req->path;
+    d->forward_path_len = req->path_len;
+    d->sts[0] = '\0';
+    d->sts_len = 0;
+
+    /* split the request target */
+    const char *q = memchr(req->path, '?', req->path_len);
+    size_t path_len = q != NULL ? (size_t)(q - req->path) : req->path_len;
+    const char *query = q != NULL ? q + 1 : "";
+    size_t query_len = q != NULL ? req->path_len - path_len - 1 : 0;
+
+    /* the account: first segment, as sent (account names need no encoding) */
+    if (path_len < 2 || req->path[0] != '/') {
+        refuse(d, 400, "InvalidUri", SAS_R_BAD_PATH, "the path does not name an account");
+        return d->verdict;
+    }
+    const char *seg = req->path + 1, *seg_end = memchr(seg, '/', path_len - 1);
+    size_t seg_len = seg_end != NULL ? (size_t)(seg_end - seg) : path_len - 1;
+    d->account = gw_keyring_find(env->keyring, seg, seg_len);
+    if (d->account == NULL) {
+        refuse(d, 404, "ResourceNotFound", SAS_R_RESOURCE_MISMATCH, "no such storage account on this proxy");
+        return d->verdict;
+    }
+
+    /* a stale revocation list refuses everything (fail closed) */
+    if (env->revocation_stale) {
+        refuse(d, 503, "ServerBusy", SAS_R_REVOKED, "the revocation list is stale (Redis unreachable beyond max_staleness)");
+        return d->verdict;
+    }
+
+    /* 1. parse; 2. resource */
+    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK || sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    if (res.account.len != d->account->name_len || memcmp(res.account.base, d->account->name, res.account.len) != 0) {
+        refuse(d, 400, "InvalidUri", SAS_R_BAD_PATH, "the account segment is encoded");
+        return d->verdict;
+    }
+    /* the token id, for refusals and revocation */
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(tok.sig, SAS_SIG_LEN, digest);
+    sg_b64url_encode(digest, GW_REVSET_ID_LEN, d->token_id);
+    d->token_id[SAS_TOKEN_ID_LEN] = '\0';
+
+    sas_method_t method = sas_method_parse(req->method, req->method_len);
+    if (sas_check_resource(&tok, &res, err) != SAS_OK ||
+        sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* 4. signature with every active key version */
+    size_t matched;
+    if (d->account->nkeys == 0) {
+        refuse(d, 403, "AuthenticationFailed", SAS_R_NO_KEY, "the account has no active key");
+        return d->verdict;
+    }
+    if (sas_check_signature(&tok, &res, d->account->key_ptrs, d->account->nkeys, &matched, err) != SAS_OK) {
+        if (conf != NULL && conf->proxy.debug && err->reason == SAS_R_SIGNATURE_MISMATCH) {
+            long l = sas_string_to_sign(&tok, &res, d->sts, sizeof(d->sts));
+            d->sts_len = l > 0 ? (size_t)l : 0;
+        }
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    grant.key_index = matched;
+    /* 5. stored access policy */
+    sas_policy_t policy;
+    const sas_policy_t *found = NULL;
+    if (tok.f[SAS_F_SI].base != NULL && res.container.base != NULL &&
+        gw_keyring_find_policy(d->account, res.container.base, res.container.len, tok.f[SAS_F_SI].base, tok.f[SAS_F_SI].len,
+                               &policy) == 0)
+        found = &policy;
+    if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* 6. protocol and client address (the address only when sip asks for it) */
+    if (tok.has_ip)
+        d->have_client_ip = gw_proxy_client_ip(conf, req->peer, req->xff, req->xff_len, &d->client_ip) == 0;
+    if (sas_check_network(&tok, req->is_https, d->have_client_ip ? &d->client_ip : NULL, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* 7. operation */
+    if (sas_check_operation(&tok, &res, method, &grant, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* 8. revocation */
+    if (env->revset != NULL && gw_revset_contains(env->revset, env->revset_reader, digest)) {
+        refuse(d, 403, "AuthenticationFailed", SAS_R_REVOKED, "");
+        snprintf(d->err.message, sizeof(d->err.message), "token %s has been revoked", d->token_id);
+        return d->verdict;
+    }
+
+    /* forward: origin mode drops the SAS from the query */
+    if (d->account->mode == GW_ACCOUNT_ORIGIN) {
+        if (cap < path_len + 1) {
+            refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
+            return d->verdict;
+        }
+        memcpy(buf, req->path, path_len);
+        size_t n = path_len;
+        if (query_len != 0) {
+            size_t kept = gw_proxy_strip_sas(query, query_len, buf + n + 1, cap - n - 1);
+            if (kept != 0) {
+                buf[n] = '?';
+                n += 1 + kept;
+            }
+        }
+        d->forward_path = buf;
+        d->forward_path_len = n;
+    }
+    d->verdict = GW_PROXY_FORWARD;
+    d->status = 0;
+    return d->verdict;
+}
+
+/* ---- h2o ---- */
+
+static void send_refusal(h2o_req_t *req, const gw_proxy_decision_t *d)
+{
+    char *body = h2o_mem_alloc_pool(&req->pool, ERROR_XML_MAX);
+    size_t len = gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, message_of(d->code), d->err.message, d->sts, d->sts_len);
+    req->res.status = d->status;
+    req->res.reason = gw_http_reason(d->status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-ms-error-code"), 0, NULL, d->code, strlen(d->code));
+    if (d->status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    h2o_send_inline(req, body, len);
+}
+
+/* X-Forwarded-For, all occurrences joined by ", " (in req->pool when there are several). */
+static h2o_iovec_t forwarded_for(h2o_req_t *req)
+{
+    h2o_iovec_t v = {NULL, 0};
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
+        h2o_iovec_t h = req->headers.entries[i].value;
+        if (v.base == NULL) {
+            v = h;
+        } else {
+            char *s = h2o_mem_alloc_pool(&req->pool, v.len + 2 + h.len);
+            memcpy(s, v.base, v.len);
+            memcpy(s + v.len, ", ", 2);
+            memcpy(s + v.len + 2, h.base, h.len);
+            v = h2o_iovec_init(s, v.len + 2 + h.len);
+        }
+    }
+    return v;
+}
+
+static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
+{
+    struct validator *self = (struct validator *)_self;
+    struct proxy *proxy = self->proxy;
+    gw_thread_t *thread = gw_thread_of(req);
+    struct proxy_thread *pt = gw_thread_module(thread, proxy->module_slot);
+    struct sockaddr_storage peer;
+    gw_proxy_decision_t d;
+
+    gw_proxy_env_t env = {.conf = proxy->conf,
+                          .keyring = gw_keyring_thread_current(proxy->keyring, thread),
+                          .revset = proxy->revocation != NULL ? gw_revocation_set(proxy->revocation) : NULL,
+                          .revset_reader = pt->reader,
+                          .revocation_stale = proxy->revocation != NULL && !proxy->conf->revocation.fail_open &&
+                                              gw_revocation_stale(proxy->revocation),
+                          .now = sas_time_now()};
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    socklen_t peerlen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+    h2o_iovec_t xff = forwarded_for(req);
+    gw_proxy_request_t r = {.method = req->method.base,
+                            .method_len = req->method.len,
+                            .path = req->path.base,
+                            .path_len = req->path.len,
+                            .is_https = sock != NULL && sock->ssl != NULL,
+                            .peer = peerlen != 0 ? (struct sockaddr *)&peer : NULL,
+                            .xff = xff.base,
+                            .xff_len = xff.len};
+
+    gw_http_set_route_label(req, "/{account}");
+    if (self->account == NULL) {
+        /* "/": no backend for this account */
+        gw_proxy_decision_t *dd = &d;
+        dd->code = "ResourceNotFound";
+        dd->status = 404;
+        snprintf(dd->err.message, sizeof(dd->err.message), "no storage account is routed at this path");
+        dd->sts_len = 0;
+        send_refusal(req, dd);
+        return 0;
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    if (self->mode == GW_ACCOUNT_ORIGIN) {
+        cap = req->path.len + 1;
+        buf = h2o_mem_alloc_pool(&req->pool, cap);
+    }
+    if (gw_proxy_decide(&env, &r, &d, buf, cap) != GW_PROXY_FORWARD) {
+        gw_series_inc(gw_metrics_series(proxy->decisions, (const char *[]){d.code}), 1);
+        send_refusal(req, &d);
+        return 0;
+    }
+    if (strcmp(d.account->name, self->account) != 0) {
+        /* cannot happen with h2o's prefix match; refuse rather than forward elsewhere */
+        d.code = "InvalidUri";
+        d.status = 400;
+        snprintf(d.err.message, sizeof(d.err.message), "the path does not match the routed account");
+        d.sts_len = 0;
+        send_refusal(req, &d);
+        return 0;
+    }
+    if (d.forward_path != req->path.base) {
+        req->path = h2o_iovec_init(d.forward_path, d.forward_path_len);
+        const char *qm = memchr(d.forward_path, '?', d.forward_path_len);
+        req->query_at = qm != NULL ? (size_t)(qm - d.forward_path) : SIZE_MAX;
+    }
+    return -1; /* on to h2o's reverse proxy */
+}
+
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (req->res.status == 502) {
+        for (size_t i = 0; i != req->error_logs.size; i++) {
+            h2o_iovec_t m = req->error_logs.entries[i].msg;
+            if (h2o_strstr(m.base, m.len, H2O_STRLIT("timeout")) != SIZE_MAX) {
+                req->res.status = 504;
+                req->res.reason = "Gateway Timeout";
+                break;
+            }
+        }
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- setup ---- */
+
+static void *on_thread_init(gw_thread_t *thread, void *data)
+{
+    struct proxy *proxy = data;
+    struct proxy_thread *pt = sg_calloc(1, sizeof(*pt));
+    pt->reader = proxy->revocation != NULL ? gw_revset_register_reader(gw_revocation_set(proxy->revocation)) : -1;
+    if (proxy->revocation != NULL && pt->reader < 0) {
+        fprintf(stderr, "sasgw: proxy: too many revocation readers\n");
+        abort();
+    }
+    pthread_mutex_lock(&proxy->lock);
+    proxy->threads_alive++;
+    pthread_mutex_unlock(&proxy->lock);
+    return pt;
+}
+
+/* The last worker to stop takes the revocation thread down with it. */
+static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
+{
+    struct proxy *proxy = data;
+    free(instance);
+    pthread_mutex_lock(&proxy->lock);
+    int last = --proxy->threads_alive == 0;
+    pthread_mutex_unlock(&proxy->lock);
+    if (last) {
+        gw_revocation_destroy(proxy->revocation);
+        proxy->revocation = NULL;
+    }
+}
+
+static int register_account(struct proxy *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err,
+                            size_t errlen)
+{
+    char path[96], url[2048];
+    h2o_url_t upstream;
+
+    snprintf(path, sizeof(path), "/%s", a->name);
+    /* the account's path is kept: /{account}/... is forwarded as {backend path}/{account}/... */
+    snprintf(url, sizeof(url), "%s/%s", a->backend, a->name);
+    if (h2o_url_parse(url, SIZE_MAX, &upstream) != 0) {
+        snprintf(err, errlen, "account %s: cannot parse the backend URL '%s'", a->name, a->backend);
+        return -1;
+    }
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, path, 0);
+    struct validator *v = (struct validator *)h2o_create_handler(pathconf, sizeof(*v));
+    v->super.on_req = on_validate;
+    v->proxy = proxy;
+    v->account = h2o_mem_alloc(strlen(a->name) + 1);
+    strcpy(v->account, a->name);
+    v->mode = a->mode;
+
+    h2o_proxy_config_vars_t pc = {0};
+    pc.io_timeout = (uint64_t)proxy->conf->proxy.upstream_timeout * 1000;
+    pc.keepalive_timeout = 2000;
+    pc.preserve_host = 0;
+    h2o_proxy_register_reverse_proxy(pathconf, &upstream, &pc);
+    struct timeout_filter *f = (struct timeout_filter *)h2o_create_filter(pathconf, sizeof(*f));
+    f->super.on_setup_ostream = on_setup_ostream;
+    pathconf->error_log.emit_request_errors = 0;
+    fprintf(stderr, "sasgw: proxy: /%s -> %s (%s)\n", a->name, a->backend, a->mode == GW_ACCOUNT_ORIGIN ? "origin" : "passthrough");
+    return 0;
+}
+
+static void on_validator_dispose(h2o_handler_t *_self)
+{
+    struct validator *self = (struct validator *)_self;
+    free(self->account);
+}
+
+static int on_setup(gw_server_t *server, gw_service_t service, h2o_hostconf_t *hostconf, void *data, char *err, size_t errlen)
+{
+    struct proxy *proxy = data;
+    if (service != GW_SERVICE_PROXY)
+        return 0;
+    gw_keyring_t *kr = gw_keyring_live_acquire(proxy->keyring);
+    int ret = 0;
+    for (size_t i = 0; i != gw_keyring_num_accounts(kr) && ret == 0; i++) {
+        const gw_keyring_account_t *a = gw_keyring_account_at(kr, i);
+        if (a->backend[0] == '\0') {
+            fprintf(stderr, "sasgw: proxy: account %s has no backend: not routed\n", a->name);
+            continue;
+        }
+        ret = register_account(proxy, hostconf, a, err, errlen);
+    }
+    gw_keyring_release(kr);
+    for (size_t i = 0; i != hostconf->paths.size; i++) {
+        h2o_pathconf_t *pc = hostconf->paths.entries + i;
+        for (size_t j = 0; j != pc->handlers.size; j++)
+            if (pc->handlers.entries[j]->on_req == on_validate)
+                pc->handlers.entries[j]->dispose = on_validator_dispose;
+    }
+    if (ret != 0)
+        return ret;
+    /* everything else: unknown account */
+    h2o_pathconf_t *root = h2o_config_register_path(hostconf, "/", 0);
+    struct validator *v = (struct validator *)h2o_create_handler(root, sizeof(*v));
+    v->super.on_req = on_validate;
+    v->proxy = proxy;
+    return 0;
+}
+
+int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
+{
+    static const char *const decision_labels[] = {"code"};
+    const gw_config_t *conf = gw_app_config(app);
+    if (!conf->proxy.enabled)
+        return 0;
+    struct proxy *proxy = sg_calloc(1, sizeof(*proxy));
+    proxy->server = server;
+    proxy->app = app;
+    proxy->conf = conf;
+    proxy->keyring = gw_app_keyring(app);
+    pthread_mutex_init(&proxy->lock, NULL);
+    proxy->decisions = gw_metrics_counter(gw_server_metrics(server), "sasgw_proxy_refusals_total",
+                                          "Requests the proxy refused, by Azure error code.", 1, decision_labels);
+    if ((proxy->revocation = gw_revocation_create(conf, gw_server_metrics(server), proxy->keyring, err, errlen)) == NULL)
+        return -1;
+    if (gw_revocation_start(proxy->revocation, err, errlen) != 0)
+        return -1;
+    gw_server_add_readiness_check(server, "revocation", gw_revocation_ready, proxy->revocation);
+    proxy->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, proxy);
+    gw_server_on_setup(server, on_setup, proxy);
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * proxy.h - the validating reverse proxy (DESIGN §5): on the `proxy:`
+ * listeners, one path per storage account, `/{account}`, with sasgw's
+ * validation handler first and h2o's reverse-proxy handler to the account's
+ * backend behind it (keep-alive upstream, upstream_timeout).
+ *
+ * The validation handler decides with gw_proxy_decide() - DESIGN §3's order
+ * with the worker's keyring snapshot, then the revocation set - and either
+ * refuses with Azure's XML error or passes the request on (in origin mode
+ * with every SAS parameter stripped from the query). The decision is a pure
+ * function of its inputs so tests and the fuzzer drive it without sockets.
+ */
+#ifndef SASGW_GATEWAY_PROXY_H
+#define SASGW_GATEWAY_PROXY_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "app.h"
+#include "config.h"
+#include "keyring.h"
+#include "revset.h"
+#include "server.h"
+#include "signer.h"
+
+/*
+ * Registers the proxy on server (not started yet): the setup hook for
+ * GW_SERVICE_PROXY (paths per account of the app's keyring that has a
+ * backend), the per-thread state, the revocation subscriber (revocation.h)
+ * with its readiness check "revocation" and metrics. A no-op returning 0 when
+ * the configuration has no `proxy:` section. Returns 0, or -1 after writing
+ * why into err.
+ */
+int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen);
+
+/* ---- the decision, without sockets ---- */
+
+/* A request as the proxy sees it. */
+typedef struct st_gw_proxy_request_t {
+    const char *method;
+    size_t method_len;
+    const char *path; /* raw request target: path and optional "?query" */
+    size_t path_len;
+    int is_https;                /* came in on a TLS listener */
+    const struct sockaddr *peer; /* the socket peer (NULL: unknown) */
+    const char *xff;             /* X-Forwarded-For (all headers joined by ", "), NULL when absent */
+    size_t xff_len;
+} gw_proxy_request_t;
+
+/* What the decision reads besides the request. */
+typedef struct st_gw_proxy_env_t {
+    const gw_config_t *conf;     /* proxy.start_skew, expiry_skew, trusted_proxies, debug */
+    const gw_keyring_t *keyring; /* the worker's snapshot */
+    gw_revset_t *revset;         /* NULL: no revocation check */
+    int revset_reader;
+    int revocation_stale;        /* 1: the set is older than max_staleness and fail_open is off */
+    sas_time_t now;
+} gw_proxy_env_t;
+
+typedef enum en_gw_proxy_verdict_t {
+    GW_PROXY_FORWARD = 0, /* pass the request on (see forward_path) */
+    GW_PROXY_REFUSE       /* answer status with the Azure error below */
+} gw_proxy_verdict_t;
+
+typedef struct st_gw_proxy_decision_t {
+    gw_proxy_verdict_t verdict;
+    int status;       /* 403, 404, 400, 503 when refused */
+    const char *code; /* Azure error code ("AuthenticationFailed", ...) when refused */
+    sas_error_t err;  /* reason and sentence (AuthenticationErrorDetail), never key material */
+    const gw_keyring_account_t *account; /* the account addressed, when known */
+    char token_id[SAS_TOKEN_ID_LEN + 1]; /* "" until the token parsed */
+    int have_client_ip;
+    sas_ip_t client_ip;
+    /* the path to forward: == the request's path in passthrough mode, stripped of SAS parameters in origin mode */
+    const char *forward_path;
+    size_t forward_path_len;
+    /* the string to sign, only when conf->proxy.debug and the signature did not match ("" otherwise) */
+    char sts[SAS_MAX_STS];
+    size_t sts_len;
+} gw_proxy_decision_t;
+
+/*
+ * Decides one request. buf (cap bytes, at least the request's path_len) holds
+ * the rewritten path in origin mode; forward_path points into buf or into
+ * req->path. Allocates nothing. Always fills *d.
+ */
+gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,
+                                   size_t cap);
+
+/*
+ * The client address for sip: the peer, or, when the peer is one of
+ * trusted_proxies, the right-most hop of X-Forwarded-For that is not itself
+ * trusted (the left-most when all are trusted). A malformed hop where the
+ * walk stops makes the address unknown. Returns 0 and fills *out, or -1.
+ */
+int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out);
+
+/*
+ * Writes the query of a request without its SAS parameters (sv, ss, srt,
+ * spr, st, se, sip, si, ses, sr, sp, rscc, rscd, rsce, rscl, rsct, sig and the
+ * user-delegation sk* ones), keeping every other parameter in order and as
+ * sent, into out (cap >= len). Returns the length written ("" when nothing
+ * is left).
+ */
+size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap);
+
+/*
+ * Renders Azure's error document for a refusal into buf:
+ * <?xml version="1.0" encoding="utf-8"?><Error><Code>code</Code><Message>...</Message>
+ * <AuthenticationErrorDetail>detail</AuthenticationErrorDetail></Error>, XML-escaped.
+ * Returns the length (truncated to fit cap - 1).
+ */
+size_t gw_proxy_error_xml(char *buf, size_t cap, const char *code, const char *message, const char *detail, const char *sts,
+                          size_t sts_len);
+
+#endif
