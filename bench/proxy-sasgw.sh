@@ -1,0 +1,93 @@
+# bench/proxy-sasgw.sh - target (d) of bench/proxy.sh, sourced by it: sasgw's
+# validating proxy in origin mode in front of the nginx origin, with $REVOKED
+# random ids in the revocation list. Uses what proxy.sh defines ($work,
+# $SASGW, $KEY, free_port, wait_port, $P_SASGW, $P_REDIS, $P_ISSUER,
+# $P_ORIGIN, $OBJ, $REVOKED, $WORKERS, pids). Defines URL_D, SASGW_PID and
+# sasgw_rss_with_million().
+
+# Writes RESP "ZADD sasgw:revoked <expiry> <id>" commands for N random token ids on stdout.
+revoked_ids_resp() {
+    python3 - "$1" <<'PY'
+import base64, os, sys, time
+n = int(sys.argv[1]); exp = str(int(time.time()) + 30 * 86400).encode()
+out = sys.stdout.buffer
+for _ in range(n):
+    tid = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b'=')
+    out.write(b'*4\r\n$4\r\nZADD\r\n$13\r\nsasgw:revoked\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' % (len(exp), exp, len(tid), tid))
+PY
+}
+
+redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    --dir "$work/redis" --loglevel warning >"$work/redis/redis.log" 2>&1 &
+pids+=($!)
+wait_port "$P_REDIS"
+revoked_ids_resp "$REVOKED" | redis-cli -p "$P_REDIS" --pipe >/dev/null
+
+# the vault: devstoreaccount1 with the bench key, origin mode to the nginx origin
+head -c 32 /dev/urandom | base64 >"$work/var/master.key"
+chmod 600 "$work/var/master.key"
+cp conf/policy.yaml conf/demo-jwks.json conf/demo-jwt-private.pem conf/demo-jwt-es256.pem "$work/var/"
+vault_opts=(--vault "$work/var/vault.db" --master-key-file "$work/var/master.key" --audit-log "$work/var/audit.log")
+"$SASGW" vault init "${vault_opts[@]}" >/dev/null
+"$SASGW" account add devstoreaccount1 --key1 "$KEY" --backend "http://127.0.0.1:$P_ORIGIN" --mode origin "${vault_opts[@]}" >/dev/null
+
+cat >"$work/sasgw.yaml" <<YAML
+vault:
+  path: $work/var/vault.db
+  master_key_file: $work/var/master.key
+policy: $work/var/policy.yaml
+threads: $WORKERS
+issuer:
+  listen:
+    - address: 127.0.0.1
+      port: $P_ISSUER
+proxy:
+  listen:
+    - address: 127.0.0.1
+      port: $P_SASGW
+  public_base_url: http://127.0.0.1:$P_SASGW
+redis:
+  host: 127.0.0.1
+  port: $P_REDIS
+audit:
+  path: $work/var/audit.log
+YAML
+
+start_sasgw() {
+    "$SASGW" serve -c "$work/sasgw.yaml" >>"$work/sasgw.log" 2>&1 &
+    SASGW_PID=$!
+    pids+=($SASGW_PID)
+    wait_port "$P_SASGW"
+    for _ in $(seq 200); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_ISSUER/readyz")" = 200 ] && return 0
+        sleep 0.1
+    done
+    echo "bench/proxy-sasgw.sh: sasgw not ready:" >&2
+    tail -20 "$work/sasgw.log" >&2
+    exit 1
+}
+start_sasgw
+
+sas=$("$SASGW" sas mint --account devstoreaccount1 --key "$KEY" --container bench --blob obj.bin --permissions r \
+    --expiry "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)")
+URL_D="http://127.0.0.1:$P_SASGW$OBJ?$sas"
+curl -fsS -o /dev/null "$URL_D" || { echo "bench/proxy-sasgw.sh: sasgw refused its own SAS" >&2; tail -5 "$work/sasgw.log" >&2; exit 1; }
+
+# Loads ids up to 1,000,000 in all, makes the proxy reload the whole list (its
+# subscriber connection is killed, it reconnects and reloads), and prints
+# sasgw's resident set size.
+sasgw_rss_with_million() {
+    local have
+    have=$(redis-cli -p "$P_REDIS" ZCARD sasgw:revoked)
+    revoked_ids_resp $((1000000 - have)) | redis-cli -p "$P_REDIS" --pipe >/dev/null
+    local before
+    before=$(grep -c 'revocation: loaded' "$work/sasgw.log" || true)
+    redis-cli -p "$P_REDIS" CLIENT KILL TYPE pubsub >/dev/null
+    for _ in $(seq 300); do
+        [ "$(grep -c 'revocation: loaded' "$work/sasgw.log" || true)" -gt "$before" ] && break
+        sleep 0.1
+    done
+    curl -fsS -o /dev/null "$URL_D" || echo "bench/proxy-sasgw.sh: sasgw refused after the reload" >&2
+    grep 'revocation: loaded' "$work/sasgw.log" | tail -1 >&2
+    echo "rss_mb_1m_revoked=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$SASGW_PID/status")"
+}
