@@ -5,7 +5,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test test-unit test-asan test-fuzz fuzz bench clean
+.PHONY: all deps build run test test-unit test-asan test-fuzz fuzz clean
 
 all: build
 
@@ -42,9 +42,6 @@ test-fuzz: deps
 
 # A long fuzz run: make fuzz FUZZ_SECONDS=300
 fuzz: test-fuzz
-
-bench: build
-	@bench/run-all.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
