@@ -37,7 +37,7 @@ test-asan: deps
 test-fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
 		-DSASGW_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	cd build-fuzz && ctest --output-on-failure -L fuzz
 
 # A long fuzz run: make fuzz FUZZ_SECONDS=300

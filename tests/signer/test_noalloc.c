@@ -24,9 +24,10 @@
 #endif
 
 static volatile int armed;
-static volatile size_t calls;
 
 #ifndef UNDER_ASAN
+static volatile size_t calls;
+
 void *__libc_malloc(size_t n);
 void *__libc_calloc(size_t n, size_t size);
 void *__libc_realloc(void *p, size_t n);
