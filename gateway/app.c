@@ -178,15 +178,56 @@ static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
 }
 
 /*
- * The audit thread: takes everything queued at once, appends the records
- * back to back (each durable before the next; vault_audit_append fsyncs),
- * and hands each completion to its loop. Records queued while a batch is
- * being written form the next batch.
+ * Writes a batch of queued records and sets each item's ok: one
+ * vault_audit_append_batch (one write, one fsync for all of them). When a
+ * record of the batch is not valid (-2: nothing was written), the records
+ * are appended one by one instead, so one bad record fails only itself.
+ */
+static void audit_write(gw_app_t *app, struct audit_item *batch, vault_audit_record_t **recs, size_t *cap)
+{
+    char err[256];
+    size_t n = 0, ok = 0;
+    for (struct audit_item *item = batch; item != NULL; item = item->next) {
+        if (n == *cap) {
+            *cap = *cap != 0 ? *cap * 2 : 64;
+            *recs = sg_realloc(*recs, *cap * sizeof(**recs));
+        }
+        (*recs)[n++] = item->rec;
+    }
+    int rc = vault_audit_append_batch(app->audit_log, *recs, n, err, sizeof(err));
+    if (rc == -2 && n > 1) {
+        for (struct audit_item *item = batch; item != NULL; item = item->next) {
+            item->ok = vault_audit_append(app->audit_log, &item->rec, err, sizeof(err)) == 0;
+            if (!item->ok)
+                fprintf(stderr, "sasgw: audit: cannot write a record (%s): %s\n", item->rec.op, err);
+            ok += item->ok;
+        }
+    } else {
+        if (rc != 0)
+            fprintf(stderr, "sasgw: audit: cannot write %zu record%s (%s...): %s\n", n, n == 1 ? "" : "s", batch->rec.op,
+                    err);
+        for (struct audit_item *item = batch; item != NULL; item = item->next)
+            item->ok = rc == 0;
+        ok = rc == 0 ? n : 0;
+    }
+    if (ok != 0)
+        gw_metrics_inc(app->metrics.audit_records, (const char *[]){"ok"}, ok);
+    if (ok != n)
+        gw_metrics_inc(app->metrics.audit_records, (const char *[]){"error"}, n - ok);
+}
+
+/*
+ * The audit thread (group commit): takes everything queued at once and
+ * writes it as one batch (audit_write: one write, one fsync), then hands
+ * each completion to its loop. Records queued while a batch is being
+ * written form the next batch. A completion is sent only after the batch
+ * holding its record is durable, or failed (ok 0).
  */
 static void *audit_main(void *arg)
 {
     gw_app_t *app = arg;
-    char err[256];
+    vault_audit_record_t *recs = NULL;
+    size_t cap = 0;
 
     pthread_mutex_lock(&app->audit.mu);
     for (;;) {
@@ -199,12 +240,7 @@ static void *audit_main(void *arg)
         app->audit.tail = &app->audit.head;
         pthread_mutex_unlock(&app->audit.mu);
 
-        for (struct audit_item *item = batch; item != NULL; item = item->next) {
-            item->ok = vault_audit_append(app->audit_log, &item->rec, err, sizeof(err)) == 0;
-            if (!item->ok)
-                fprintf(stderr, "sasgw: audit: cannot write a record (%s): %s\n", item->rec.op, err);
-            gw_metrics_inc(app->metrics.audit_records, (const char *[]){item->ok ? "ok" : "error"}, 1);
-        }
+        audit_write(app, batch, &recs, &cap);
 
         pthread_mutex_lock(&app->audit.mu);
         for (struct audit_item *item = batch, *next; item != NULL; item = next) {
@@ -216,6 +252,7 @@ static void *audit_main(void *arg)
         }
     }
     pthread_mutex_unlock(&app->audit.mu);
+    free(recs);
     return NULL;
 }
 

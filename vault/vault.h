@@ -359,6 +359,20 @@ void vault_audit_close(vault_audit_t *a);
 /* Appends one record (fields are truncated to 1024 bytes each). Thread- and process-safe. */
 int vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen);
 /*
+ * Appends the n records recs[0..n-1], in order, as one unit (group commit):
+ * one flock, one write(), one fsync; the chain runs through them exactly as
+ * through n single appends. Thread- and process-safe like vault_audit_append.
+ * Field strings are UTF-8: valid UTF-8 is kept as is, '"', '\\' and control
+ * characters are escaped, each invalid byte becomes U+FFFD.
+ * Returns 0 when every record is durable; -1 (err says why) when the write
+ * or the sync failed: then no record of the batch counts as written (the
+ * bytes written are cut off again, best effort); -2 when a record is not
+ * valid (no op or result, or longer than 16 KiB escaped; err names it):
+ * then nothing was written at all and the caller may append the others
+ * on their own.
+ */
+int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen);
+/*
  * Checks the whole chain. Returns 0 when intact (*records = count), 1 when a
  * record is bad (*bad_line = its 1-based line, err says why), -1 on I/O error.
  */

@@ -2,11 +2,18 @@
  * vault_audit.c - the tamper-evident audit trail: JSON lines, each carrying
  * the SHA-256 of the line before it.
  *
- * Appending (vault_audit_append): under the handle's mutex (threads) and an
- * exclusive flock on the log itself (processes), read the last line, hash it,
- * take its seq + 1, write the new line with one write() on an O_APPEND
- * descriptor, fsync. Re-reading the last line each time keeps the chain right
- * when several processes (CLI and server) append to one log.
+ * Appending (vault_audit_append_batch; vault_audit_append is a batch of one):
+ * the records' fields are formatted first; then, under the handle's mutex
+ * (threads) and an exclusive flock on the log itself (processes), the head
+ * (seq and SHA-256 of the last line) is found, the lines are chained one to
+ * the next, written with one write() on an O_APPEND descriptor, and fsync'ed
+ * once. The handle keeps the log open and remembers the head it left with
+ * the file's device, inode, size and mtime; after taking the flock, fstat
+ * tells whether the file is still exactly so, and only when it is not
+ * (another process, CLI or server, appended; the file was cut or replaced)
+ * is the last line read again. That keeps the chain right when several
+ * processes append to one log. (An in-place edit of the same size within the
+ * same mtime tick goes unnoticed here; `audit verify` finds it.)
  *
  * A last line without its newline can only come from a crash inside a write
  * that was never acknowledged (fsync had not returned); the next append cuts
@@ -42,6 +49,19 @@
 struct vault_audit {
     pthread_mutex_t mu;
     char *path;
+    /* Under mu: the log held open (-1: none) and, when known, its head as this
+     * handle's last append left it, with the file's identity, size and mtime
+     * then. A later append that finds the file so re-uses the head; any other
+     * state (another process appended, the file was cut or replaced) makes it
+     * read the last line again. */
+    int fd;
+    int known;
+    uint64_t seq;
+    uint8_t hash[32];
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
 };
 
 char *vault_audit_default_path(const char *vault_path)
@@ -64,6 +84,7 @@ vault_audit_t *vault_audit_open(const char *path, char *err, size_t errlen)
     vault_audit_t *a = sg_calloc(1, sizeof(*a));
     pthread_mutex_init(&a->mu, NULL);
     a->path = sg_strdup(path);
+    a->fd = -1;
     return a;
 }
 
@@ -71,6 +92,8 @@ void vault_audit_close(vault_audit_t *a)
 {
     if (a == NULL)
         return;
+    if (a->fd >= 0)
+        close(a->fd);
     pthread_mutex_destroy(&a->mu);
     free(a->path);
     free(a);
@@ -201,118 +224,312 @@ int vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *e
     return rc;
 }
 
-/* Appends a JSON string (quoted, escaped, at most FIELD_MAX input bytes). Bytes >= 0x80 become \u00XX. */
-static size_t put_json_string(char *out, const char *s)
+/*
+ * Length of the valid UTF-8 sequence at s (at most avail bytes), 0 when the
+ * bytes there are not one (stray continuation, overlong form, surrogate,
+ * beyond U+10FFFF, or cut short).
+ */
+static size_t utf8_len(const unsigned char *s, size_t avail)
 {
-    size_t o = 0;
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/*
+ * Appends a JSON string (quoted, escaped) of at most FIELD_MAX input bytes
+ * of s (never cutting a UTF-8 sequence) and returns the bytes written: at
+ * most 6 * FIELD_MAX + 2. Valid UTF-8 passes through as is; '"' and '\\'
+ * are backslash-escaped; control characters (and DEL) become \u00XX; each
+ * byte that does not start a valid UTF-8 sequence becomes \ufffd (the
+ * replacement character), so the log is always valid UTF-8 JSON.
+ */
+static size_t put_json_string(char *out, const char *str)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    /* avail: the bytes taken; seen: a few more, to tell a sequence cut by the limit from an invalid one */
+    size_t avail = strnlen(str, FIELD_MAX), seen = strnlen(str, FIELD_MAX + 3), o = 0, i = 0;
     out[o++] = '"';
-    for (size_t i = 0; s[i] != '\0' && i < FIELD_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
+    while (i < avail) {
+        unsigned char c = s[i];
+        size_t n = 1;
         if (c == '"' || c == '\\') {
             out[o++] = '\\';
             out[o++] = (char)c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            o += (size_t)sprintf(out + o, "\\u%04x", c);
-        } else {
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = digits[c >> 4];
+            out[o + 5] = digits[c & 15];
+            o += 6;
+        } else if (c < 0x80) {
             out[o++] = (char)c;
+        } else if ((n = utf8_len(s + i, seen - i)) == 0) {
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
+            n = 1;
+        } else if (i + n > avail) {
+            break; /* a valid sequence cut by the limit: stop before it */
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
         }
+        i += n;
     }
     out[o++] = '"';
     return o;
 }
 
+/* Appends ,"name":<value as a JSON string> and returns the bytes written. */
 static size_t put_field(char *out, const char *name, const char *value)
 {
-    size_t o = (size_t)sprintf(out, ",\"%s\":", name);
-    return o + put_json_string(out + o, value != NULL ? value : "");
+    size_t n = strlen(name);
+    out[0] = ',';
+    out[1] = '"';
+    memcpy(out + 2, name, n);
+    out[n + 2] = '"';
+    out[n + 3] = ':';
+    return n + 4 + put_json_string(out + n + 4, value != NULL ? value : "");
 }
 
-int vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen)
-{
-    uint64_t seq;
-    uint8_t hash[32];
-    char prev[65], ts[40];
-    struct timespec now;
-    struct tm tm;
-    int rc = -1;
-    /* 12 fields of at most 6 * FIELD_MAX escaped bytes each: bounded */
-    char *line = sg_alloc(12 * (6 * FIELD_MAX + 32) + 256);
+/* Bytes a record's line takes besides its fields: {"ts":"<24>","seq":<20>,"prev":"<64>"}\n */
+#define LINE_FRAME 128
+/* The most a record's fields (between seq and prev) can take: 8 fields escaped. */
+#define FIELDS_MAX (8 * (6 * FIELD_MAX + 32))
 
+/*
+ * Writes rec's fields (everything between seq and prev, fixed order) into
+ * out (FIELDS_MAX bytes) and returns their length, or 0 after setting err
+ * when the record is not one (no op or result) or its line would exceed
+ * LINE_MAX_LEN bytes.
+ */
+static size_t format_fields(char *out, const vault_audit_record_t *rec, char *err, size_t errlen)
+{
+    size_t o = 0;
     if (rec->op == NULL || rec->result == NULL) {
         vault__err(err, errlen, "an audit record needs an operation and a result");
-        free(line);
-        return -1;
+        return 0;
     }
+    o += put_field(out + o, "principal", rec->principal != NULL ? rec->principal : "cli");
+    o += put_field(out + o, "op", rec->op);
+    o += put_field(out + o, "object", rec->object);
+    o += put_field(out + o, "result", rec->result);
+    if (rec->client != NULL)
+        o += put_field(out + o, "client", rec->client);
+    if (rec->request_id != NULL)
+        o += put_field(out + o, "request_id", rec->request_id);
+    if (rec->token_id != NULL)
+        o += put_field(out + o, "token_id", rec->token_id);
+    if (rec->reason != NULL)
+        o += put_field(out + o, "reason", rec->reason);
+    if (o + LINE_FRAME > LINE_MAX_LEN) {
+        vault__err(err, errlen, "the audit record is longer than %d bytes", LINE_MAX_LEN);
+        return 0;
+    }
+    return o;
+}
+
+/* Forgets the open log and the head remembered with it (a->mu held). */
+static void forget_log(vault_audit_t *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    a->known = 0;
+}
+
+/* Whether st describes the log exactly as this handle left it after its last append. */
+static int unchanged_since_ours(const vault_audit_t *a, const struct stat *st)
+{
+    return a->known && st->st_dev == a->dev && st->st_ino == a->ino && st->st_size == a->size &&
+           st->st_mtim.tv_sec == a->mtime.tv_sec && st->st_mtim.tv_nsec == a->mtime.tv_nsec;
+}
+
+/*
+ * Opens the log if needed and takes the exclusive flock on it (a->mu held).
+ * Reopens when the name no longer leads to the file held open (removed or
+ * replaced by someone else). On success *st is the locked file's stat.
+ */
+static int lock_log(vault_audit_t *a, struct stat *st, char *err, size_t errlen)
+{
+    for (int attempt = 0;; attempt++) {
+        struct stat named;
+        if (a->fd < 0) {
+            a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (a->fd < 0) {
+                vault__err(err, errlen, "cannot open the audit log %s: %s", a->path, strerror(errno));
+                return -1;
+            }
+            a->known = 0;
+        }
+        while (flock(a->fd, LOCK_EX) != 0) {
+            if (errno != EINTR) {
+                vault__err(err, errlen, "cannot lock the audit log %s: %s", a->path, strerror(errno));
+                forget_log(a);
+                return -1;
+            }
+        }
+        if (fstat(a->fd, st) != 0) {
+            vault__err(err, errlen, "cannot stat the audit log %s: %s", a->path, strerror(errno));
+            flock(a->fd, LOCK_UN);
+            forget_log(a);
+            return -1;
+        }
+        if (stat(a->path, &named) == 0 && named.st_dev == st->st_dev && named.st_ino == st->st_ino)
+            return 0;
+        flock(a->fd, LOCK_UN);
+        forget_log(a);
+        if (attempt == 3) {
+            vault__err(err, errlen, "the audit log %s keeps being replaced", a->path);
+            return -1;
+        }
+    }
+}
+
+int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen)
+{
+    char ts[40], prev[65];
+    struct timespec now;
+    struct tm tm;
+    struct stat st;
+    uint64_t seq;
+    uint8_t hash[32];
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    /* every record's fields, back to back, before taking any lock */
+    size_t *len = sg_alloc(n * sizeof(*len)), total = 0, fcap = n * 512;
+    char *scratch = sg_alloc(FIELDS_MAX), *fields = sg_alloc(fcap), *lines = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char why[128];
+        if ((len[i] = format_fields(scratch, &recs[i], why, sizeof(why))) == 0) {
+            if (n > 1)
+                vault__err(err, errlen, "record %zu of the batch: %s", i + 1, why);
+            else
+                vault__err(err, errlen, "%s", why);
+            free(scratch);
+            free(fields);
+            free(len);
+            return -2;
+        }
+        if (fcap - total < len[i]) {
+            fcap = fcap * 2 > total + len[i] ? fcap * 2 : total + len[i];
+            fields = sg_realloc(fields, fcap);
+        }
+        memcpy(fields + total, scratch, len[i]);
+        total += len[i];
+    }
+    free(scratch);
+    lines = sg_alloc(total + n * LINE_FRAME);
+
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
 
     pthread_mutex_lock(&a->mu);
-    int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        vault__err(err, errlen, "cannot open the audit log %s: %s", a->path, strerror(errno));
+    if (lock_log(a, &st, err, errlen) != 0)
         goto unlock;
-    }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            vault__err(err, errlen, "cannot lock the audit log %s: %s", a->path, strerror(errno));
-            goto close;
+    if (unchanged_since_ours(a, &st)) {
+        seq = a->seq;
+        memcpy(hash, a->hash, 32);
+    } else {
+        /* first use, or another process appended: read the head (cutting a torn last line) */
+        a->known = 0;
+        if (head_locked(a->fd, 1, &seq, hash, err, errlen) != 0)
+            goto release;
+        if (fstat(a->fd, &st) != 0) {
+            vault__err(err, errlen, "cannot stat the audit log %s: %s", a->path, strerror(errno));
+            goto release;
         }
     }
-    if (head_locked(fd, 1, &seq, hash, err, errlen) != 0)
-        goto close;
-    hex(hash, 32, prev);
+    off_t before = st.st_size;
 
-    /* the record, fields in a fixed order, prev last */
-    size_t o = (size_t)sprintf(line, "{\"ts\":\"%s\",\"seq\":%llu", ts, (unsigned long long)seq + 1);
-    o += put_field(line + o, "principal", rec->principal != NULL ? rec->principal : "cli");
-    o += put_field(line + o, "op", rec->op);
-    o += put_field(line + o, "object", rec->object);
-    o += put_field(line + o, "result", rec->result);
-    if (rec->client != NULL)
-        o += put_field(line + o, "client", rec->client);
-    if (rec->request_id != NULL)
-        o += put_field(line + o, "request_id", rec->request_id);
-    if (rec->token_id != NULL)
-        o += put_field(line + o, "token_id", rec->token_id);
-    if (rec->reason != NULL)
-        o += put_field(line + o, "reason", rec->reason);
-    o += (size_t)sprintf(line + o, ",\"prev\":\"%s\"}\n", prev);
-    if (o > LINE_MAX_LEN) {
-        vault__err(err, errlen, "the audit record is longer than %d bytes", LINE_MAX_LEN);
-        goto close;
+    /* the lines, each chained to the one before it */
+    size_t o = 0, f = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = o;
+        hex(hash, 32, prev);
+        o += (size_t)sprintf(lines + o, "{\"ts\":\"%s\",\"seq\":%llu", ts, (unsigned long long)(seq + 1 + i));
+        memcpy(lines + o, fields + f, len[i]);
+        o += len[i];
+        f += len[i];
+        memcpy(lines + o, ",\"prev\":\"", 9);
+        memcpy(lines + o + 9, prev, 64);
+        memcpy(lines + o + 73, "\"}", 2);
+        o += 75;
+        SHA256((const uint8_t *)lines + start, o - start, hash);
+        lines[o++] = '\n';
     }
 
+    /* one write, one fsync; on failure nothing of the batch stays */
     ssize_t w;
     do
-        w = write(fd, line, o);
+        w = write(a->fd, lines, o);
     while (w < 0 && errno == EINTR);
     if (w != (ssize_t)o) {
         vault__err(err, errlen, "cannot write the audit log %s: %s", a->path, w < 0 ? strerror(errno) : "short write");
-        /* cut a partial record so the chain stays sound */
-        struct stat st;
-        if (w > 0 && fstat(fd, &st) == 0 && ftruncate(fd, st.st_size - w) != 0)
-            vault__err(err, errlen, "cannot write the audit log %s, and cannot cut the partial record", a->path);
-        goto close;
+        if (w > 0 && ftruncate(a->fd, before) != 0)
+            vault__err(err, errlen, "cannot write the audit log %s, and cannot cut the partial records", a->path);
+        goto fail;
     }
-    if (fsync(fd) != 0) {
+    if (fsync(a->fd) != 0) {
         vault__err(err, errlen, "cannot sync the audit log %s: %s", a->path, strerror(errno));
-        goto close;
+        if (ftruncate(a->fd, before) == 0)
+            (void)fsync(a->fd);
+        goto fail;
     }
     /* the first record also makes the file's name durable */
     if (seq == 0 && vault__fsync_dir(a->path) != 0) {
         vault__err(err, errlen, "cannot sync the directory of the audit log %s: %s", a->path, strerror(errno));
-        goto close;
+        if (ftruncate(a->fd, before) == 0)
+            (void)fsync(a->fd);
+        goto fail;
     }
     rc = 0;
-close:
-    flock(fd, LOCK_UN);
-    close(fd);
+    /* remember the head, and the file as it is now, for the next append */
+    if (fstat(a->fd, &st) == 0 && st.st_size == before + (off_t)o) {
+        a->seq = seq + n;
+        memcpy(a->hash, hash, 32);
+        a->dev = st.st_dev;
+        a->ino = st.st_ino;
+        a->size = st.st_size;
+        a->mtime = st.st_mtim;
+        a->known = 1;
+    }
+release:
+    flock(a->fd, LOCK_UN);
+    goto unlock;
+fail:
+    /* the descriptor's state after a failed write or sync is not trusted: start afresh next time */
+    flock(a->fd, LOCK_UN);
+    forget_log(a);
 unlock:
     pthread_mutex_unlock(&a->mu);
-    free(line);
+    free(lines);
+    free(fields);
+    free(len);
     return rc;
+}
+
+int vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen)
+{
+    return vault_audit_append_batch(a, rec, 1, err, errlen) == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- verify */
