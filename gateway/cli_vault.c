@@ -232,6 +232,37 @@ static int decode_key(const char *text, uint8_t *key, size_t *len)
     "  --audit-log PATH         the audit log (env SASGW_AUDIT_LOG; default audit.log beside the vault)\n"                         \
     "exit codes: 0 ok, 1 refused or invalid, 2 usage\n"
 
+/* ---------------------------------------------------------------- subcommand dispatch */
+
+struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/*
+ * Runs the verb argv[1] names from verbs (argv[0] is the command), or prints
+ * help: to stdout with exit 0 for --help/-h, to stderr with exit 2 when the
+ * verb is missing or unknown.
+ */
+static int dispatch(const char *cmd, const char *help, const struct verb *verbs, size_t n, int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(help, stderr);
+        return GW_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(help, stdout);
+        return GW_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sasgw %s: unknown subcommand '%s' (see 'sasgw %s --help').\n", cmd, argv[1], cmd);
+    return GW_EXIT_USAGE;
+}
+
+#define DISPATCH(cmd, help, verbs) dispatch(cmd, help, verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv)
+
 /* ---------------------------------------------------------------- vault */
 
 static const char vault_help[] =
@@ -379,25 +410,9 @@ static int vault_keygen(int argc, char **argv)
 
 int gw_cli_vault(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : NULL;
-    if (verb == NULL) {
-        fputs(vault_help, stderr);
-        return GW_EXIT_USAGE;
-    }
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-        fputs(vault_help, stdout);
-        return GW_EXIT_OK;
-    }
-    if (strcmp(verb, "init") == 0)
-        return vault_init(argc - 1, argv + 1);
-    if (strcmp(verb, "status") == 0)
-        return vault_status_cmd(argc - 1, argv + 1);
-    if (strcmp(verb, "set") == 0)
-        return vault_set_cmd(argc - 1, argv + 1);
-    if (strcmp(verb, "keygen") == 0)
-        return vault_keygen(argc - 1, argv + 1);
-    fprintf(stderr, "sasgw vault: unknown subcommand '%s' (see 'sasgw vault --help').\n", verb);
-    return GW_EXIT_USAGE;
+    static const struct verb verbs[] = {
+        {"init", vault_init}, {"status", vault_status_cmd}, {"set", vault_set_cmd}, {"keygen", vault_keygen}};
+    return DISPATCH("vault", vault_help, verbs);
 }
 
 /* ---------------------------------------------------------------- account */
@@ -616,27 +631,12 @@ static int account_retire(int argc, char **argv)
 
 int gw_cli_account(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } verbs[] = {{"add", account_add},
-                 {"list", account_list},
-                 {"rotate", account_rotate},
-                 {"import-key", account_import},
-                 {"retire", account_retire}};
-    if (argc < 2) {
-        fputs(account_help, stderr);
-        return GW_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(account_help, stdout);
-        return GW_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (strcmp(argv[1], verbs[i].name) == 0)
-            return verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "sasgw account: unknown subcommand '%s' (see 'sasgw account --help').\n", argv[1]);
-    return GW_EXIT_USAGE;
+    static const struct verb verbs[] = {{"add", account_add},
+                                        {"list", account_list},
+                                        {"rotate", account_rotate},
+                                        {"import-key", account_import},
+                                        {"retire", account_retire}};
+    return DISPATCH("account", account_help, verbs);
 }
 
 /* ---------------------------------------------------------------- secret */
@@ -886,31 +886,26 @@ static int secret_life(int argc, char **argv, const char *cmd,
     return GW_EXIT_OK;
 }
 
+static int secret_delete(int argc, char **argv)
+{
+    return secret_life(argc, argv, "secret delete", vault_secret_delete, "deleted (recoverable)");
+}
+
+static int secret_recover(int argc, char **argv)
+{
+    return secret_life(argc, argv, "secret recover", vault_secret_recover, "recovered");
+}
+
+static int secret_purge(int argc, char **argv)
+{
+    return secret_life(argc, argv, "secret purge", vault_secret_purge, "purged");
+}
+
 int gw_cli_secret(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(secret_help, stderr);
-        return GW_EXIT_USAGE;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-        fputs(secret_help, stdout);
-        return GW_EXIT_OK;
-    }
-    if (strcmp(verb, "set") == 0)
-        return secret_set(argc - 1, argv + 1);
-    if (strcmp(verb, "get") == 0)
-        return secret_get(argc - 1, argv + 1);
-    if (strcmp(verb, "list") == 0)
-        return secret_list(argc - 1, argv + 1);
-    if (strcmp(verb, "delete") == 0)
-        return secret_life(argc - 1, argv + 1, "secret delete", vault_secret_delete, "deleted (recoverable)");
-    if (strcmp(verb, "recover") == 0)
-        return secret_life(argc - 1, argv + 1, "secret recover", vault_secret_recover, "recovered");
-    if (strcmp(verb, "purge") == 0)
-        return secret_life(argc - 1, argv + 1, "secret purge", vault_secret_purge, "purged");
-    fprintf(stderr, "sasgw secret: unknown subcommand '%s' (see 'sasgw secret --help').\n", verb);
-    return GW_EXIT_USAGE;
+    static const struct verb verbs[] = {{"set", secret_set},         {"get", secret_get},         {"list", secret_list},
+                                        {"delete", secret_delete},   {"recover", secret_recover}, {"purge", secret_purge}};
+    return DISPATCH("secret", secret_help, verbs);
 }
 
 /* ---------------------------------------------------------------- policy-store */
@@ -1017,22 +1012,8 @@ static int policy_list(int argc, char **argv)
 
 int gw_cli_policy_store(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(policy_help, stderr);
-        return GW_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(policy_help, stdout);
-        return GW_EXIT_OK;
-    }
-    if (strcmp(argv[1], "set") == 0)
-        return policy_set(argc - 1, argv + 1);
-    if (strcmp(argv[1], "delete") == 0)
-        return policy_delete(argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0)
-        return policy_list(argc - 1, argv + 1);
-    fprintf(stderr, "sasgw policy-store: unknown subcommand '%s' (see 'sasgw policy-store --help').\n", argv[1]);
-    return GW_EXIT_USAGE;
+    static const struct verb verbs[] = {{"set", policy_set}, {"delete", policy_delete}, {"list", policy_list}};
+    return DISPATCH("policy-store", policy_help, verbs);
 }
 
 /* ---------------------------------------------------------------- audit */
@@ -1141,20 +1122,8 @@ static int audit_verify(int argc, char **argv)
 
 int gw_cli_audit(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(audit_help, stderr);
-        return GW_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(audit_help, stdout);
-        return GW_EXIT_OK;
-    }
-    if (strcmp(argv[1], "tail") == 0)
-        return audit_tail(argc - 1, argv + 1);
-    if (strcmp(argv[1], "verify") == 0)
-        return audit_verify(argc - 1, argv + 1);
-    fprintf(stderr, "sasgw audit: unknown subcommand '%s' (see 'sasgw audit --help').\n", argv[1]);
-    return GW_EXIT_USAGE;
+    static const struct verb verbs[] = {{"tail", audit_tail}, {"verify", audit_verify}};
+    return DISPATCH("audit", audit_help, verbs);
 }
 
 /* ---------------------------------------------------------------- backup, restore */
