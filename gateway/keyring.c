@@ -50,6 +50,7 @@ struct st_gw_keyring_live_t {
     pthread_t tid;
     int thread_started;
     atomic_uint_fast64_t num_reloads;
+    gw_metric_t *key_age; /* sasgw_key_age_seconds{account,slot} */
 };
 
 /* snapshots */
@@ -98,8 +99,17 @@ static void account_set_names(struct account *a, const char *name, const char *b
     a->super.backend = a->backend;
 }
 
-/* Loads keys and policies of one vault account into a. Returns 0 or -1 with err. */
-static int load_vault_account(vault_t *vault, struct account *a, char *err, size_t errlen)
+/* When the key version slot/version of info was created (unix seconds), or 0. */
+static int64_t key_created(const vault_account_info_t *info, int slot, uint32_t version)
+{
+    for (size_t i = 0; i != info->nkeys; i++)
+        if (info->keys[i].slot == slot && info->keys[i].version == version)
+            return info->keys[i].created;
+    return 0;
+}
+
+/* Loads keys and policies of one vault account (info, from vault_account_list) into a. Returns 0 or -1 with err. */
+static int load_vault_account(vault_t *vault, const vault_account_info_t *info, struct account *a, char *err, size_t errlen)
 {
     vault_signing_key_t *keys = NULL;
     size_t nkeys = 0;
@@ -114,6 +124,7 @@ static int load_vault_account(vault_t *vault, struct account *a, char *err, size
     for (size_t i = 0; i != nkeys; i++) {
         a->keys[i].slot = keys[i].slot;
         a->keys[i].version = keys[i].version;
+        a->keys[i].created = key_created(info, keys[i].slot, keys[i].version);
         sas_key_init(&a->keys[i].key, keys[i].key, keys[i].key_len);
         a->key_ptrs[i] = &a->keys[i].key;
     }
@@ -172,7 +183,7 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
         account_set_names(a, list[i].name, ac != NULL ? ac->backend : list[i].backend);
         a->super.mode = ac != NULL ? ac->mode : list[i].mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN : GW_ACCOUNT_PASSTHROUGH;
         a->super.in_vault = 1;
-        if (load_vault_account(vault, a, err, errlen) != 0) {
+        if (load_vault_account(vault, &list[i], a, err, errlen) != 0) {
             vault_account_list_free(list, n);
             gw_keyring_release(kr);
             return NULL;
@@ -408,6 +419,32 @@ static void *run_keyring_thread(void *arg)
     return NULL;
 }
 
+/*
+ * Metrics collector: sasgw_key_age_seconds{account,slot} is the age of the
+ * newest active version of each key slot (a slot with none has no series
+ * update). Runs before each /metrics rendering, on the rendering thread.
+ */
+static void collect_key_age(gw_metrics_t *metrics, void *data)
+{
+    gw_keyring_live_t *live = data;
+    gw_keyring_t *kr = gw_keyring_live_acquire(live);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i != kr->naccounts; i++) {
+        const gw_keyring_account_t *a = &kr->accounts[i].super;
+        int seen[3] = {0, 0, 0};
+        /* keys are key1 before key2, newest first within a slot */
+        for (size_t k = 0; k != a->nkeys; k++) {
+            const gw_keyring_key_t *key = &a->keys[k];
+            if (key->slot < 1 || key->slot > 2 || seen[key->slot] || key->created == 0)
+                continue;
+            seen[key->slot] = 1;
+            gw_metrics_set(live->key_age, (const char *[]){a->name, key->slot == 1 ? "key1" : "key2"},
+                           (double)(now - key->created));
+        }
+    }
+    gw_keyring_release(kr);
+}
+
 gw_keyring_live_t *gw_keyring_live_create(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
 {
     gw_keyring_live_t *live = sg_calloc(1, sizeof(*live));
@@ -434,6 +471,10 @@ gw_keyring_live_t *gw_keyring_live_create(gw_server_t *server, gw_app_t *app, ch
         return NULL;
     }
     live->thread_started = 1;
+    live->key_age = gw_metrics_gauge(gw_server_metrics(server), "sasgw_key_age_seconds",
+                                     "Age of the newest active version of each account key slot", 2,
+                                     (const char *[]){"account", "slot"});
+    gw_metrics_on_collect(gw_server_metrics(server), collect_key_age, live);
     return live;
 }
 

@@ -68,6 +68,7 @@ struct st_gw_app_t;
 typedef struct st_gw_keyring_key_t {
     int slot;         /* 1 (key1) or 2 (key2) */
     uint32_t version; /* per slot, from 1 */
+    int64_t created;  /* unix seconds (0 when the vault does not say) */
     sas_key_t key;
 } gw_keyring_key_t;
 

@@ -27,6 +27,8 @@ src=${SASGW_SOURCE_DIR:-$(pwd)}
 head -c 32 /dev/urandom | base64 > "$work/master.key"
 chmod 600 "$work/master.key"
 "$bin" vault init --vault "$work/vault.db" --master-key-file "$work/master.key" >/dev/null
+"$bin" account add devstoreaccount1 --vault "$work/vault.db" --master-key-file "$work/master.key" \
+    --key1 "$(head -c 64 /dev/urandom | base64 -w0)" >/dev/null
 redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null 2>&1 &
 redis_pid=$!
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
@@ -95,6 +97,8 @@ grep -q '^# TYPE sasgw_http_requests_total counter$' "$work/metrics" || fail "me
 grep -q '^sasgw_http_requests_total{service="issuer",route="/healthz",status="200"} [0-9]' "$work/metrics" || fail "metrics counter"
 grep -q '^sasgw_http_requests_total{service="issuer",route="unmatched",status="404"} 1$' "$work/metrics" || fail "metrics 404"
 grep -q '^sasgw_http_request_duration_seconds_bucket{service="issuer",route="/healthz",le="+Inf"} [0-9]' "$work/metrics" || fail "histogram"
+grep -Eq '^sasgw_key_age_seconds\{account="devstoreaccount1",slot="key1"\} [0-9]+$' "$work/metrics" || fail "key age gauge"
+grep -Eq '^sasgw_key_age_seconds\{account="devstoreaccount1",slot="key2"\} [0-9]+$' "$work/metrics" || fail "key age gauge (key2)"
 # every sample line is `name{labels} value`
 sample='^[a-z_][a-z0-9_]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [0-9.e+-]+$'
 if grep -v '^#' "$work/metrics" | grep -Eqv "$sample"; then fail "malformed sample line: $(grep -v '^#' "$work/metrics" | grep -Ev "$sample" | head -3)"; fi
