@@ -64,6 +64,16 @@ struct reload_hook {
     void *data;
 };
 
+struct acceptor {
+    gw_accept_cb cb;
+    void *data;
+};
+
+struct shutdown_hook {
+    gw_thread_fn cb;
+    void *data;
+};
+
 /* A listener of the configuration, shared by the workers. */
 struct listener_config {
     gw_service_t service;
@@ -74,6 +84,7 @@ struct listener_config {
 /* A worker's listening socket. */
 struct listener {
     gw_thread_t *thread;
+    gw_service_t service;
     int fd;
     h2o_socket_t *sock;
     h2o_accept_ctx_t accept_ctx;
@@ -103,6 +114,8 @@ struct st_gw_server_t {
     H2O_VECTOR(struct thread_module) modules;
     H2O_VECTOR(struct readiness_check) readiness;
     H2O_VECTOR(struct reload_hook) reload_hooks;
+    H2O_VECTOR(struct shutdown_hook) shutdown_hooks;
+    struct acceptor acceptors[NUM_SERVICES];
 
     /* built by gw_server_start() */
     int started;
@@ -286,6 +299,19 @@ void gw_server_add_readiness_check(gw_server_t *server, const char *name, gw_rea
     server->readiness.entries[server->readiness.size++] = (struct readiness_check){sg_strdup(name), cb, data};
 }
 
+void gw_server_set_acceptor(gw_server_t *server, gw_service_t service, gw_accept_cb cb, void *data)
+{
+    must_not_be_started(server, "gw_server_set_acceptor");
+    server->acceptors[service_index(service)] = (struct acceptor){cb, data};
+}
+
+void gw_server_on_shutdown(gw_server_t *server, gw_thread_fn cb, void *data)
+{
+    must_not_be_started(server, "gw_server_on_shutdown");
+    h2o_vector_reserve(NULL, &server->shutdown_hooks, server->shutdown_hooks.size + 1);
+    server->shutdown_hooks.entries[server->shutdown_hooks.size++] = (struct shutdown_hook){cb, data};
+}
+
 void gw_server_on_reload(gw_server_t *server, gw_reload_cb cb, void *data)
 {
     must_not_be_started(server, "gw_server_on_reload");
@@ -349,22 +375,30 @@ static int on_router_req(h2o_handler_t *_self, h2o_req_t *req)
 
 /* metrics of every request */
 
+static void count_request(gw_server_t *server, const char *service, const char *route, int status, int64_t usec)
+{
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    gw_metrics_inc(server->http_requests, (const char *[]){service, route, code}, 1);
+    if (usec >= 0)
+        gw_metrics_observe(server->http_duration, (const char *[]){service, route}, (double)usec / 1e6);
+}
+
+void gw_server_count_request(gw_server_t *server, gw_service_t service, const char *route, int status, int64_t usec)
+{
+    count_request(server, service_name(service), route, status, usec);
+}
+
 static void on_log_access(h2o_logger_t *_self, h2o_req_t *req)
 {
     struct metrics_logger *self = (struct metrics_logger *)_self;
     const char *route = gw_http_route_label(req);
-    char status[8];
     struct timeval now;
 
-    if (route == NULL)
-        route = self->default_route;
-    snprintf(status, sizeof(status), "%d", req->res.status);
-    gw_metrics_inc(self->server->http_requests, (const char *[]){self->service, route, status}, 1);
     /* h2o's timestamps are cached per loop iteration: measure the end with the real clock */
     gettimeofday(&now, NULL);
-    int64_t usec = h2o_timeval_subtract(&req->timestamps.request_begin_at, &now);
-    if (usec >= 0)
-        gw_metrics_observe(self->server->http_duration, (const char *[]){self->service, route}, (double)usec / 1e6);
+    count_request(self->server, self->service, route != NULL ? route : self->default_route, req->res.status,
+                  h2o_timeval_subtract(&req->timestamps.request_begin_at, &now));
 }
 
 static void add_logger(gw_server_t *server, h2o_pathconf_t *pathconf, gw_service_t service, const char *default_route)
@@ -606,6 +640,8 @@ static void begin_shutdown(gw_thread_t *thread, void *arg)
         }
     }
     h2o_context_request_shutdown(&thread->super);
+    for (size_t i = 0; i != thread->server->shutdown_hooks.size; i++)
+        thread->server->shutdown_hooks.entries[i].cb(thread, thread->server->shutdown_hooks.entries[i].data);
     thread->shutting_down = 1;
     thread->shutdown_deadline = h2o_now(thread->loop) + GW_SERVER_SHUTDOWN_GRACE_MS;
 }
@@ -630,7 +666,11 @@ static void on_accept(h2o_socket_t *listener_sock, const char *err)
         listener->thread->num_connections++;
         sock->on_close.cb = on_connection_close;
         sock->on_close.data = listener->thread;
-        h2o_accept(&listener->accept_ctx, sock);
+        struct acceptor *a = &listener->thread->server->acceptors[service_index(listener->service)];
+        if (a->cb != NULL)
+            a->cb(listener->thread, &listener->accept_ctx, sock, a->data);
+        else
+            h2o_accept(&listener->accept_ctx, sock);
     }
 }
 
@@ -718,6 +758,7 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         thread->listeners = sg_calloc(server->num_listeners + 1, sizeof(*thread->listeners));
         for (size_t i = 0; i != server->num_listeners; i++) {
             thread->listeners[i].thread = thread;
+            thread->listeners[i].service = server->listeners[i].service;
             if ((thread->listeners[i].fd = open_listener(server->listeners[i].conf, err, errlen)) == -1)
                 return -1;
         }
@@ -829,6 +870,7 @@ void gw_server_destroy(gw_server_t *server)
         free(server->readiness.entries[i].name);
     free(server->readiness.entries);
     free(server->reload_hooks.entries);
+    free(server->shutdown_hooks.entries);
     gw_metrics_destroy(server->metrics);
     pthread_mutex_destroy(&server->lock);
     pthread_cond_destroy(&server->cond);

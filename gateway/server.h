@@ -149,6 +149,32 @@ int gw_server_broadcast(gw_server_t *server, gw_thread_fn fn, void *arg, void (*
 /* Runs fn(thread, arg) on one worker's loop thread. Returns -1 when the server is not running. */
 int gw_thread_run(gw_thread_t *thread, gw_thread_fn fn, void *arg);
 
+/*
+ * An acceptor: takes over every connection accepted on the service's
+ * listeners instead of h2o (which gets them when no acceptor is set). It runs
+ * on the worker's loop; ctx is the listener's h2o accept context (its ssl_ctx
+ * is the listener's TLS context or NULL), to hand a connection back to h2o
+ * with h2o_accept() or h2o_http2_accept(). The server counts the connection
+ * until the socket closes, whoever closes it.
+ */
+typedef void (*gw_accept_cb)(gw_thread_t *thread, h2o_accept_ctx_t *ctx, h2o_socket_t *sock, void *data);
+void gw_server_set_acceptor(gw_server_t *server, gw_service_t service, gw_accept_cb cb, void *data);
+
+/*
+ * A shutdown hook: runs on every worker's loop when a graceful shutdown
+ * begins (after the listeners closed), to close idle connections the module
+ * owns; the loop then runs until every accepted connection closed or the grace
+ * period ended.
+ */
+void gw_server_on_shutdown(gw_server_t *server, gw_thread_fn cb, void *data);
+
+/*
+ * Counts one request in the HTTP metrics (sasgw_http_requests_total and
+ * sasgw_http_request_duration_seconds) for connections h2o does not serve.
+ * route as for gw_http_set_route_label(); usec < 0 leaves the duration out.
+ */
+void gw_server_count_request(gw_server_t *server, gw_service_t service, const char *route, int status, int64_t usec);
+
 /* Worker threads. */
 gw_thread_t *gw_server_thread(gw_server_t *server, size_t index);
 gw_server_t *gw_thread_server(gw_thread_t *thread);
