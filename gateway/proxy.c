@@ -8,11 +8,12 @@
  * upstream timeout into 504, and last "/" whose handler refuses every request
  * (unknown account) with Azure's XML.
  *
- * Request bodies: h2o 2.2 reads the whole request body before it runs the
- * handlers (http1: into a socket buffer that h2o's buffer prototype backs by
- * an mmap'd temporary file beyond 32 MiB; http2: the same per stream), so a
- * large PUT is validated after it arrived and forwarded from that buffer; it
- * never sits in the heap. Responses stream.
+ * These paths serve HTTP/2 only: every HTTP/1.1 connection on a proxy
+ * listener is taken by the relay (relay.h), which streams bodies. h2o 2.2
+ * reads an HTTP/2 request body whole before it runs the handlers (beyond
+ * 32 MiB into an mmap'd temporary file, not the heap), so a large HTTP/2 PUT
+ * is validated after it arrived and forwarded from that buffer. Responses
+ * stream.
  */
 #include "proxy.h"
 
@@ -24,12 +25,13 @@
 #include <string.h>
 
 #include "common.h"
+#include "relay.h"
 #include "revocation.h"
 
 #define ERROR_XML_MAX (2 * SAS_MAX_STS + 1024)
 
 /* The proxy of a server: one per gw_proxy_setup(). */
-struct proxy {
+struct st_gw_proxy_t {
     gw_server_t *server;
     gw_app_t *app;
     const gw_config_t *conf;
@@ -49,7 +51,7 @@ struct proxy_thread {
 /* The validation handler of one account path ("/" when account is NULL: refuse all). */
 struct validator {
     h2o_handler_t super;
-    struct proxy *proxy;
+    gw_proxy_t *proxy;
     char *account;
     gw_account_mode_t mode;
 };
@@ -281,7 +283,7 @@ size_t gw_proxy_error_xml(char *buf, size_t cap, const char *code, const char *m
 }
 
 /* Azure's sentence for a code. */
-static const char *message_of(const char *code)
+const char *gw_proxy_error_message(const char *code)
 {
     if (strcmp(code, "AuthorizationPermissionMismatch") == 0)
         return "This request is not authorized to perform this operation using this permission.";
@@ -472,7 +474,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
 static void send_refusal(h2o_req_t *req, const gw_proxy_decision_t *d)
 {
     char *body = h2o_mem_alloc_pool(&req->pool, ERROR_XML_MAX);
-    size_t len = gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, message_of(d->code), d->err.message, d->sts, d->sts_len);
+    size_t len = gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, gw_proxy_error_message(d->code), d->err.message, d->sts, d->sts_len);
     req->res.status = d->status;
     req->res.reason = gw_http_reason(d->status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));
@@ -502,22 +504,32 @@ static h2o_iovec_t forwarded_for(h2o_req_t *req)
     return v;
 }
 
+void gw_proxy_thread_env(gw_proxy_t *proxy, gw_thread_t *thread, gw_proxy_env_t *env)
+{
+    struct proxy_thread *pt = gw_thread_module(thread, proxy->module_slot);
+    *env = (gw_proxy_env_t){.conf = proxy->conf,
+                            .keyring = gw_keyring_thread_current(proxy->keyring, thread),
+                            .revset = proxy->revocation != NULL ? gw_revocation_set(proxy->revocation) : NULL,
+                            .revset_reader = pt->reader,
+                            .revocation_stale = proxy->revocation != NULL && !proxy->conf->revocation.fail_open &&
+                                                gw_revocation_stale(proxy->revocation),
+                            .now = sas_time_now()};
+}
+
+void gw_proxy_count_refusal(gw_proxy_t *proxy, const char *code)
+{
+    gw_series_inc(gw_metrics_series(proxy->decisions, (const char *[]){code}), 1);
+}
+
 static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
 {
     struct validator *self = (struct validator *)_self;
-    struct proxy *proxy = self->proxy;
-    gw_thread_t *thread = gw_thread_of(req);
-    struct proxy_thread *pt = gw_thread_module(thread, proxy->module_slot);
+    gw_proxy_t *proxy = self->proxy;
     struct sockaddr_storage peer;
     gw_proxy_decision_t d;
+    gw_proxy_env_t env;
 
-    gw_proxy_env_t env = {.conf = proxy->conf,
-                          .keyring = gw_keyring_thread_current(proxy->keyring, thread),
-                          .revset = proxy->revocation != NULL ? gw_revocation_set(proxy->revocation) : NULL,
-                          .revset_reader = pt->reader,
-                          .revocation_stale = proxy->revocation != NULL && !proxy->conf->revocation.fail_open &&
-                                              gw_revocation_stale(proxy->revocation),
-                          .now = sas_time_now()};
+    gw_proxy_thread_env(proxy, gw_thread_of(req), &env);
     h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
     socklen_t peerlen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
     h2o_iovec_t xff = forwarded_for(req);
@@ -548,7 +560,7 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
         buf = h2o_mem_alloc_pool(&req->pool, cap);
     }
     if (gw_proxy_decide(&env, &r, &d, buf, cap) != GW_PROXY_FORWARD) {
-        gw_series_inc(gw_metrics_series(proxy->decisions, (const char *[]){d.code}), 1);
+        gw_proxy_count_refusal(proxy, d.code);
         send_refusal(req, &d);
         return 0;
     }
@@ -588,7 +600,7 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 
 static void *on_thread_init(gw_thread_t *thread, void *data)
 {
-    struct proxy *proxy = data;
+    gw_proxy_t *proxy = data;
     struct proxy_thread *pt = sg_calloc(1, sizeof(*pt));
     pt->reader = proxy->revocation != NULL ? gw_revset_register_reader(gw_revocation_set(proxy->revocation)) : -1;
     if (proxy->revocation != NULL && pt->reader < 0) {
@@ -604,7 +616,7 @@ static void *on_thread_init(gw_thread_t *thread, void *data)
 /* The last worker to stop takes the revocation thread down with it. */
 static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 {
-    struct proxy *proxy = data;
+    gw_proxy_t *proxy = data;
     free(instance);
     pthread_mutex_lock(&proxy->lock);
     int last = --proxy->threads_alive == 0;
@@ -615,7 +627,7 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
     }
 }
 
-static int register_account(struct proxy *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err,
+static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err,
                             size_t errlen)
 {
     char path[96], url[2048];
@@ -656,7 +668,7 @@ static void on_validator_dispose(h2o_handler_t *_self)
 
 static int on_setup(gw_server_t *server, gw_service_t service, h2o_hostconf_t *hostconf, void *data, char *err, size_t errlen)
 {
-    struct proxy *proxy = data;
+    gw_proxy_t *proxy = data;
     if (service != GW_SERVICE_PROXY)
         return 0;
     gw_keyring_t *kr = gw_keyring_live_acquire(proxy->keyring);
@@ -692,7 +704,7 @@ int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
     const gw_config_t *conf = gw_app_config(app);
     if (!conf->proxy.enabled)
         return 0;
-    struct proxy *proxy = sg_calloc(1, sizeof(*proxy));
+    gw_proxy_t *proxy = sg_calloc(1, sizeof(*proxy));
     proxy->server = server;
     proxy->app = app;
     proxy->conf = conf;
@@ -707,5 +719,5 @@ int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
     gw_server_add_readiness_check(server, "revocation", gw_revocation_ready, proxy->revocation);
     proxy->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, proxy);
     gw_server_on_setup(server, on_setup, proxy);
-    return 0;
+    return gw_relay_setup(server, proxy, app, err, errlen);
 }

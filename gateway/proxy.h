@@ -2,7 +2,8 @@
  * proxy.h - the validating reverse proxy (DESIGN §5): on the `proxy:`
  * listeners, one path per storage account, `/{account}`, with sasgw's
  * validation handler first and h2o's reverse-proxy handler to the account's
- * backend behind it (keep-alive upstream, upstream_timeout).
+ * backend behind it (keep-alive upstream, upstream_timeout) for HTTP/2, and
+ * the streaming relay (relay.h) for HTTP/1.1, both deciding the same way.
  *
  * The validation handler decides with gw_proxy_decide() - DESIGN §3's order
  * with the worker's keyring snapshot, then the revocation set - and either
@@ -34,6 +35,8 @@
 int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen);
 
 /* ---- the decision, without sockets ---- */
+
+typedef struct st_gw_proxy_t gw_proxy_t;
 
 /* A request as the proxy sees it. */
 typedef struct st_gw_proxy_request_t {
@@ -112,5 +115,14 @@ size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap);
  */
 size_t gw_proxy_error_xml(char *buf, size_t cap, const char *code, const char *message, const char *detail, const char *sts,
                           size_t sts_len);
+
+/* ---- for the HTTP/1.1 relay (relay.h), on a worker thread ---- */
+
+/* The decision environment of this worker now: its keyring snapshot, revocation set and reader, staleness, clock. */
+void gw_proxy_thread_env(gw_proxy_t *proxy, gw_thread_t *thread, gw_proxy_env_t *env);
+/* Azure's sentence for an error code ("AuthorizationPermissionMismatch" -> "This request is not authorized ..."). */
+const char *gw_proxy_error_message(const char *code);
+/* Counts a refusal in sasgw_proxy_refusals_total{code}. */
+void gw_proxy_count_refusal(gw_proxy_t *proxy, const char *code);
 
 #endif
