@@ -49,6 +49,8 @@
 #define DISCARD_MAX (4 * 1024 * 1024)       /* body bytes a refused request may send on a kept connection */
 #define LINGER_MAX (16 * 1024 * 1024)       /* bytes read and dropped while lingering */
 #define ROUTE_LABEL "/{account}"
+#define COPY_MAX (16 * 1024) /* response pieces up to this size are copied, so the upstream keeps being read */
+#define PAUSE_AT (64 * 1024) /* input a side may buffer while the other is busy before reading pauses */
 /*
  * Receive buffer of the sockets the relay reads bodies from. h2o's read loop
  * reads until the socket is empty, growing the input buffer as it goes, so
@@ -167,6 +169,7 @@ struct conn {
         size_t head_len;
         int head_written;
     } res;
+    char *copy; /* COPY_MAX bytes, for small response pieces */
 
     struct upstream *up;
     int up_ready; /* connected (and handshaken) */
@@ -379,6 +382,7 @@ static void conn_free(struct conn *c)
     h2o_linklist_unlink(&c->link);
     free(c->req.head);
     free(c->res.head);
+    free(c->copy);
     free(c);
 }
 
@@ -566,9 +570,10 @@ static void discard_body(struct conn *c)
         }
     }
     if (c->req.body_done || !c->req.keepalive || c->req.discarded > DISCARD_MAX) {
-        if (!c->req.body_done)
+        if (!c->req.body_done) {
             c->req.keepalive = 0;
-        h2o_socket_read_stop(c->sock);
+            h2o_socket_read_stop(c->sock);
+        }
         maybe_finish(c);
         return;
     }
@@ -609,12 +614,12 @@ static void handle_head(struct conn *c)
         h2o_socket_read_start(c->sock, on_client_read);
         return;
     }
-    h2o_socket_read_stop(c->sock);
     gettimeofday(&c->req.start, NULL);
     c->state = ST_BODY;
     progress(c);
     if (r < 0) {
         /* the framing cannot be trusted: answer and close */
+        h2o_socket_read_stop(c->sock);
         c->req.keepalive = 0;
         c->req.body = GW_HTTP1_BODY_NONE;
         send_local(c, (int)-r, framing_code((int)-r), framing_message((int)-r), NULL, 0);
@@ -628,6 +633,13 @@ static void handle_head(struct conn *c)
     c->req.remaining = h->content_length;
     c->req.expect_continue = h->expect_continue;
     c->req.body_done = h->body == GW_HTTP1_BODY_NONE || (h->body == GW_HTTP1_BODY_LENGTH && h->content_length == 0);
+    /*
+     * A body is read by pump_request() (or discard_body()) at the pace of its
+     * destination. Without one the client stays read (no epoll change per
+     * request): what arrives is the next request, or the client closing.
+     */
+    if (!c->req.body_done)
+        h2o_socket_read_stop(c->sock);
 
     /* decide */
     gw_proxy_env_t env;
@@ -891,7 +903,28 @@ static void pump_response(struct conn *c)
             h2o_socket_read_start(c->up->sock, on_upstream_read);
         return;
     }
-    h2o_socket_read_stop(c->up->sock);
+    size_t total = 0;
+    for (size_t i = 0; i != n; i++)
+        total += bufs[i].len;
+    if (total <= COPY_MAX) {
+        /* small: copy it out and keep reading the upstream (no epoll change per response) */
+        if (c->copy == NULL)
+            c->copy = sg_alloc(COPY_MAX);
+        size_t off = 0;
+        for (size_t i = 0; i != n; i++) {
+            memcpy(c->copy + off, bufs[i].base, bufs[i].len);
+            off += bufs[i].len;
+        }
+        consume(in, c->cl_consume, c->cl_truncate);
+        c->cl_consume = 0;
+        c->cl_truncate = SIZE_MAX;
+        bufs[0] = h2o_iovec_init(c->copy, total);
+        n = 1;
+        h2o_socket_read_start(c->up->sock, on_upstream_read);
+    } else {
+        /* the write points into the upstream's input buffer: no reading until it completes */
+        h2o_socket_read_stop(c->up->sock);
+    }
     client_write(c, bufs, n, CW_RESPONSE);
 }
 
@@ -905,6 +938,10 @@ static void on_upstream_read(h2o_socket_t *sock, const char *err)
         return;
     }
     if (err != NULL) {
+        if (c->res.done && !c->res.local) {
+            close_upstream(c); /* closed after a complete response: nothing is lost, it is just not reused */
+            return;
+        }
         if (c->res.started && !c->res.local && c->res.body == GW_HTTP1_BODY_CLOSE && !c->res.done) {
             c->res.eof = 1;
             c->res.upstream_keepalive = 0;
@@ -916,6 +953,11 @@ static void on_upstream_read(h2o_socket_t *sock, const char *err)
         return;
     }
     progress(c);
+    if (c->cl_writing != CW_NONE) {
+        if (sock->input->size > PAUSE_AT)
+            h2o_socket_read_stop(sock);
+        return;
+    }
     pump_response(c);
 }
 
@@ -1057,9 +1099,13 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
         handle_head(c);
         break;
     case ST_BODY:
-        if (c->req.discard)
+        if (c->req.body_done) {
+            /* the next request, pipelined: it waits (bounded) until this exchange ends */
+            if (sock->input->size > GW_HTTP1_MAX_HEAD)
+                h2o_socket_read_stop(sock);
+        } else if (c->req.discard) {
             discard_body(c);
-        else {
+        } else {
             progress(c);
             pump_request(c);
         }
