@@ -128,6 +128,10 @@ run_wrk() { # URL -> "rps p99_ms"
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
+if [ -n "${KEEP:-}" ]; then # everything stays up for profiling; the URLs to aim at:
+    printf 'work=%s\nURL_A=%s\nURL_B=%s\nURL_C=%s\nURL_D=%s\nSASGW_PID=%s\n' "$work" "$URL_A" "$URL_B" "$URL_C" "$URL_D" "$SASGW_PID" >&2
+fi
+
 declare -A rps p99
 for r in $(seq "$ROUNDS"); do
     for t in a b c d; do

@@ -766,7 +766,8 @@ static void pump_request(struct conn *c)
             maybe_finish(c);
         return;
     }
-    h2o_socket_read_stop(c->sock);
+    if (c->up_consume != 0 || c->up_truncate != SIZE_MAX)
+        h2o_socket_read_stop(c->sock); /* the write points into the client's input buffer, consumed after it */
     c->up_writing = 1;
     h2o_socket_write(c->up->sock, bufs, n, on_upstream_written);
 }
