@@ -24,9 +24,9 @@
 //   TLS / HTTP/2   the SDK over TLS (HTTP/1.1) against Azurite; curl over h2c
 //                  prior knowledge and h2 (TLS) still served by h2o
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -38,9 +38,9 @@ import { after, before, describe, test } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 
 import {
-    DEV_ACCOUNT, DEV_KEY, SOURCE_DIR, freePort, httpStatus, runSasgw, sasgwBinary, startAzurite, startRedis, stopAll, waitFor,
+    DEV_ACCOUNT, DEV_KEY, SOURCE_DIR, freePort, startAzurite, startRedis, stopAll, waitFor,
 } from './lib/stack.mjs';
-import { azureCode, sdkSas } from './lib/proxy-helpers.mjs';
+import { azureCode, sdkSas, startProxySasgw } from './lib/proxy-helpers.mjs';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -192,104 +192,6 @@ async function startStall() {
     };
 }
 
-/*
- * `sasgw serve` with a plain and a TLS proxy listener (proxy-helpers'
- * startProxySasgw() has no TLS listener). accounts: [{name, key, backend, mode}].
- */
-async function startRelaySasgw({ redisPort, accounts, certFile, keyFile, threads = 2 }) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-relay-`));
-    const ports = new Set();
-    while (ports.size < 3)
-        ports.add(await freePort());
-    const [issuerPort, proxyPort, tlsPort] = [...ports];
-    for (const f of ['policy.yaml', 'demo-jwks.json', 'demo-jwt-private.pem', 'demo-jwt-es256.pem'])
-        copyFileSync(path.join(SOURCE_DIR, 'conf', f), path.join(dir, f));
-    const masterKeyFile = path.join(dir, 'master.key');
-    writeFileSync(masterKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    chmodSync(masterKeyFile, 0o600);
-    const configPath = path.join(dir, 'sasgw.yaml');
-    writeFileSync(configPath, `vault:
-  path: ${dir}/vault.db
-  master_key_file: ${masterKeyFile}
-policy: ${dir}/policy.yaml
-threads: ${threads}
-issuer:
-  listen:
-    - address: 127.0.0.1
-      port: ${issuerPort}
-proxy:
-  listen:
-    - address: 127.0.0.1
-      port: ${proxyPort}
-    - address: 127.0.0.1
-      port: ${tlsPort}
-      tls: { certificate: ${certFile}, key: ${keyFile} }
-  public_base_url: http://127.0.0.1:${proxyPort}
-  upstream_timeout: ${UPSTREAM_TIMEOUT}
-redis:
-  host: 127.0.0.1
-  port: ${redisPort}
-revocation:
-  max_staleness: 30
-  fail_open: false
-audit:
-  path: ${dir}/audit.log
-`);
-    const vaultOpts = ['--vault', `${dir}/vault.db`, '--master-key-file', masterKeyFile, '--audit-log', `${dir}/audit.log`];
-    const env = { SASGW_MASTER_KEY: '', SASGW_PASSPHRASE: '', SASGW_VAULT: '', SASGW_AUDIT_LOG: '' };
-    let r = await runSasgw(['vault', 'init', ...vaultOpts], { env });
-    if (r.code !== 0)
-        throw new Error(`vault init: ${r.stderr}`);
-    for (const a of accounts) {
-        r = await runSasgw(['account', 'add', a.name, '--key1', a.key, '--backend', a.backend, '--mode', a.mode, ...vaultOpts], { env });
-        if (r.code !== 0)
-            throw new Error(`account add ${a.name}: ${r.stderr}`);
-    }
-    const childEnv = { ...process.env };
-    for (const k of Object.keys(env))
-        delete childEnv[k];
-    const child = spawn(path.resolve(sasgwBinary()), ['serve', '-c', configPath], {
-        cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv,
-    });
-    const svc = {
-        pid: child.pid, dir, issuerPort, proxyPort, tlsPort, log: '', exited: null,
-        proxyUrl: `http://127.0.0.1:${proxyPort}`, tlsUrl: `https://127.0.0.1:${tlsPort}`,
-    };
-    child.stdout.on('data', (d) => (svc.log = (svc.log + d).slice(-16384)));
-    child.stderr.on('data', (d) => (svc.log = (svc.log + d).slice(-16384)));
-    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((svc.exited = { code, signal }))));
-    const kill = (sig) => {
-        try {
-            process.kill(-svc.pid, sig);
-        } catch {
-            /* gone */
-        }
-    };
-    const onExit = () => kill('SIGKILL');
-    process.on('exit', onExit);
-    let stopped = false;
-    svc.stop = async () => {
-        if (stopped)
-            return;
-        stopped = true;
-        kill('SIGTERM');
-        const t = setTimeout(() => kill('SIGKILL'), 8000);
-        await exited;
-        clearTimeout(t);
-        process.off('exit', onExit);
-        rmSync(dir, { recursive: true, force: true });
-    };
-    try {
-        await waitFor(async () => (await httpStatus(`http://127.0.0.1:${issuerPort}/readyz`)) === 200, {
-            what: 'sasgw /readyz', timeoutMs: 20000, shouldAbort: () => (svc.exited ? `exited ${JSON.stringify(svc.exited)}` : null),
-        });
-    } catch (err) {
-        const log = svc.log;
-        await svc.stop();
-        throw new Error(`${err.message}\n--- sasgw output ---\n${log.slice(-4000)}`);
-    }
-    return svc;
-}
 
 /* ---- clients ------------------------------------------------------------- */
 
@@ -510,10 +412,10 @@ before(async () => {
     kaOrigin = await startRecordingOrigin();
     stall = await startStall();
     deadPort = await freePort();
-    sasgw = await startRelaySasgw({
+    sasgw = await startProxySasgw({
         redisPort: redis.port,
-        certFile: path.join(tmp, 'cert.pem'),
-        keyFile: path.join(tmp, 'key.pem'),
+        upstreamTimeout: UPSTREAM_TIMEOUT,
+        tls: { certFile: path.join(tmp, 'cert.pem'), keyFile: path.join(tmp, 'key.pem') },
         accounts: [
             { name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azurite.port}`, mode: 'passthrough' },
             { name: ORIGIN, key: ORIGIN_KEY, backend: `http://127.0.0.1:${origin.port}`, mode: 'origin' },

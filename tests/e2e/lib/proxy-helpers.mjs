@@ -37,12 +37,13 @@ process.on('exit', () => {
  * ports. accounts: [{name, key (base64), backend, mode}] added to the vault
  * (default: devstoreaccount1 in front of azuritePort, passthrough).
  * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s),
- * debug, threads, trustedProxies (array). Resolves once /healthz answers and
+ * debug, threads, trustedProxies (array), tls ({certFile, keyFile}: a second,
+ * TLS proxy listener at svc.tlsPort / svc.tlsUrl). Resolves once /healthz answers and
  * the revocation list is loaded (/readyz, unless waitReady is false).
  */
 export async function startProxySasgw({
     redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, debug = false, threads = 2,
-    trustedProxies = [], waitReady = true,
+    trustedProxies = [], waitReady = true, tls = null,
 } = {}) {
     accounts ??= [{ name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azuritePort}`, mode: 'passthrough' }];
     const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-proxy-`));
@@ -50,6 +51,13 @@ export async function startProxySasgw({
     let proxyPort = await freePort();
     while (proxyPort === issuerPort)
         proxyPort = await freePort();
+    let tlsPort = null;
+    while (tls && (tlsPort === null || tlsPort === issuerPort || tlsPort === proxyPort))
+        tlsPort = await freePort();
+    const tlsListener = tls ? `
+    - address: 127.0.0.1
+      port: ${tlsPort}
+      tls: { certificate: ${tls.certFile}, key: ${tls.keyFile} }` : '';
     for (const f of ['policy.yaml', 'demo-jwks.json', 'demo-jwt-private.pem', 'demo-jwt-es256.pem'])
         copyFileSync(path.join(SOURCE_DIR, 'conf', f), path.join(dir, f));
     const masterKeyFile = path.join(dir, 'master.key');
@@ -68,7 +76,7 @@ issuer:
 proxy:
   listen:
     - address: 127.0.0.1
-      port: ${proxyPort}
+      port: ${proxyPort}${tlsListener}
   public_base_url: http://127.0.0.1:${proxyPort}
   upstream_timeout: ${upstreamTimeout}
   trusted_proxies: [${trustedProxies.join(', ')}]
@@ -100,9 +108,10 @@ audit:
         cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv,
     });
     const svc = {
-        pid: child.pid, dir, cli, configPath, issuerPort, proxyPort,
+        pid: child.pid, dir, cli, configPath, issuerPort, proxyPort, tlsPort,
         issuerUrl: `http://127.0.0.1:${issuerPort}`,
         proxyUrl: `http://127.0.0.1:${proxyPort}`,
+        tlsUrl: tls ? `https://127.0.0.1:${tlsPort}` : null,
         log: '',
         exited: null,
     };
