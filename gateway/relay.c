@@ -1071,6 +1071,17 @@ static void on_conn_timeout(h2o_timeout_entry_t *entry)
 
 /* ---- accepting ---- */
 
+/* An HTTP/2 connection: h2o's (the validation handler in front of its reverse proxy, proxy.c). */
+static void hand_to_h2o(struct conn *c)
+{
+    h2o_socket_t *sock = c->sock;
+    h2o_accept_ctx_t *actx = c->actx;
+    struct timeval at = c->connected_at;
+    conn_free(c);
+    sock->data = NULL;
+    h2o_http2_accept(actx, sock, at);
+}
+
 static void on_client_read(h2o_socket_t *sock, const char *err)
 {
     struct conn *c = sock->data;
@@ -1085,12 +1096,8 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
             if (len < sizeof(h2_preface) - 1)
                 return; /* maybe HTTP/2: wait for the whole preface */
             /* cleartext HTTP/2 with prior knowledge: h2o's */
-            h2o_accept_ctx_t *actx = c->actx;
-            struct timeval at = c->connected_at;
             h2o_socket_read_stop(sock);
-            conn_free(c);
-            sock->data = NULL;
-            h2o_http2_accept(actx, sock, at);
+            hand_to_h2o(c);
             return;
         }
         c->state = ST_HEAD;
@@ -1131,11 +1138,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     }
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
     if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0) {
-        h2o_accept_ctx_t *actx = c->actx;
-        struct timeval at = c->connected_at;
-        conn_free(c);
-        sock->data = NULL;
-        h2o_http2_accept(actx, sock, at);
+        hand_to_h2o(c);
         return;
     }
     c->state = ST_HEAD;
