@@ -8,7 +8,10 @@
 #
 # Builds nothing: uses build/gateway/sasgw (or $SASGW_BINARY). Each round runs
 # Basic auth then a JWT (RS256 bearer) load; the medians are printed, and the
-# last three lines are
+# last three lines are below. The JWT load reuses one token, as a client does
+# until it expires: after its first use the policy's signature cache answers
+# (claims are still checked on every request); a first use costs a libjwt
+# verification, ~0.4 ms. The lines:
 #   jwt_mints_per_s=N
 #   mints_per_s=N        (Basic)
 #   p99_ms=X             (Basic, median over rounds)

@@ -5,6 +5,7 @@
 #ifndef SASGW_POLICY_INTERNAL_H
 #define SASGW_POLICY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,8 +76,27 @@ typedef struct st_policy__issuer_t {
     size_t nkeys;
 } policy__issuer_t;
 
+/*
+ * Signatures already verified (policy_jwt.c): the SHA-256 of a whole token
+ * and the key that verified it, direct-mapped. libjwt 1.10 parses the key's
+ * PEM on every verification (~0.4 ms); a client reuses its token until it
+ * expires. Only the signature is remembered: the claims (exp, nbf, iat, aud,
+ * sub) are checked on every use. A failed verification is never stored. One
+ * per policy, so a reload (new keys) starts empty.
+ */
+#define POLICY__SIGCACHE_SLOTS 4096
+typedef struct st_policy__sigcache_t {
+    pthread_mutex_t lock;
+    uint64_t hits;
+    struct {
+        uint8_t digest[32];
+        const policy__key_t *key; /* NULL: empty */
+    } slots[POLICY__SIGCACHE_SLOTS];
+} policy__sigcache_t;
+
 struct st_policy_t {
     atomic_size_t refcnt;
+    policy__sigcache_t *sigcache;
     policy_principal_t *principals;
     size_t nprincipals;
     policy__role_t *roles;
@@ -85,6 +105,18 @@ struct st_policy_t {
     size_t nissuers;
     uint8_t dummy_sha256[32]; /* compared against when a Basic client id is unknown */
 };
+
+/* The slot of a token's SHA-256 (12 bits of it: a forger can aim at a slot, so the whole digest is compared). */
+static inline size_t policy__sigcache_slot(const uint8_t *digest)
+{
+    return ((size_t)digest[0] | (size_t)digest[1] << 8) % POLICY__SIGCACHE_SLOTS;
+}
+
+policy__sigcache_t *policy__sigcache_new(void);
+/* Wipes (the digests name tokens in use) and frees. NULL is allowed. */
+void policy__sigcache_free(policy__sigcache_t *cache);
+/* Verifications answered from the cache so far (for tests). */
+uint64_t policy__sigcache_hits(const policy_t *policy);
 
 /* Frees a policy under construction or at refcount zero (policy_object.c). */
 void policy__free(policy_t *policy);

@@ -6,8 +6,9 @@
  * whose 1.10 jwt_decode() would take a PEM public key as an HMAC secret);
  * the issuer and key chosen from the unverified payload and header; the
  * signature verified by libjwt with the key's PEM, and jwt_get_alg() compared
- * with the algorithm the key is pinned to; then the claims, read from the
- * very bytes the signature covers.
+ * with the algorithm the key is pinned to (or this very token found verified
+ * by that key before, internal.h's signature cache); then the claims, read
+ * from the very bytes the signature covers, on every use.
  */
 #include "internal.h"
 
@@ -21,6 +22,7 @@
 #include <jansson.h>
 #include <jwt.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 
 #include "common.h"
 
@@ -99,15 +101,66 @@ static int audience_matches(json_t *aud, const char *want)
     return 0;
 }
 
-/* Verifies the signature with key through libjwt; 0 when it holds and libjwt agrees on the pinned algorithm. */
-static int verify_with(const char *token, const policy__key_t *key)
+policy__sigcache_t *policy__sigcache_new(void)
 {
+    policy__sigcache_t *cache = sg_calloc(1, sizeof(*cache));
+    pthread_mutex_init(&cache->lock, NULL);
+    return cache;
+}
+
+void policy__sigcache_free(policy__sigcache_t *cache)
+{
+    if (cache == NULL)
+        return;
+    pthread_mutex_destroy(&cache->lock);
+    sg_free_secret(cache, sizeof(*cache));
+}
+
+uint64_t policy__sigcache_hits(const policy_t *policy)
+{
+    pthread_mutex_lock(&policy->sigcache->lock);
+    uint64_t hits = policy->sigcache->hits;
+    pthread_mutex_unlock(&policy->sigcache->lock);
+    return hits;
+}
+
+/* 1 when this exact token (digest) was verified by key before. */
+static int sigcache_lookup(policy__sigcache_t *cache, const uint8_t *digest, const policy__key_t *key)
+{
+    size_t slot = policy__sigcache_slot(digest);
+    pthread_mutex_lock(&cache->lock);
+    int hit = cache->slots[slot].key == key && memcmp(cache->slots[slot].digest, digest, SHA256_DIGEST_LENGTH) == 0;
+    cache->hits += (uint64_t)hit;
+    pthread_mutex_unlock(&cache->lock);
+    return hit;
+}
+
+static void sigcache_store(policy__sigcache_t *cache, const uint8_t *digest, const policy__key_t *key)
+{
+    size_t slot = policy__sigcache_slot(digest);
+    pthread_mutex_lock(&cache->lock);
+    memcpy(cache->slots[slot].digest, digest, SHA256_DIGEST_LENGTH);
+    cache->slots[slot].key = key;
+    pthread_mutex_unlock(&cache->lock);
+}
+
+/*
+ * Verifies the signature with key through libjwt (or finds this very token
+ * verified by key in the cache); 0 when it holds and libjwt agrees on the
+ * pinned algorithm.
+ */
+static int verify_with(const policy_t *policy, const uint8_t *digest, const char *token, const policy__key_t *key)
+{
+    if (policy->sigcache != NULL && sigcache_lookup(policy->sigcache, digest, key))
+        return 0;
     jwt_t *jwt = NULL;
     jwt_alg_t pinned = key->alg == POLICY__ALG_RS256 ? JWT_ALG_RS256 : JWT_ALG_ES256;
     int rc = jwt_decode(&jwt, token, (const unsigned char *)key->pem, (int)key->pem_len);
     int ok = rc == 0 && jwt != NULL && jwt_get_alg(jwt) == pinned;
     jwt_free(jwt);
     ERR_clear_error();
+    if (ok && policy->sigcache != NULL)
+        sigcache_store(policy->sigcache, digest, key);
     return ok ? 0 : -1;
 }
 
@@ -232,6 +285,8 @@ int policy_authenticate_bearer(const policy_t *policy, const char *token, int64_
 
     /* the key: by kid, pinned to its own algorithm; without kid, each key of the token's algorithm */
     int verified = 0, tried = 0;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, len, digest);
     if (kid != NULL) {
         const policy__key_t *key = NULL;
         for (size_t i = 0; i < issuer->nkeys && key == NULL; i++)
@@ -247,13 +302,13 @@ int policy_authenticate_bearer(const policy_t *policy, const char *token, int64_
             goto done;
         }
         tried = 1;
-        verified = verify_with(token, key) == 0;
+        verified = verify_with(policy, digest, token, key) == 0;
     } else {
         for (size_t i = 0; i < issuer->nkeys && !verified && tried < MAX_KEY_TRIES; i++) {
             if (issuer->keys[i].alg != want)
                 continue;
             tried++;
-            verified = verify_with(token, &issuer->keys[i]) == 0;
+            verified = verify_with(policy, digest, token, &issuer->keys[i]) == 0;
         }
     }
     if (!verified) {

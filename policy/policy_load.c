@@ -849,6 +849,7 @@ policy_t *policy_load_buffer(const char *name, const char *basedir, const char *
     l.nnodes = (size_t)(l.doc.nodes.top - l.doc.nodes.start);
     l.seen = sg_calloc(l.nnodes + 1, 1);
     l.policy = sg_calloc(1, sizeof(*l.policy));
+    l.policy->sigcache = policy__sigcache_new();
     atomic_init(&l.policy->refcnt, 1);
     sg_random(l.policy->dummy_sha256, sizeof(l.policy->dummy_sha256));
     ret = load_document(&l);

@@ -53,6 +53,7 @@ void policy__free(policy_t *policy)
         policy__free_keys(iss->keys, iss->nkeys);
     }
     free(policy->issuers);
+    policy__sigcache_free(policy->sigcache);
     sg_free_secret(policy, sizeof(*policy));
 }
 
