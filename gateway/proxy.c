@@ -474,7 +474,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
 static void send_refusal(h2o_req_t *req, const gw_proxy_decision_t *d)
 {
     char *body = h2o_mem_alloc_pool(&req->pool, ERROR_XML_MAX);
-    size_t len = gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, gw_proxy_error_message(d->code), d->err.message, d->sts, d->sts_len);
+    size_t len =
+        gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, gw_proxy_error_message(d->code), d->err.message, d->sts, d->sts_len);
     req->res.status = d->status;
     req->res.reason = gw_http_reason(d->status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));

@@ -45,9 +45,9 @@
 #define CLIENT_TIMEOUT_MS 10000 /* a request head, a keep-alive connection idle, a TLS handshake */
 #define POOL_IDLE_MS 2000       /* an idle upstream connection (below node's and nginx's keep-alive defaults) */
 #define LINGER_MS 2000
-#define POOL_MAX 64                         /* idle upstream connections per backend and worker */
-#define DISCARD_MAX (4 * 1024 * 1024)       /* body bytes a refused request may send on a kept connection */
-#define LINGER_MAX (16 * 1024 * 1024)       /* bytes read and dropped while lingering */
+#define POOL_MAX 64                   /* idle upstream connections per backend and worker */
+#define DISCARD_MAX (4 * 1024 * 1024) /* body bytes a refused request may send on a kept connection */
+#define LINGER_MAX (16 * 1024 * 1024) /* bytes read and dropped while lingering */
 #define ROUTE_LABEL "/{account}"
 #define COPY_MAX (16 * 1024) /* response pieces up to this size are copied, so the upstream keeps being read */
 #define PAUSE_AT (64 * 1024) /* input a side may buffer while the other is busy before reading pauses */
@@ -145,8 +145,8 @@ struct conn {
         gw_http1_body_t body;
         uint64_t remaining; /* LENGTH: bytes still to come */
         struct phr_chunked_decoder dec;
-        int body_done;  /* every body byte read (and handed to the upstream unless discarding) */
-        int discard;    /* refused: the body is read and dropped */
+        int body_done; /* every body byte read (and handed to the upstream unless discarding) */
+        int discard;   /* refused: the body is read and dropped */
         uint64_t discarded;
         int expect_continue;
         char *head; /* the head written upstream */
@@ -367,9 +367,9 @@ static void start_upstream(struct conn *c)
         connect_to(c, (struct sockaddr *)&b->addr, b->addrlen);
         return;
     }
-    c->getaddr = h2o_hostinfo_getaddr(&gw_thread_context(rt->thread)->receivers.hostinfo_getaddr, h2o_iovec_init(b->host, strlen(b->host)),
-                                      h2o_iovec_init(b->port_text, strlen(b->port_text)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP,
-                                      AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
+    c->getaddr = h2o_hostinfo_getaddr(&gw_thread_context(rt->thread)->receivers.hostinfo_getaddr,
+                                      h2o_iovec_init(b->host, strlen(b->host)), h2o_iovec_init(b->port_text, strlen(b->port_text)),
+                                      AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
 }
 
 /* ---- client connections ---- */
@@ -1269,7 +1269,8 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 static int add_backend(struct relay *relay, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
     h2o_url_t url;
-    if (h2o_url_parse(a->backend, SIZE_MAX, &url) != 0 || (url.scheme != &H2O_URL_SCHEME_HTTP && url.scheme != &H2O_URL_SCHEME_HTTPS)) {
+    if (h2o_url_parse(a->backend, SIZE_MAX, &url) != 0 ||
+        (url.scheme != &H2O_URL_SCHEME_HTTP && url.scheme != &H2O_URL_SCHEME_HTTPS)) {
         snprintf(err, errlen, "account %s: cannot parse the backend URL '%s'", a->name, a->backend);
         return -1;
     }

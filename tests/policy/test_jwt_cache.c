@@ -24,7 +24,8 @@ static char *demo_token(int64_t now, int64_t exp, jwt_alg_t alg)
     char claims[256];
     snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"aud\":\"sasgw\",\"sub\":\"demo-app\",\"exp\":%lld,\"iat\":%lld}",
              DEMO_ISSUER, (long long)exp, (long long)now);
-    return alg == JWT_ALG_RS256 ? test_mint(alg, DEMO_RSA_KEY, "demo-rs256", claims) : test_mint(alg, DEMO_EC_KEY, "demo-es256", claims);
+    return alg == JWT_ALG_RS256 ? test_mint(alg, DEMO_RSA_KEY, "demo-rs256", claims)
+                                : test_mint(alg, DEMO_EC_KEY, "demo-es256", claims);
 }
 
 static int authenticate(const policy_t *p, const char *token, int64_t now, char *err, size_t errlen)
