@@ -53,4 +53,7 @@ int sg_b64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_
 /* Fills buf with n bytes from the CSPRNG; aborts if the CSPRNG fails (nothing can be done safely without it). */
 void sg_random(void *buf, size_t n);
 
+/* SHA-256 of len bytes, without allocating; the context is wiped. (sha256.c) */
+void sg_sha256(const void *msg, size_t len, uint8_t out[32]);
+
 #endif

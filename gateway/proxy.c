@@ -391,7 +391,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     }
     /* the token id, for refusals and revocation */
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256(tok.sig, SAS_SIG_LEN, digest);
+    sg_sha256(tok.sig, SAS_SIG_LEN, digest);
     sg_b64url_encode(digest, GW_REVSET_ID_LEN, d->token_id);
     d->token_id[SAS_TOKEN_ID_LEN] = '\0';
 

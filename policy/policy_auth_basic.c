@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 
 #include "common.h"
 
@@ -52,10 +51,7 @@ int policy_authenticate_basic(const policy_t *policy, const char *authorization,
     size_t idlen = (size_t)(colon - cred);
 
     /* hash the secret whether or not the client exists */
-    if (EVP_Digest(colon + 1, n - idlen - 1, digest, NULL, EVP_sha256(), NULL) != 1) {
-        sg_wipe(cred, sizeof(cred));
-        return refuse(err, errlen, "cannot hash the secret");
-    }
+    sg_sha256(colon + 1, n - idlen - 1, digest);
 
     /* look at every principal: no early exit on a match */
     for (size_t i = 0; i < policy->nprincipals; i++) {

@@ -286,7 +286,7 @@ int policy_authenticate_bearer(const policy_t *policy, const char *token, int64_
     /* the key: by kid, pinned to its own algorithm; without kid, each key of the token's algorithm */
     int verified = 0, tried = 0;
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)token, len, digest);
+    sg_sha256(token, len, digest);
     if (kid != NULL) {
         const policy__key_t *key = NULL;
         for (size_t i = 0; i < issuer->nkeys && key == NULL; i++)

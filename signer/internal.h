@@ -44,9 +44,6 @@ int sas__utf8_valid(const char *s, size_t len);
 /* 1 when s[0..len) holds a C0 control character or DEL. */
 int sas__has_control(const char *s, size_t len);
 
-/* SHA-256 without allocation (low-level OpenSSL). */
-void sas__sha256(const void *msg, size_t len, uint8_t out[32]);
-
 /* Compares two sv strings of the form YYYY-MM-DD; also checks the form. -2 when malformed. */
 int sas__version_cmp(const char *a, size_t alen, const char *b);
 /* Parses a time, rounding a sub-microsecond fraction up (ceil) or down. Returns 0 or -1. */

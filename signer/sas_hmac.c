@@ -1,5 +1,5 @@
 /*
- * sas_hmac.c - keyed HMAC-SHA256 without allocation, SHA-256 and token ids.
+ * sas_hmac.c - keyed HMAC-SHA256 without allocation, and token ids.
  *
  * OpenSSL 3's EVP_MAC re-init and EVP_MD_CTX_copy allocate, so a key is kept
  * as the two SHA-256 midstates of HMAC (after absorbing key ^ ipad and
@@ -21,15 +21,6 @@ _Static_assert(_Alignof(SHA256_CTX) <= 16, "sas_key_t state under-aligned for SH
 
 #define BLOCK 64
 
-void sas__sha256(const void *msg, size_t len, uint8_t out[32])
-{
-    SHA256_CTX c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, msg, len);
-    SHA256_Final(out, &c);
-    sg_wipe(&c, sizeof(c));
-}
-
 void sas_key_init(sas_key_t *key, const uint8_t *bytes, size_t len)
 {
     uint8_t k[BLOCK], pad[BLOCK];
@@ -39,7 +30,7 @@ void sas_key_init(sas_key_t *key, const uint8_t *bytes, size_t len)
     memset(key, 0, sizeof(*key));
     memset(k, 0, sizeof(k));
     if (len > BLOCK)
-        sas__sha256(bytes, len, k);
+        sg_sha256(bytes, len, k);
     else if (len != 0)
         memcpy(k, bytes, len);
 
@@ -97,7 +88,7 @@ void sas_hmac(const sas_key_t *key, const void *msg, size_t len, uint8_t out[SAS
 void sas_token_id_from_sig(const uint8_t sig[SAS_SIG_LEN], char *out)
 {
     uint8_t h[32];
-    sas__sha256(sig, SAS_SIG_LEN, h);
+    sg_sha256(sig, SAS_SIG_LEN, h);
     sg_b64url_encode(h, 16, out);
 }
 
