@@ -460,11 +460,18 @@ static void writes_upstream_requests(void **state)
     assert_int_equal(gw_http1_write_upstream_request(big, sizeof(big), &head, NULL, 0, "/c", 2, "h", NULL, 0) != 0, 1);
 }
 
-static void writes_client_responses(void **state)
+/* Writes the client's response head from the parsed `head` (chunked_out, keepalive) and compares it with want. */
+static void client_head_is(int chunked_out, int keepalive, const char *want)
 {
     char out[1024];
-    size_t n;
+    size_t n = gw_http1_write_client_response(out, sizeof(out), &head, chunked_out, keepalive);
+    assert_true(n > 0 && n < sizeof(out));
+    out[n] = '\0';
+    assert_string_equal(out, want);
+}
 
+static void writes_client_responses(void **state)
+{
     assert_true(res("HTTP/1.1 200 OK\r\n"
                     "Connection: keep-alive, X-Hop\r\n"
                     "X-Hop: 1\r\n"
@@ -477,60 +484,43 @@ static void writes_client_responses(void **state)
                     "x-ms-request-id: abc\r\n"
                     "\r\n",
                     0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 1);
-    assert_true(n > 0);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\n"
-                             "Content-Length: 5\r\n"
-                             "ETag: \"0x1\"\r\n"
-                             "x-ms-request-id: abc\r\n"
-                             "connection: keep-alive\r\n"
-                             "\r\n");
+    client_head_is(0, 1,
+                   "HTTP/1.1 200 OK\r\n"
+                   "Content-Length: 5\r\n"
+                   "ETag: \"0x1\"\r\n"
+                   "x-ms-request-id: abc\r\n"
+                   "connection: keep-alive\r\n"
+                   "\r\n");
     /* chunked out: Content-Length goes */
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 1, 0);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\n"
-                             "ETag: \"0x1\"\r\n"
-                             "x-ms-request-id: abc\r\n"
-                             "transfer-encoding: chunked\r\n"
-                             "connection: close\r\n"
-                             "\r\n");
+    client_head_is(1, 0,
+                   "HTTP/1.1 200 OK\r\n"
+                   "ETag: \"0x1\"\r\n"
+                   "x-ms-request-id: abc\r\n"
+                   "transfer-encoding: chunked\r\n"
+                   "connection: close\r\n"
+                   "\r\n");
 
     /* an upstream chunked body with a Content-Length beside it: the length goes */
     assert_true(res("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 1, 1);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n");
+    client_head_is(1, 1, "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n");
     /* Connection cannot take away the length the client needs to find the end */
     assert_true(res("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: content-length, x-a\r\nX-A: 1\r\n\r\n", 0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 1);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: keep-alive\r\n\r\n");
+    client_head_is(0, 1, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: keep-alive\r\n\r\n");
     /* a HEAD response keeps its Content-Length */
     assert_true(res("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 1) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 1);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: keep-alive\r\n\r\n");
+    client_head_is(0, 1, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: keep-alive\r\n\r\n");
 
     /* nor does a HEAD response's Content-Length beside a Transfer-Encoding */
     assert_true(res("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 1) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 1);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\n\r\n");
+    client_head_is(0, 1, "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\n\r\n");
 
     /* an empty reason becomes the standard one, an unknown code keeps it empty */
     assert_true(res("HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n", 0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 0);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
+    client_head_is(0, 0, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
     assert_true(res("HTTP/1.0 299 \r\nContent-Length: 0\r\n\r\n", 0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 0, 0);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 299 \r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
+    client_head_is(0, 0, "HTTP/1.1 299 \r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
     assert_true(res("HTTP/1.1 503 Server Busy\r\n\r\n", 0) > 0);
-    n = gw_http1_write_client_response(out, sizeof(out), &head, 1, 1);
-    out[n] = '\0';
-    assert_string_equal(out, "HTTP/1.1 503 Server Busy\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n");
+    client_head_is(1, 1, "HTTP/1.1 503 Server Busy\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n");
 }
 
 /* Every cap short of the full length gives 0 and leaves the bytes from cap on untouched. */
