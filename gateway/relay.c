@@ -30,6 +30,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1306,6 +1307,27 @@ static int add_backend(struct relay *relay, const gw_keyring_account_t *a, char 
     return 0;
 }
 
+/*
+ * The backend's certificate must name the host sasgw connected to. h2o 2.2.5
+ * checks the name after its client handshake, but skips the check when the
+ * handshake ends with bytes still to flush (every TLS 1.3 handshake: the
+ * client's Finished), so the check is done here, inside OpenSSL's chain
+ * verification, against the name h2o sent as SNI (the backend URL's host),
+ * with OpenSSL's own matchers.
+ */
+static int verify_backend_name(int preverify_ok, X509_STORE_CTX *store)
+{
+    if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return preverify_ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *name = ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (name != NULL && cert != NULL && (X509_check_ip_asc(cert, name, 0) == 1 || X509_check_host(cert, name, 0, 0, NULL) == 1))
+        return 1;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
+    return 0;
+}
+
 static SSL_CTX *client_ssl_ctx(char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -1314,7 +1336,7 @@ static SSL_CTX *client_ssl_ctx(char *err, size_t errlen)
         SSL_CTX_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* h2o checks the host name against the certificate */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_backend_name);
     return ctx;
 }
 

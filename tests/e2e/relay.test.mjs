@@ -1020,3 +1020,81 @@ describe('TLS and HTTP/2', () => {
         });
     }
 });
+
+describe('https backends', () => {
+    /*
+     * A TLS origin with the test's self-signed certificate (SAN IP:127.0.0.1).
+     * sasgw trusts it only through SSL_CERT_FILE (OpenSSL's default verify
+     * paths): by IP the name matches; by "localhost" (resolved through h2o's
+     * asynchronous getaddrinfo) it does not, and the relay answers 502. A
+     * second origin's certificate is trusted by nobody: 502 as well.
+     */
+    let tlsOrigin, untrusted, sasgw2, tlsConnections = 0;
+    const seen = [];
+    before(async () => {
+        const port = await freePort();
+        /* a second origin with a certificate of its own, which sasgw was not told to trust */
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(tmp, 'other-key.pem'),
+            '-out', path.join(tmp, 'other-cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+        { stdio: 'ignore' });
+        untrusted = https.createServer({ key: readFileSync(path.join(tmp, 'other-key.pem')), cert: readFileSync(path.join(tmp, 'other-cert.pem')) },
+            (req, res) => {
+                seen.push({ url: req.url });
+                res.end('untrusted');
+            });
+        const untrustedPort = await freePort();
+        await new Promise((resolve) => untrusted.listen(untrustedPort, '127.0.0.1', resolve));
+        tlsOrigin = https.createServer({ key: readFileSync(path.join(tmp, 'key.pem')), cert: readFileSync(path.join(tmp, 'cert.pem')) },
+            (req, res) => {
+                seen.push({ url: req.url, host: req.headers.host, proto: req.headers['x-forwarded-proto'] });
+                req.resume();
+                req.on('end', () => res.end(`tls-origin:${req.url.split('?')[0]}`));
+            });
+        tlsOrigin.on('secureConnection', () => tlsConnections++);
+        await new Promise((resolve) => tlsOrigin.listen(port, '127.0.0.1', resolve));
+        sasgw2 = await startProxySasgw({
+            redisPort: redis.port,
+            extraEnv: { SSL_CERT_FILE: path.join(tmp, 'cert.pem') },
+            accounts: [
+                { name: 'tlsbyip', key: ORIGIN_KEY, backend: `https://127.0.0.1:${port}`, mode: 'origin' },
+                { name: 'tlsbyname', key: ORIGIN_KEY, backend: `https://localhost:${port}`, mode: 'origin' },
+                { name: 'tlsuntrusted', key: ORIGIN_KEY, backend: `https://127.0.0.1:${untrustedPort}`, mode: 'origin' },
+            ],
+        });
+    });
+    after(async () => {
+        await sasgw2?.stop();
+        await new Promise((resolve) => (tlsOrigin ? tlsOrigin.close(resolve) : resolve()));
+        await new Promise((resolve) => (untrusted ? untrusted.close(resolve) : resolve()));
+    });
+
+    test('a verified https origin: GET and PUT forwarded over TLS, the SAS stripped, the connection reused', async () => {
+        for (const [method, body] of [['GET', undefined], ['PUT', randomBytes(300000)], ['GET', undefined]]) {
+            const r = await request(`${sasgw2.proxyUrl}${target('tlsbyip', 'x.bin', originSas('tlsbyip', 'x.bin'))}`, {
+                method, body, headers: body ? { 'content-length': String(body.length) } : {},
+            });
+            assert.equal(r.status, 200, r.body);
+            assert.equal(r.body, 'tls-origin:/tlsbyip/data/x.bin');
+        }
+        /* three client connections, one pool per worker thread (2): at most two TLS connections upstream */
+        assert.ok(tlsConnections <= 2, `${tlsConnections} TLS connections to the origin for 3 requests`);
+        const last = seen[seen.length - 1];
+        assert.equal(last.url, '/tlsbyip/data/x.bin');
+        assert.match(last.host, /^127\.0\.0\.1:\d+$/);
+        assert.equal(last.proto, 'http');
+    });
+
+    test('an https origin whose certificate does not name the host: 502, nothing forwarded', async () => {
+        const before = seen.length;
+        const r = await request(`${sasgw2.proxyUrl}${target('tlsbyname', 'y.bin', originSas('tlsbyname', 'y.bin'))}`);
+        assertAzureError(r, 502, 'BadGateway', 'certificate name mismatch');
+        assert.equal(seen.length, before);
+    });
+
+    test('an https origin whose certificate no trusted CA signed: 502, nothing forwarded', async () => {
+        const before = seen.length;
+        const r = await request(`${sasgw2.proxyUrl}${target('tlsuntrusted', 'z.bin', originSas('tlsuntrusted', 'z.bin'))}`);
+        assertAzureError(r, 502, 'BadGateway', 'untrusted certificate');
+        assert.equal(seen.length, before);
+    });
+});

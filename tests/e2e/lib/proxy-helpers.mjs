@@ -38,12 +38,12 @@ process.on('exit', () => {
  * (default: devstoreaccount1 in front of azuritePort, passthrough).
  * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s),
  * debug, threads, trustedProxies (array), tls ({certFile, keyFile}: a second,
- * TLS proxy listener at svc.tlsPort / svc.tlsUrl). Resolves once /healthz answers and
+ * TLS proxy listener at svc.tlsPort / svc.tlsUrl), extraEnv (added to sasgw's environment). Resolves once /healthz answers and
  * the revocation list is loaded (/readyz, unless waitReady is false).
  */
 export async function startProxySasgw({
     redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, debug = false, threads = 2,
-    trustedProxies = [], waitReady = true, tls = null,
+    trustedProxies = [], waitReady = true, tls = null, extraEnv = {},
 } = {}) {
     accounts ??= [{ name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azuritePort}`, mode: 'passthrough' }];
     const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-proxy-`));
@@ -101,7 +101,7 @@ audit:
         if (r.code !== 0)
             throw new Error(`account add ${a.name}: ${r.stderr}`);
     }
-    const childEnv = { ...process.env };
+    const childEnv = { ...process.env, ...extraEnv };
     for (const k of Object.keys(env))
         delete childEnv[k];
     const child = spawn(path.resolve(sasgwBinary()), ['serve', '-c', configPath], {
