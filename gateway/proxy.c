@@ -653,7 +653,13 @@ static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const g
     pc.io_timeout = (uint64_t)proxy->conf->proxy.upstream_timeout * 1000;
     pc.keepalive_timeout = 2000;
     pc.preserve_host = 0;
-    h2o_proxy_register_reverse_proxy(pathconf, &upstream, &pc);
+    if (upstream.scheme == &H2O_URL_SCHEME_HTTPS && (pc.ssl_ctx = gw_relay_backend_ssl_ctx()) == NULL) {
+        snprintf(err, errlen, "account %s: cannot set up TLS towards its backend", a->name);
+        return -1;
+    }
+    h2o_proxy_register_reverse_proxy(pathconf, &upstream, &pc); /* takes its own reference to the TLS context */
+    if (pc.ssl_ctx != NULL)
+        SSL_CTX_free(pc.ssl_ctx);
     struct timeout_filter *f = (struct timeout_filter *)h2o_create_filter(pathconf, sizeof(*f));
     f->super.on_setup_ostream = on_setup_ostream;
     pathconf->error_log.emit_request_errors = 0;

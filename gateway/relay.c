@@ -1328,11 +1328,10 @@ static int verify_backend_name(int preverify_ok, X509_STORE_CTX *store)
     return 0;
 }
 
-static SSL_CTX *client_ssl_ctx(char *err, size_t errlen)
+SSL_CTX *gw_relay_backend_ssl_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 || SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        snprintf(err, errlen, "cannot set up TLS towards https backends");
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -1360,8 +1359,10 @@ int gw_relay_setup(gw_server_t *server, gw_proxy_t *proxy, gw_app_t *app, char *
         }
     }
     gw_keyring_release(kr);
-    if (ret == 0 && tls && (relay->client_ssl = client_ssl_ctx(err, errlen)) == NULL)
+    if (ret == 0 && tls && (relay->client_ssl = gw_relay_backend_ssl_ctx()) == NULL) {
+        snprintf(err, errlen, "cannot set up TLS towards https backends");
         ret = -1;
+    }
     if (ret != 0) {
         relay_free(relay);
         return -1;

@@ -952,6 +952,16 @@ describe('backend failures', () => {
     });
 });
 
+/* curl with HTTP/2, for the requests node's SDK does not make (h2c, h2 over TLS) */
+let curlOk = false;
+try {
+    curlOk = /HTTP2/.test(execFileSync('curl', ['--version'], { encoding: 'utf8' }));
+} catch {
+    curlOk = false;
+}
+const curl = (args) => new Promise((resolve) => execFile('curl', ['-sS', '--max-time', '10', ...args], { timeout: 15000 },
+    (err, stdout, stderr) => resolve({ err, stdout, stderr })));
+
 describe('TLS and HTTP/2', () => {
     test('the SDK uploads and downloads 9 MiB through the TLS listener (HTTP/1.1)', { timeout: 90000 }, async () => {
         const blob = 'tls-9mib.bin';
@@ -982,15 +992,6 @@ describe('TLS and HTTP/2', () => {
         assert.equal(stored.length, 9 * MiB);
         assert.equal(createHash('sha256').update(stored).digest('hex'), out.sha256, 'Azurite holds what the SDK sent');
     });
-
-    let curlOk = false;
-    try {
-        curlOk = /HTTP2/.test(execFileSync('curl', ['--version'], { encoding: 'utf8' }));
-    } catch {
-        curlOk = false;
-    }
-    const curl = (args) => new Promise((resolve) => execFile('curl', ['-sS', '--max-time', '10', ...args], { timeout: 15000 },
-        (err, stdout, stderr) => resolve({ err, stdout, stderr })));
 
     for (const [what, base, flags] of [
         ['h2c prior knowledge', () => sasgw.proxyUrl, ['--http2-prior-knowledge']],
@@ -1090,6 +1091,18 @@ describe('https backends', () => {
         assertAzureError(r, 502, 'BadGateway', 'certificate name mismatch');
         assert.equal(seen.length, before);
     });
+
+    test('the same checks on the HTTP/2 path (h2o\'s reverse proxy with sasgw\'s TLS context)',
+        { skip: curlOk ? false : 'curl with HTTP/2 support not found' }, async () => {
+            const before = seen.length;
+            for (const [account, want] of [['tlsbyip', '200 2'], ['tlsbyname', '502 2'], ['tlsuntrusted', '502 2']]) {
+                const r = await curl(['--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_code} %{http_version}',
+                    `${sasgw2.proxyUrl}${target(account, 'h2.bin', originSas(account, 'h2.bin'))}`]);
+                assert.equal(r.err, null, `curl: ${r.stderr}`);
+                assert.equal(r.stdout, want, account);
+            }
+            assert.equal(seen.length, before + 1, 'only the verified origin was reached');
+        });
 
     test('an https origin whose certificate no trusted CA signed: 502, nothing forwarded', async () => {
         const before = seen.length;
