@@ -179,6 +179,20 @@ static vault_t *open_vault(const struct args *a)
     return v;
 }
 
+/*
+ * The prologue of the commands that only read or change the vault:
+ * parse_args(), then open_vault(). Returns -1 with *v open, or the exit code
+ * the command returns (--help, a usage error, a vault that would not open).
+ */
+static int parse_and_open(struct args *a, const char *cmd, int argc, char **argv, const char *const *spec, int minpos, int maxpos,
+                          const char *help, vault_t **v)
+{
+    int rc = parse_args(a, cmd, argc, argv, spec, minpos, maxpos, help);
+    if (rc != 0)
+        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
+    return (*v = open_vault(a)) == NULL ? GW_EXIT_REFUSED : -1;
+}
+
 static const vault_actor_t cli_actor = {"cli", NULL, NULL};
 
 static void print_json(json_t *j)
@@ -298,12 +312,10 @@ static int vault_status_cmd(int argc, char **argv)
     static const char *const spec[] = {"--json", NULL};
     struct args a;
     vault_status_t st;
-    int rc = parse_args(&a, "vault status", argc, argv, spec, 0, 0, vault_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "vault status", argc, argv, spec, 0, 0, vault_help, &v);
+    if (rc >= 0)
+        return rc;
     vault_get_status(v, &st);
     vault_close(v);
     const char *sealed = st.sealed_by == VAULT_KS_PASSPHRASE ? "passphrase (scrypt)" : "master key";
@@ -483,12 +495,10 @@ static int account_list(int argc, char **argv)
     char err[ERRLEN], t[32];
     vault_account_info_t *list;
     size_t n;
-    int rc = parse_args(&a, "account list", argc, argv, spec, 0, 0, account_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "account list", argc, argv, spec, 0, 0, account_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_account_list(v, &list, &n, err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -767,12 +777,10 @@ static int secret_get(int argc, char **argv)
     struct args a;
     char err[ERRLEN];
     vault_secret_t s;
-    int rc = parse_args(&a, "secret get", argc, argv, spec, 1, 1, secret_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "secret get", argc, argv, spec, 1, 1, secret_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_secret_get(v, &cli_actor, a.pos[0], opt(&a, "--version"), &s, err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -809,12 +817,10 @@ static int secret_list(int argc, char **argv)
     char err[ERRLEN], t1[32], t2[32];
     vault_secret_info_t *list;
     size_t n;
-    int rc = parse_args(&a, "secret list", argc, argv, spec, 0, 1, secret_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "secret list", argc, argv, spec, 0, 1, secret_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_secret_list(v, a.npos > 0 ? a.pos[0] : NULL, &list, &n, err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -872,12 +878,10 @@ static int secret_life(int argc, char **argv, const char *cmd,
     struct args a;
     char err[ERRLEN];
     static const char *const spec[] = {NULL};
-    int rc = parse_args(&a, cmd, argc, argv, spec, 1, 1, secret_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, cmd, argc, argv, spec, 1, 1, secret_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = fn(v, &cli_actor, a.pos[0], err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -956,12 +960,10 @@ static int policy_delete(int argc, char **argv)
     static const char *const spec[] = {NULL};
     struct args a;
     char err[ERRLEN];
-    int rc = parse_args(&a, "policy-store delete", argc, argv, spec, 3, 3, policy_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "policy-store delete", argc, argv, spec, 3, 3, policy_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_policy_delete(v, &cli_actor, a.pos[0], a.pos[1], a.pos[2], err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -977,12 +979,10 @@ static int policy_list(int argc, char **argv)
     char err[ERRLEN], t1[32], t2[32];
     vault_policy_t *list;
     size_t n;
-    int rc = parse_args(&a, "policy-store list", argc, argv, spec, 1, 2, policy_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "policy-store list", argc, argv, spec, 1, 2, policy_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_policy_list(v, a.pos[0], a.npos > 1 ? a.pos[1] : NULL, &list, &n, err, sizeof(err));
     vault_close(v);
     if (rc != 0)
@@ -1143,12 +1143,10 @@ int gw_cli_backup(int argc, char **argv)
     static const char *const spec[] = {NULL};
     struct args a;
     char err[ERRLEN];
-    int rc = parse_args(&a, "backup", argc, argv, spec, 1, 1, backup_help);
-    if (rc != 0)
-        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
-    vault_t *v = open_vault(&a);
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
+    vault_t *v;
+    int rc = parse_and_open(&a, "backup", argc, argv, spec, 1, 1, backup_help, &v);
+    if (rc >= 0)
+        return rc;
     rc = vault_backup(v, &cli_actor, a.pos[0], err, sizeof(err));
     vault_close(v);
     if (rc != 0)
