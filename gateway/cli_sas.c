@@ -645,7 +645,7 @@ static int cmd_inspect(int argc, char **argv)
                                       json_string("names a stored access policy (si): its permissions and window also apply"));
             } else if ((r = sas_apply_policy(&tok, NULL, a.at, 300 * SAS_TIME_SECOND, 0, &grant, &err)) != SAS_OK) {
                 problem(problems, r, &err);
-            } else if (located && (r = sas_check_operation(&tok, &res, a.method, &grant, &err)) != SAS_OK) {
+            } else if (located && (r = sas_check_operation(&tok, &res, a.method, 0, &grant, &err)) != SAS_OK) {
                 problem(problems, r, &err);
             }
         }

@@ -435,7 +435,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         return d->verdict;
     }
     /* 7. operation */
-    if (sas_check_operation(&tok, &res, method, &grant, err) != SAS_OK) {
+    if (sas_check_operation(&tok, &res, method, 0, &grant, err) != SAS_OK) {
         refuse_signer(d, err);
         return d->verdict;
     }

@@ -16,6 +16,7 @@ static const struct {
     [SAS_R_VALUE_TOO_LONG] = {"value_too_long", "AuthenticationFailed"},
     [SAS_R_MALFORMED_QUERY] = {"malformed_query", "AuthenticationFailed"},
     [SAS_R_DUPLICATE_PARAM] = {"duplicate_param", "AuthenticationFailed"},
+    [SAS_R_NONCANONICAL_PARAM] = {"noncanonical_param", "InvalidQueryParameterValue"},
     [SAS_R_MISSING_PARAM] = {"missing_param", "AuthenticationFailed"},
     [SAS_R_BAD_SIGNATURE] = {"bad_signature", "AuthenticationFailed"},
     [SAS_R_USER_DELEGATION] = {"user_delegation_unsupported", "AuthenticationFailed"},
@@ -154,7 +155,8 @@ sas_method_t sas_method_parse(const char *s, size_t len)
     static const struct {
         const char *name;
         sas_method_t method;
-    } methods[] = {{"GET", SAS_METHOD_GET}, {"HEAD", SAS_METHOD_HEAD}, {"PUT", SAS_METHOD_PUT}, {"DELETE", SAS_METHOD_DELETE}};
+    } methods[] = {{"GET", SAS_METHOD_GET}, {"HEAD", SAS_METHOD_HEAD}, {"PUT", SAS_METHOD_PUT}, {"DELETE", SAS_METHOD_DELETE},
+                 {"POST", SAS_METHOD_POST}};
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         if (strlen(methods[i].name) == len && memcmp(methods[i].name, s, len) == 0)
             return methods[i].method;
@@ -172,6 +174,8 @@ const char *sas_method_name(sas_method_t method)
         return "PUT";
     case SAS_METHOD_DELETE:
         return "DELETE";
+    case SAS_METHOD_POST:
+        return "POST";
     default:
         return "OTHER";
     }

@@ -106,6 +106,7 @@ sas_reason_t sas_check_times(const sas_token_t *tok, sas_time_t now, sas_time_t 
     grant->start = SAS_TIME_NONE;
     grant->expiry = SAS_TIME_NONE;
     grant->key_index = 0;
+    grant->op = NULL;
     /* a start is rounded up and an expiry down, so a sub-microsecond fraction never widens the window */
     if (st->base != NULL && sas__time_parse_round(st->base, st->len, 1, &grant->start) != 0)
         return sas__fail(err, SAS_R_BAD_TIME, "invalid st=%s", sas__quote(q, sizeof(q), st->base, st->len));
@@ -205,7 +206,7 @@ sas_reason_t sas_verify(const sas_verify_ctx_t *ctx, const sas_token_t *tok, con
         found = &policy;
     if ((r = sas_apply_policy(tok, found, ctx->now, ctx->start_skew, ctx->expiry_skew, &g, err)) != SAS_OK ||
         (r = sas_check_network(tok, ctx->is_https, ctx->client_ip, err)) != SAS_OK ||
-        (r = sas_check_operation(tok, res, ctx->method, &g, err)) != SAS_OK)
+        (r = sas_check_operation(tok, res, ctx->method, ctx->req_flags, &g, err)) != SAS_OK)
         return r;
     if (grant != NULL)
         *grant = g;

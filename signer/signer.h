@@ -66,6 +66,7 @@ typedef enum {
     SAS_R_VALUE_TOO_LONG,      /* one parameter over its own bound */
     SAS_R_MALFORMED_QUERY,     /* bad percent-encoding, control character, invalid UTF-8 */
     SAS_R_DUPLICATE_PARAM,     /* a SAS (or operation) parameter given twice */
+    SAS_R_NONCANONICAL_PARAM,  /* a SAS or operation-selecting name not spelled as Azure does (COMP, s%70): 400 */
     SAS_R_MISSING_PARAM,       /* sv, sig, sr, or ss/srt without its partner */
     SAS_R_BAD_SIGNATURE,       /* sig is not base64 of 32 bytes */
     SAS_R_USER_DELEGATION,     /* skoid... : user delegation SAS, not supported */
@@ -164,8 +165,15 @@ int sas_ip_range_parse(sas_ip_range_t *range, const char *s, size_t len);
 /* 1 when ip lies in range (families must agree), 0 otherwise. */
 int sas_ip_range_contains(const sas_ip_range_t *range, const sas_ip_t *ip);
 
-typedef enum { SAS_METHOD_OTHER = 0, SAS_METHOD_GET, SAS_METHOD_HEAD, SAS_METHOD_PUT, SAS_METHOD_DELETE } sas_method_t;
-/* GET, HEAD, PUT, DELETE (exact, upper case) or SAS_METHOD_OTHER. */
+typedef enum {
+    SAS_METHOD_OTHER = 0,
+    SAS_METHOD_GET,
+    SAS_METHOD_HEAD,
+    SAS_METHOD_PUT,
+    SAS_METHOD_DELETE,
+    SAS_METHOD_POST
+} sas_method_t;
+/* GET, HEAD, PUT, DELETE, POST (exact, upper case) or SAS_METHOD_OTHER. */
 sas_method_t sas_method_parse(const char *s, size_t len);
 const char *sas_method_name(sas_method_t method);
 
@@ -323,12 +331,42 @@ size_t sas_perm_format(sas_kind_t kind, sas_perm_t perms, char *out);
 
 /* ---- verification ------------------------------------------------------ */
 
+/*
+ * Facts of a request beyond its method and query that decide which operation
+ * the backend performs (sas_check_operation()'s req_flags).
+ */
+#define SAS_REQ_COPY_SOURCE 0x1u   /* an x-ms-copy-source header: Copy Blob, Put Blob/Block/Page From URL, ... */
+#define SAS_REQ_REQUIRES_SYNC 0x2u /* x-ms-requires-sync: true (Copy Blob From URL) */
+
+/* sas_operation_t.flags */
+#define SAS_OP_NAMES_SOURCE 0x1u /* reads a second resource named in x-ms-copy-source: that source must be authorized too */
+#define SAS_OP_CREATES 0x2u      /* writes a whole blob: allowed by c without w only as a create (If-None-Match: * upstream) */
+
+/*
+ * One operation of the Blob service as a SAS may perform it (Azure's "Create
+ * a service SAS" / "Create an account SAS" tables). The table is data inside
+ * the signer; callers only read entries.
+ */
+typedef struct st_sas_operation_t {
+    const char *name;       /* Azure's name: "Put Blob", "Copy Blob From URL", "List Containers", ... */
+    char level;             /* 's' the account (service), 'c' a container, 'o' a blob */
+    sas_perm_t service_any; /* service SAS: one of these letters suffices (0: not allowed with a service SAS) */
+    sas_perm_t account_any; /* account SAS: one of these letters suffices (0: not allowed with an account SAS) */
+    unsigned flags;         /* SAS_OP_* */
+    /*
+     * The query parameter names (exact spelling) this operation defines besides
+     * the SAS's own, NULL-terminated; origin mode forwards only these.
+     */
+    const char *const *params;
+} sas_operation_t;
+
 /* What a verified token grants (filled step by step). */
 typedef struct st_sas_grant_t {
     sas_perm_t perms; /* effective permissions (sp, limited or supplied by the policy) */
     sas_time_t start; /* effective window; SAS_TIME_NONE when unbounded */
     sas_time_t expiry;
-    size_t key_index; /* the key that matched */
+    size_t key_index;            /* the key that matched */
+    const sas_operation_t *op;   /* the operation, set by sas_check_operation() (NULL before) */
 } sas_grant_t;
 
 /*
@@ -355,6 +393,7 @@ typedef struct st_sas_verify_ctx_t {
     sas_time_t start_skew;  /* st may lie this far in the future (default 5 min) */
     sas_time_t expiry_skew; /* se may lie this far in the past (default 0) */
     sas_method_t method;
+    unsigned req_flags; /* SAS_REQ_* */
     int is_https;
     const sas_ip_t *client_ip;    /* NULL when unknown: a token with sip is then refused */
     const sas_key_t *const *keys; /* every active key version of the account */
@@ -392,12 +431,23 @@ sas_reason_t sas_apply_policy(const sas_token_t *tok, const sas_policy_t *policy
 /* Step 6: spr against the request's scheme, sip against the client address. */
 sas_reason_t sas_check_network(const sas_token_t *tok, int is_https, const sas_ip_t *client_ip, sas_error_t *err);
 /*
- * Step 7: the operation (method + comp, restype, deletetype, versionid) is in
- * DESIGN §3's table, fits the resource, and grant->perms holds one of the
- * letters it needs; for an account SAS, ss holds b and srt the resource level.
+ * The operation a request performs: method, the operation-selecting query
+ * parameters recorded in tok (comp, restype, snapshot, versionid,
+ * deletetype, ...) and req_flags, at res's level. NULL when no SAS may
+ * perform it.
  */
-sas_reason_t sas_check_operation(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method, const sas_grant_t *grant,
-                                 sas_error_t *err);
+const sas_operation_t *sas_operation_find(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method,
+                                          unsigned req_flags);
+/* 1 when name (len bytes, compared exactly) is one of op->params. */
+int sas_operation_defines(const sas_operation_t *op, const char *name, size_t len);
+/*
+ * Step 7: the operation (sas_operation_find()) exists, fits the resource,
+ * and grant->perms holds one of the letters it needs; for an account SAS, ss
+ * holds b and srt the resource level. Sets grant->op to the operation found
+ * (also when refused for its permissions).
+ */
+sas_reason_t sas_check_operation(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method, unsigned req_flags,
+                                 sas_grant_t *grant, sas_error_t *err);
 /*
  * Steps 2 to 7 in order. On SAS_OK, *grant (may be NULL) holds what the token
  * grants and which key matched. Allocates nothing.

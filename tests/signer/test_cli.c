@@ -302,7 +302,7 @@ static void verify_usage_errors(void **state)
     assert_int_equal(r.code, 2);
     RUN(&r, "sas", "verify", "https://h/acct/c1/b?sv=x", "--key", TEST_KEY_B64, "--at", "noon");
     assert_int_equal(r.code, 2);
-    RUN(&r, "sas", "verify", "https://h/acct/c1/b?sv=x", "--key", TEST_KEY_B64, "--method", "POST");
+    RUN(&r, "sas", "verify", "https://h/acct/c1/b?sv=x", "--key", TEST_KEY_B64, "--method", "PATCH");
     assert_int_equal(r.code, 2);
     RUN(&r, "sas", "verify", "https://h/acct/c1/b?sv=x", "--key", TEST_KEY_B64, "--client-ip", "10.0.0");
     assert_int_equal(r.code, 2);

@@ -212,7 +212,7 @@ static void method_names(void **state)
     assert_int_equal(sas_method_parse("PUT", 3), SAS_METHOD_PUT);
     assert_int_equal(sas_method_parse("DELETE", 6), SAS_METHOD_DELETE);
     assert_int_equal(sas_method_parse("get", 3), SAS_METHOD_OTHER);
-    assert_int_equal(sas_method_parse("POST", 4), SAS_METHOD_OTHER);
+    assert_int_equal(sas_method_parse("POST", 4), SAS_METHOD_POST);
     assert_int_equal(sas_method_parse("GETX", 3), SAS_METHOD_GET);
     assert_int_equal(sas_method_parse("GE", 2), SAS_METHOD_OTHER);
 }
