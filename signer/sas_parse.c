@@ -131,7 +131,11 @@ static const struct {
     {3, "sdd", DIRECTORY},
 };
 
-/* The recorded field named name (case-insensitive), -1 for a parameter to ignore, DELEGATION or DIRECTORY. */
+/*
+ * The recorded field named name (decoded, compared case-insensitively so that
+ * COMP is recognised and then refused as not canonical), -1 for a parameter
+ * to ignore, DELEGATION or DIRECTORY.
+ */
 static int lookup_name(const char *name, size_t len)
 {
     char lower[10];
@@ -245,6 +249,9 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
     const char *p = query, *end = query + len;
     uint32_t seen = 0;
     size_t used = 0;
+    const char *noncanonical = NULL; /* the first name spelled otherwise, as sent: letters and %XX only, so printable */
+    size_t noncanonical_len = 0;
+    int noncanonical_field = -1;
 
     memset(tok, 0, offsetof(sas_token_t, arena));
     if (len > SAS_MAX_QUERY)
@@ -257,6 +264,8 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
         const char *eq = memchr(p, '=', (size_t)(seg_end - p));
         const char *name = p, *value = eq != NULL ? eq + 1 : seg_end;
         size_t name_len = (size_t)((eq != NULL ? eq : seg_end) - p), value_len = (size_t)(seg_end - value);
+        const char *raw_name = name;
+        size_t raw_len = name_len;
         char decoded_name[40];
         int field;
 
@@ -283,6 +292,13 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
         if (seen & (1u << field))
             return sas__fail(err, SAS_R_DUPLICATE_PARAM, "duplicate parameter %s", sas_field_name((sas_field_t)field));
         seen |= 1u << field;
+        /* a name spelled otherwise (COMP, c%6Fmp) is refused after the loop, so a repeat still reads as a duplicate */
+        if (noncanonical_field < 0 && (raw_len != strlen(sas_field_name((sas_field_t)field)) ||
+                                       memcmp(raw_name, sas_field_name((sas_field_t)field), raw_len) != 0)) {
+            noncanonical_field = field;
+            noncanonical = raw_name;
+            noncanonical_len = raw_len;
+        }
 
         /* the value, decoded into the arena; the raw query bounds the space it needs */
         char *dst = tok->arena + used;
@@ -306,5 +322,9 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
             used += (size_t)n + 1;
         }
     }
+    if (noncanonical_field >= 0)
+        return sas__fail(err, SAS_R_NONCANONICAL_PARAM,
+                         "parameter name %.*s is not spelled as Azure spells it (%s): names are lower case and not percent-encoded",
+                         (int)noncanonical_len, noncanonical, sas_field_name((sas_field_t)noncanonical_field));
     return sas__token_derive(tok, 1, err);
 }

@@ -158,7 +158,8 @@ sas_reason_t sas_resource_from_path(sas_resource_t *res, const char *path, size_
             if ((r = part == 0 ? check_account(dst, err) : check_container(dst, err)) != SAS_OK)
                 return r;
             part++;
-            if (slash == NULL)
+            /* "/{account}" and "/{account}/" both address the account (List Containers, ...) */
+            if (slash == NULL || (part == 1 && slash + 1 == end))
                 break;
             p = slash + 1;
             continue;

@@ -266,7 +266,9 @@ typedef struct st_sas_token_t {
  * leading '?') into *tok. Checks (step 1 of DESIGN §3): the length bounds;
  * percent-encoding; no control characters and valid UTF-8 in recorded values;
  * each SAS parameter and each of comp, restype, snapshot, versionid,
- * deletetype at most once (names compared case-insensitively); sv and sig
+ * deletetype at most once (SAS_R_DUPLICATE_PARAM, also when the repeat is
+ * spelled otherwise) and spelled exactly as Azure does, lower case and not
+ * percent-encoded (COMP=, s%70=: SAS_R_NONCANONICAL_PARAM); sv and sig
  * present; sig base64 of 32 bytes; sr one of b, bs, bv, c, or ss with srt for
  * an account SAS; sp letters valid for the resource type and not repeated; ss,
  * srt, spr and sip well formed. A user delegation SAS is refused. Other
@@ -297,7 +299,8 @@ typedef struct st_sas_resource_t {
 
 /*
  * Splits a path-style URL path "/{account}[/{container}[/{blob...}]]" (raw,
- * without the query) into *res, percent-decoding each segment once. Refuses
+ * without the query) into *res, percent-decoding each segment once; "/{account}/"
+ * addresses the account as "/{account}" does. Refuses
  * (SAS_R_BAD_PATH) "." and ".." segments (also when encoded or made with '\'),
  * empty segments, an encoded '/' or '\' (%2F, %5C), NUL and other control
  * characters, invalid UTF-8 and bad percent-encoding; account names must be
@@ -341,6 +344,13 @@ size_t sas_perm_format(sas_kind_t kind, sas_perm_t perms, char *out);
 /* sas_operation_t.flags */
 #define SAS_OP_NAMES_SOURCE 0x1u /* reads a second resource named in x-ms-copy-source: that source must be authorized too */
 #define SAS_OP_CREATES 0x2u      /* writes a whole blob: allowed by c without w only as a create (If-None-Match: * upstream) */
+/*
+ * The body carries sub-requests (Blob Batch) that the signer never sees: the
+ * token must cover every sub-operation a batch may hold on every blob it may
+ * name, so a service SAS needs sr=c (on the container's own batch) and the
+ * letters in service_all / account_all.
+ */
+#define SAS_OP_BATCH 0x4u
 
 /*
  * One operation of the Blob service as a SAS may perform it (Azure's "Create
@@ -358,6 +368,9 @@ typedef struct st_sas_operation_t {
      * the SAS's own, NULL-terminated; origin mode forwards only these.
      */
     const char *const *params;
+    sas_perm_t service_all; /* service SAS: every one of these letters is needed too (0: none beyond service_any) */
+    sas_perm_t account_all; /* account SAS: every one of these letters is needed too (0: none beyond account_any) */
+    sas_perm_t account_srt; /* account SAS: every one of these srt letters is needed (0: the letter of level) */
 } sas_operation_t;
 
 /* What a verified token grants (filled step by step). */
@@ -365,8 +378,8 @@ typedef struct st_sas_grant_t {
     sas_perm_t perms; /* effective permissions (sp, limited or supplied by the policy) */
     sas_time_t start; /* effective window; SAS_TIME_NONE when unbounded */
     sas_time_t expiry;
-    size_t key_index;            /* the key that matched */
-    const sas_operation_t *op;   /* the operation, set by sas_check_operation() (NULL before) */
+    size_t key_index;          /* the key that matched */
+    const sas_operation_t *op; /* the operation, set by sas_check_operation() (NULL before) */
 } sas_grant_t;
 
 /*
@@ -438,6 +451,12 @@ sas_reason_t sas_check_network(const sas_token_t *tok, int is_https, const sas_i
  */
 const sas_operation_t *sas_operation_find(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method,
                                           unsigned req_flags);
+/*
+ * The i-th row of the operation table (from 0), or NULL past its end. One
+ * operation may own several rows (Get Blob Metadata by GET and by HEAD share
+ * one); docs/operations.md lists them.
+ */
+const sas_operation_t *sas_operation_at(size_t i);
 /* 1 when name (len bytes, compared exactly) is one of op->params. */
 int sas_operation_defines(const sas_operation_t *op, const char *name, size_t len);
 /*

@@ -136,6 +136,7 @@ sas_reason_t req_verify(const req_t *r, sas_error_t *err, sas_grant_t *grant)
     if (r->start_skew != SAS_TIME_NONE)
         ctx.start_skew = r->start_skew;
     ctx.method = r->method;
+    ctx.req_flags = r->req_flags;
     ctx.is_https = r->is_https;
     if (r->client_ip != NULL) {
         assert_int_equal(sas_ip_parse(&ip, r->client_ip, strlen(r->client_ip)), 0);

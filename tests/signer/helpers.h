@@ -29,6 +29,7 @@ typedef struct {
     const char *path;  /* raw path */
     const char *query; /* raw query */
     sas_method_t method;
+    unsigned req_flags; /* SAS_REQ_* */
     int is_https;
     const char *client_ip; /* NULL: unknown */
     sas_time_t now;

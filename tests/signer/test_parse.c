@@ -60,13 +60,63 @@ static void duplicates(void **state)
         snprintf(msg, sizeof(msg), "duplicate parameter %s", names[i]);
         expect(q, SAS_R_DUPLICATE_PARAM, msg);
     }
-    /* names compare case-insensitively and decoded; an empty duplicate is still a duplicate */
+    /* names compare case-insensitively and decoded (and are then refused as not canonical); an empty duplicate is still a duplicate
+     */
     expect(BASE "&SP=rw&" SIG, SAS_R_DUPLICATE_PARAM, "duplicate parameter sp");
     expect(BASE "&s%70=rw&" SIG, SAS_R_DUPLICATE_PARAM, "duplicate parameter sp");
+    expect("SP=rw&" BASE "&" SIG, SAS_R_DUPLICATE_PARAM, "duplicate parameter sp");
     expect(BASE "&sp=&" SIG, SAS_R_DUPLICATE_PARAM, "duplicate parameter sp");
     expect(BASE "&sp&" SIG, SAS_R_DUPLICATE_PARAM, "duplicate parameter sp");
     /* unknown parameters may repeat */
     expect(BASE "&x=1&x=2&" SIG, SAS_OK, NULL);
+}
+
+/*
+ * Every name the parser records must be spelled as Azure spells it (lower
+ * case, not percent-encoded): a backend that compares names exactly would
+ * otherwise perform another operation than the one checked. A repeat in
+ * another spelling stays a duplicate.
+ */
+static void canonical_names(void **state)
+{
+    static const char *const names[] = {"sv",  "ss",   "srt",     "spr",      "st",        "se",        "sip",  "si",
+                                        "ses", "sr",   "sp",      "rscc",     "rscd",      "rsce",      "rscl", "rsct",
+                                        "sig", "comp", "restype", "snapshot", "versionid", "deletetype"};
+    static const char *const in_base[] = {"sv", "se", "sr", "sp", "sig"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *name = names[i];
+        size_t n = strlen(name);
+        char spelled[4][32], q[512], msg[SAS_MESSAGE_MAX];
+        int repeat = 0;
+        for (size_t k = 0; k < sizeof(in_base) / sizeof(in_base[0]); k++)
+            repeat |= strcmp(in_base[k], name) == 0;
+        /* NAME, Name, %6Eame (lower-case hex), namE as %45 (upper-case hex) */
+        for (size_t k = 0; k <= n; k++)
+            spelled[0][k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
+        snprintf(spelled[1], sizeof(spelled[1]), "%c%s", spelled[0][0], name + 1);
+        snprintf(spelled[2], sizeof(spelled[2]), "%%%02x%s", (unsigned char)name[0], name + 1);
+        snprintf(spelled[3], sizeof(spelled[3]), "%.*s%%%02X", (int)(n - 1), name, (unsigned char)name[n - 1]);
+        for (size_t k = 0; k < 4; k++) {
+            snprintf(q, sizeof(q), "%s=x&%s&%s", spelled[k], BASE, SIG);
+            if (repeat) {
+                expect(q, SAS_R_DUPLICATE_PARAM, NULL);
+                continue;
+            }
+            snprintf(msg, sizeof(msg),
+                     "parameter name %s is not spelled as Azure spells it (%s): names are lower case and not percent-encoded",
+                     spelled[k], name);
+            expect(q, SAS_R_NONCANONICAL_PARAM, msg);
+            /* after the canonical name, the other spelling is a repeat */
+            snprintf(q, sizeof(q), "%s=x&%s&%s=y&%s", name, BASE, spelled[k], SIG);
+            expect(q, SAS_R_DUPLICATE_PARAM, NULL);
+        }
+    }
+    /* the case, and an SDK's token with the names it writes */
+    expect(BASE "&COMP=tags&" SIG, SAS_R_NONCANONICAL_PARAM, NULL);
+    assert_string_equal(sas_reason_azure_code(SAS_R_NONCANONICAL_PARAM), "InvalidQueryParameterValue");
+    expect(BASE "&comp=tags&" SIG, SAS_OK, NULL);
+    /* names the parser does not record are not its business: forwarded or dropped by the proxy */
+    expect(BASE "&BLOCKID=x&Timeout=3&" SIG, SAS_OK, NULL);
 }
 
 static void signature_encoding(void **state)
@@ -200,10 +250,9 @@ static void permission_letters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(well_formed),        cmocka_unit_test(duplicates),
-        cmocka_unit_test(signature_encoding), cmocka_unit_test(bounds),
-        cmocka_unit_test(percent_traps),      cmocka_unit_test(resource_types),
-        cmocka_unit_test(user_delegation),    cmocka_unit_test(protocol_and_ip_syntax),
+        cmocka_unit_test(well_formed),        cmocka_unit_test(duplicates),      cmocka_unit_test(canonical_names),
+        cmocka_unit_test(signature_encoding), cmocka_unit_test(bounds),          cmocka_unit_test(percent_traps),
+        cmocka_unit_test(resource_types),     cmocka_unit_test(user_delegation), cmocka_unit_test(protocol_and_ip_syntax),
         cmocka_unit_test(permission_letters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

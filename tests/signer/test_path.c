@@ -127,7 +127,8 @@ static void empty_segments_and_names(void **state)
     refused("/acct//b", NULL);
     refused("/acct/c1/a//b", NULL);
     refused("/acct/c1/b/", NULL);
-    refused("/acct/", NULL);
+    refused("/acct//", NULL);
+    refused("/acct//c1", NULL);
     refused("/Acct/c1/b", "invalid account name");
     refused("/ac-ct/c1/b", NULL);
     refused("/acct/C1/b", "invalid container name");
@@ -135,6 +136,22 @@ static void empty_segments_and_names(void **state)
     refused("/acct/c.1/b", NULL);
     refused("/acct/c$/b", NULL);
     refused("/0123456789012345678901234567890123456789012345678901234567890123/c1/b", NULL);
+}
+
+/* The account alone, with or without a trailing '/', addresses the account (List Containers and the service operations). */
+static void account_level(void **state)
+{
+    static const char *const paths[] = {"/acct", "/acct/"};
+    for (size_t i = 0; i < 2; i++) {
+        sas_resource_t res;
+        sas_error_t err;
+        assert_int_equal(split(paths[i], &res, &err), SAS_OK);
+        assert_string_equal(res.account.base, "acct");
+        assert_int_equal(res.account.len, 4);
+        assert_null(res.container.base);
+        assert_null(res.blob.base);
+    }
+    refused("/Acct/", "invalid account name");
 }
 
 static void length_bound(void **state)
@@ -175,6 +192,7 @@ int main(void)
         cmocka_unit_test(backslash_reads_as_slash),
         cmocka_unit_test(control_and_utf8),
         cmocka_unit_test(empty_segments_and_names),
+        cmocka_unit_test(account_level),
         cmocka_unit_test(length_bound),
         cmocka_unit_test(snapshot_and_version_from_query),
     };
