@@ -52,16 +52,20 @@ static const char usage_mint[] = "usage: sasgw sas mint --account A [--key BASE6
                                  "YYYY-MM-DDThh:mm:ss[.fffffff]Z. Default --sv: " SAS_VERSION_DEFAULT ".\n";
 
 static const char usage_verify[] =
-    "usage: sasgw sas verify URL --key BASE64 [--key BASE64] [--at TIME] [--method GET|PUT|DELETE|HEAD]\n"
-    "                        [--client-ip IP] [--verbose]\n"
+    "usage: sasgw sas verify URL --key BASE64 [--key BASE64] [--at TIME] [--method GET|PUT|DELETE|HEAD|POST]\n"
+    "                        [--copy-source] [--requires-sync] [--client-ip IP] [--verbose]\n"
     "\n"
     "Verifies a path-style SAS URL, https://host/{account}/{container}/{blob}?{sas}, as the\n"
     "proxy would: the URL's scheme gives the protocol, snapshot= and versionid= name a\n"
-    "snapshot or version. --key may be repeated (key1, key2). Prints one JSON line:\n"
-    "{\"valid\":true,\"token_id\":...} and exits 0, or {\"valid\":false,\"reason\":...,\"message\":...}\n"
-    "and exits 1. --verbose adds the string to sign. Default: GET, now.\n";
+    "snapshot or version, comp= and restype= the operation. --copy-source says the request\n"
+    "carries x-ms-copy-source (Copy Blob, Put Block From URL, ...), --requires-sync that it\n"
+    "carries x-ms-requires-sync: true (Copy Blob From URL). --key may be repeated (key1, key2).\n"
+    "Prints one JSON line: {\"valid\":true,\"token_id\":...,\"operation\":...} and exits 0, or\n"
+    "{\"valid\":false,\"reason\":...,\"message\":...} and exits 1. --verbose adds the string to\n"
+    "sign. Default: GET, now.\n";
 
-static const char usage_inspect[] = "usage: sasgw sas inspect URL [--at TIME] [--method GET|PUT|DELETE|HEAD]\n"
+static const char usage_inspect[] = "usage: sasgw sas inspect URL [--at TIME] [--method GET|PUT|DELETE|HEAD|POST]\n"
+                                    "                         [--copy-source] [--requires-sync]\n"
                                     "\n"
                                     "Decodes a SAS URL without a key: its parameters, the resource, the token id,\n"
                                     "the string to sign, and every check that fails without the key (one JSON\n"
@@ -138,8 +142,8 @@ static int resolve_key(const char *account, const struct key_source *src, sas_ke
         return 0;
     }
     char b64[128];
-    if (gw_vault_signing_key(src->vault_path, src->master_key_file, src->passphrase_file, account, b64, sizeof(b64), err,
-                             errlen) != 0) {
+    if (gw_vault_signing_key(src->vault_path, src->master_key_file, src->passphrase_file, account, b64, sizeof(b64), err, errlen) !=
+        0) {
         sg_wipe(b64, sizeof(b64));
         return GW_EXIT_REFUSED;
     }
@@ -384,6 +388,7 @@ struct check_args {
     const char *url;
     sas_time_t at;
     sas_method_t method;
+    unsigned req_flags; /* SAS_REQ_*: --copy-source, --requires-sync */
     const char *client_ip;
     int verbose;
     const char *keys[MAX_KEYS];
@@ -408,7 +413,11 @@ static int parse_check_args(const char *cmd, const char *usage, int argc, char *
                 return usage_error(cmd, usage, "--at needs a time such as 2026-11-24T10:00:00Z, not '%s'", r < 0 ? "" : value);
         } else if ((r = option(argc, argv, &i, "--method", &value)) != 0) {
             if (r < 0 || (a->method = sas_method_parse(value, strlen(value))) == SAS_METHOD_OTHER)
-                return usage_error(cmd, usage, "--method must be GET, PUT, DELETE or HEAD, not '%s'", r < 0 ? "" : value);
+                return usage_error(cmd, usage, "--method must be GET, PUT, DELETE, HEAD or POST, not '%s'", r < 0 ? "" : value);
+        } else if (strcmp(argv[i], "--copy-source") == 0) {
+            a->req_flags |= SAS_REQ_COPY_SOURCE;
+        } else if (strcmp(argv[i], "--requires-sync") == 0) {
+            a->req_flags |= SAS_REQ_REQUIRES_SYNC;
         } else if (with_keys && (r = option(argc, argv, &i, "--key", &value)) != 0) {
             if (r < 0)
                 return usage_error(cmd, usage, "%s needs a value", "--key");
@@ -488,6 +497,7 @@ static int cmd_verify(int argc, char **argv)
         sas_verify_ctx_init(&ctx);
         ctx.now = a.at;
         ctx.method = a.method;
+        ctx.req_flags = a.req_flags;
         ctx.is_https = u.https;
         if (a.client_ip != NULL && sas_ip_parse(&ip, a.client_ip, strlen(a.client_ip)) == 0)
             ctx.client_ip = &ip;
@@ -506,6 +516,7 @@ static int cmd_verify(int argc, char **argv)
         add_time(out, "start", grant.start);
         add_time(out, "expiry", grant.expiry);
         json_object_set_new(out, "key", json_integer((json_int_t)grant.key_index + 1));
+        json_object_set_new(out, "operation", json_string(grant.op->name));
         rc = GW_EXIT_OK;
     } else {
         rc = refused(out, r, &err);
@@ -645,8 +656,10 @@ static int cmd_inspect(int argc, char **argv)
                                       json_string("names a stored access policy (si): its permissions and window also apply"));
             } else if ((r = sas_apply_policy(&tok, NULL, a.at, 300 * SAS_TIME_SECOND, 0, &grant, &err)) != SAS_OK) {
                 problem(problems, r, &err);
-            } else if (located && (r = sas_check_operation(&tok, &res, a.method, 0, &grant, &err)) != SAS_OK) {
+            } else if (located && (r = sas_check_operation(&tok, &res, a.method, a.req_flags, &grant, &err)) != SAS_OK) {
                 problem(problems, r, &err);
+            } else if (located) {
+                json_object_set_new(out, "operation", json_string(grant.op->name));
             }
         }
         if (tok.https_only && !u.https) {

@@ -291,6 +291,70 @@ static void verify_outcomes(void **state)
     json_decref(j);
 }
 
+/* Mints a blob SAS for https://h/acct/c1/a.txt with permissions sp and appends extra ("&comp=..." or ""). */
+static void blob_url(const char *sp, const char *extra, char *url, size_t cap)
+{
+    static struct run r;
+    RUN(&r, "sas", "mint", "--account", "acct", "--key", TEST_KEY_B64, "--container", "c1", "--blob", "a.txt", "--permissions", sp,
+        "--start", "2026-01-01T00:00:00Z", "--expiry", "2026-01-02T00:00:00Z");
+    assert_int_equal(r.code, 0);
+    snprintf(url, cap, "https://h/acct/c1/a.txt?%.*s%s", (int)strcspn(r.out, "\n"), r.out, extra);
+}
+
+/* --method POST, --copy-source and --requires-sync select the operation as the proxy does; verify names it. */
+static void verify_operations(void **state)
+{
+    static struct run r;
+    static const struct {
+        const char *sp, *extra, *method, *flag1, *flag2, *want; /* want: the operation, or a reason */
+        int valid;
+    } cases[] = {
+        {"r", "&comp=query", "POST", NULL, NULL, "Query Blob Contents", 1},
+        {"r", "", "GET", NULL, NULL, "Get Blob", 1},
+        {"r", "", "GET", "--copy-source", NULL, "operation_not_allowed", 0},
+        {"c", "", "PUT", NULL, NULL, "Put Blob", 1},
+        {"c", "", "PUT", "--copy-source", NULL, "Copy Blob or Put Blob From URL", 1},
+        {"c", "", "PUT", "--copy-source", "--requires-sync", "Copy Blob From URL", 1},
+        {"c", "", "PUT", "--requires-sync", NULL, "operation_not_allowed", 0},
+        {"w", "&comp=block&blockid=AAAA", "PUT", "--copy-source", NULL, "Put Block From URL", 1},
+        {"r", "&comp=page", "PUT", "--copy-source", NULL, "permission_mismatch", 0},
+        {"c", "&comp=snapshot", "PUT", NULL, NULL, "Snapshot Blob", 1},
+    };
+    char url[4096];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *args[16] = {"sas",      "verify",       url, "--key", TEST_KEY_B64, "--at", "2026-01-01T12:00:00Z",
+                                "--method", cases[i].method};
+        size_t n = 9;
+        if (cases[i].flag1 != NULL)
+            args[n++] = cases[i].flag1;
+        if (cases[i].flag2 != NULL)
+            args[n++] = cases[i].flag2;
+        args[n] = NULL;
+        blob_url(cases[i].sp, cases[i].extra, url, sizeof(url));
+        run(&r, args);
+        json_t *j = json_out(&r);
+        if (r.code != (cases[i].valid ? 0 : 1))
+            fail_msg("case %zu: exit %d: %s", i, r.code, r.out);
+        const char *got = json_string_value(json_object_get(j, cases[i].valid ? "operation" : "reason"));
+        if (got == NULL || strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: %s, want %s", i, r.out, cases[i].want);
+        json_decref(j);
+        /* inspect classifies the same way (it needs no key) */
+        args[1] = "inspect";
+        memmove(&args[3], &args[5], sizeof(args[0]) * (n - 4));
+        run(&r, args);
+        j = json_out(&r);
+        if (cases[i].valid) {
+            assert_int_equal(r.code, 0);
+            assert_string_equal(json_string_value(json_object_get(j, "operation")), cases[i].want);
+        } else {
+            assert_int_equal(r.code, 1);
+            assert_non_null(strstr(r.out, cases[i].want));
+        }
+        json_decref(j);
+    }
+}
+
 static void verify_usage_errors(void **state)
 {
     static struct run r;
@@ -362,8 +426,9 @@ static void inspect_outcomes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(help_everywhere), cmocka_unit_test(mint_usage_errors),   cmocka_unit_test(mint_every_vector),
-        cmocka_unit_test(verify_outcomes), cmocka_unit_test(verify_usage_errors), cmocka_unit_test(inspect_outcomes),
+        cmocka_unit_test(help_everywhere),   cmocka_unit_test(mint_usage_errors),   cmocka_unit_test(mint_every_vector),
+        cmocka_unit_test(verify_outcomes),   cmocka_unit_test(verify_usage_errors), cmocka_unit_test(inspect_outcomes),
+        cmocka_unit_test(verify_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
