@@ -1,6 +1,7 @@
 /*
  * fuzz_sas.c - libFuzzer target over the signer's verify path: the input is
- * one flags byte, a raw URL path, '\n', and a raw query string. It is parsed
+ * one flags byte (method, https, client address, request flags, time), a raw
+ * URL path, '\n', and a raw query string. It is parsed
  * and verified in full (fixed keys and time, a stored access policy for any
  * si), then its string to sign, token id and a re-mint from its fields are
  * exercised. Must never crash, leak or hit undefined behaviour.
@@ -108,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sas_verify_ctx_init(&ctx);
     ctx.now = (sas_time_t)1767225600 * SAS_TIME_SECOND +
               (sas_time_t)(flags >> 4) * 86400 * 30 * SAS_TIME_SECOND; /* 2026-01-01 + months */
-    ctx.method = methods[flags & 3];
+    ctx.method = (flags & 0x23) == 0x20 ? SAS_METHOD_POST : methods[flags & 3];
+    ctx.req_flags = ((flags & 0x40) ? SAS_REQ_COPY_SOURCE : 0) | ((flags & 0x80) ? SAS_REQ_REQUIRES_SYNC : 0);
     ctx.is_https = (flags >> 2) & 1;
     if (flags & 8) {
         sas_ip_parse(&ip, (flags & 16) ? "2001:db8::7" : "10.0.0.7", (flags & 16) ? 11 : 8);
@@ -120,6 +122,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sas_reason_t r = sas_verify(&ctx, &tok, &res, &grant, &err);
     if (r != SAS_OK && (err.message[0] == '\0' || sas_reason_azure_code(r) == NULL))
         __builtin_trap(); /* every refusal has a sentence and an Azure code */
+    if (r == SAS_OK) {
+        /* an allowed request has its operation; one that names a copy source came with x-ms-copy-source, and back */
+        const sas_operation_t *op = grant.op;
+        if (op == NULL || op->name == NULL || op->params == NULL || !sas_operation_defines(op, "timeout", 7) ||
+            ((op->flags & SAS_OP_NAMES_SOURCE) != 0) != ((ctx.req_flags & SAS_REQ_COPY_SOURCE) != 0) ||
+            op != sas_operation_find(&tok, &res, ctx.method, ctx.req_flags))
+            __builtin_trap();
+    }
 
     remint(&tok, &res);
     return 0;

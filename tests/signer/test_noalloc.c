@@ -81,7 +81,8 @@ static int lookup(void *data, const sas_resource_t *res, const char *si, size_t 
 }
 
 /* Runs the whole verify path the proxy runs; returns the reason. */
-static sas_reason_t verify_path(const char *path, const char *query, sas_method_t method, const char *client, char *id)
+static sas_reason_t verify_req(const char *path, const char *query, sas_method_t method, unsigned req_flags, const char *client,
+                               char *id)
 {
     sas_token_t tok;
     sas_resource_t res;
@@ -101,6 +102,7 @@ static sas_reason_t verify_path(const char *path, const char *query, sas_method_
     sas_verify_ctx_init(&ctx);
     ctx.now = T("2026-01-01T12:00:00Z");
     ctx.method = method;
+    ctx.req_flags = req_flags;
     if (client != NULL && sas_ip_parse(&ip, client, strlen(client)) == 0)
         ctx.client_ip = &ip;
     ctx.keys = keys;
@@ -110,11 +112,16 @@ static sas_reason_t verify_path(const char *path, const char *query, sas_method_
     return sas_verify(&ctx, &tok, &res, &grant, &err);
 }
 
+static sas_reason_t verify_path(const char *path, const char *query, sas_method_t method, const char *client, char *id)
+{
+    return verify_req(path, query, method, 0, client, id);
+}
+
 static void verify_does_not_allocate(void **state)
 {
     sas_mint_t m;
     sas_error_t err;
-    char query[SAS_MAX_QUERY], bad[SAS_MAX_QUERY + 8], id[SAS_TOKEN_ID_LEN + 1];
+    char query[SAS_MAX_QUERY], bad[SAS_MAX_QUERY + 8], extra[SAS_MAX_QUERY + 16], id[SAS_TOKEN_ID_LEN + 1];
 
     memset(&m, 0, sizeof(m));
     m.account = "acct";
@@ -154,6 +161,14 @@ static void verify_does_not_allocate(void **state)
     memset(bad, 'x', sizeof(bad) - 1);
     bad[sizeof(bad) - 1] = '\0';
     sas_reason_t too_long = verify_path("/acct/c1/dir/file.txt", bad, SAS_METHOD_GET, NULL, id);
+    /* the operation table: a copy, a POST, a name not spelled as Azure does, an account-level path */
+    snprintf(extra, sizeof(extra), "%s&comp=query", query);
+    sas_reason_t post = verify_path("/acct/c1/dir/file.txt", extra, SAS_METHOD_POST, "10.0.0.1", id);
+    sas_reason_t copy =
+        verify_req("/acct/c1/dir/file.txt", query, SAS_METHOD_PUT, SAS_REQ_COPY_SOURCE | SAS_REQ_REQUIRES_SYNC, "10.0.0.1", id);
+    snprintf(extra, sizeof(extra), "%s&COMP=tags", query);
+    sas_reason_t noncanonical = verify_path("/acct/c1/dir/file.txt", extra, SAS_METHOD_PUT, "10.0.0.1", id);
+    sas_reason_t account = verify_path("/acct/", query, SAS_METHOD_GET, "10.0.0.1", id);
     armed = 0;
 
     assert_int_equal(ok, SAS_OK);
@@ -165,6 +180,10 @@ static void verify_does_not_allocate(void **state)
     assert_int_equal(refused[5], SAS_R_DUPLICATE_PARAM);
     assert_int_equal(refused[6], SAS_R_SIGNATURE_MISMATCH);
     assert_int_equal(too_long, SAS_R_QUERY_TOO_LONG);
+    assert_int_equal(post, SAS_OK);
+    assert_int_equal(copy, SAS_OK);
+    assert_int_equal(noncanonical, SAS_R_NONCANONICAL_PARAM);
+    assert_int_equal(account, SAS_R_RESOURCE_MISMATCH);
 #ifdef UNDER_ASAN
     skip(); /* the paths ran under ASan above; counting needs our own malloc */
 #else
