@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -439,6 +440,27 @@ static void cases_cover_the_table(void **state)
     assert_null(sas_operation_at(n));
 }
 
+/* docs/operations.md shows every operation of the table (a row "| name | ..." for each). */
+static void documented(void **state)
+{
+    const char *src = getenv("SASGW_SOURCE_DIR");
+    char path[4096], cell[128];
+    static char doc[65536];
+    snprintf(path, sizeof(path), "%s/docs/operations.md", src != NULL ? src : ".");
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        fail_msg("cannot open %s", path);
+    size_t n = fread(doc, 1, sizeof(doc) - 1, fp);
+    fclose(fp);
+    doc[n] = '\0';
+    const sas_operation_t *op;
+    for (size_t i = 0; (op = sas_operation_at(i)) != NULL; i++) {
+        snprintf(cell, sizeof(cell), "\n| %s |", op->name);
+        if (strstr(doc, cell) == NULL)
+            fail_msg("%s does not list %s", path, op->name);
+    }
+}
+
 static const sas_operation_t *find(const char *method, const char *path, const char *query, unsigned req)
 {
     struct token t = {NULL, "b", "sco", SAS_PERM_ORDER_ACCOUNT};
@@ -543,6 +565,7 @@ int main(void)
         cmocka_unit_test(snapshots_and_versions),
         cmocka_unit_test(anything_else_denied),
         cmocka_unit_test(cases_cover_the_table),
+        cmocka_unit_test(documented),
         cmocka_unit_test(defined_params),
         cmocka_unit_test(issue_cases),
         cmocka_unit_test(messages),
