@@ -154,6 +154,9 @@ struct conn {
         size_t head_len;
         int head_written;
         int retried;
+        /* origin mode: the signed response headers, as "name: value\r\n" lines (NULL: none), and which names they replace */
+        char *overrides;
+        size_t overrides_len;
     } req;
     struct {
         int status;
@@ -410,6 +413,7 @@ static void linger(struct conn *c)
 static void reset_exchange(struct conn *c)
 {
     free(c->req.head);
+    free(c->req.overrides);
     free(c->res.head);
     memset(&c->req, 0, sizeof(c->req));
     memset(&c->res, 0, sizeof(c->res));
@@ -599,6 +603,53 @@ static void refuse(struct conn *c, const gw_proxy_decision_t *d)
         discard_body(c);
 }
 
+/*
+ * Adds header lines (each ending in CRLF) at the end of a written head (len
+ * bytes, ending in the blank line) in buf of cap bytes. Returns the new
+ * length, or 0 when they do not fit.
+ */
+static size_t add_lines(char *buf, size_t len, size_t cap, const char *lines, size_t lines_len)
+{
+    if (len < 4 || len + lines_len > cap)
+        return 0;
+    memcpy(buf + len - 2, lines, lines_len);
+    memcpy(buf + len - 2 + lines_len, "\r\n", 2);
+    return len + lines_len;
+}
+
+/* Origin mode: keeps the decision's response overrides (d lives per thread, the exchange per connection). */
+static void keep_overrides(struct conn *c, const gw_proxy_decision_t *d)
+{
+    size_t n = 0;
+    if (d->num_overrides == 0)
+        return;
+    for (size_t i = 0; i != d->num_overrides; i++)
+        n += strlen(d->overrides[i].name) + 2 + d->overrides[i].value_len + 2;
+    c->req.overrides = sg_alloc(n + 1);
+    c->req.overrides_len = 0;
+    for (size_t i = 0; i != d->num_overrides; i++)
+        c->req.overrides_len += (size_t)sprintf(c->req.overrides + c->req.overrides_len, "%s: %.*s\r\n", d->overrides[i].name,
+                                                (int)d->overrides[i].value_len, d->overrides[i].value);
+}
+
+/* Removes from a response head the headers that the kept overrides replace. */
+static void drop_overridden(struct conn *c, gw_http1_head_t *h)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i != h->num_headers; i++) {
+        const struct phr_header *f = h->headers + i;
+        int replaced = 0;
+        for (const char *l = c->req.overrides; l < c->req.overrides + c->req.overrides_len && !replaced;) {
+            const char *colon = strchr(l, ':');
+            replaced = (size_t)(colon - l) == f->name_len && strncasecmp(l, f->name, f->name_len) == 0;
+            l = strstr(l, "\r\n") + 2;
+        }
+        if (!replaced)
+            h->headers[kept++] = *f;
+    }
+    h->num_headers = kept;
+}
+
 static void handle_head(struct conn *c)
 {
     struct relay_thread *rt = c->rt;
@@ -650,7 +701,9 @@ static void handle_head(struct conn *c)
                              .path = h->target,
                              .path_len = h->target_len,
                              .is_https = c->is_https,
-                             .peer = c->peerlen != 0 ? (struct sockaddr *)&c->peer : NULL};
+                             .peer = c->peerlen != 0 ? (struct sockaddr *)&c->peer : NULL,
+                             .headers = h->headers,
+                             .num_headers = h->num_headers};
     join_xff(rt, h, &pr.xff, &pr.xff_len);
     gw_proxy_decision_t *d = &rt->decision;
     ssize_t bi = -1;
@@ -675,6 +728,9 @@ static void handle_head(struct conn *c)
     c->req.head = sg_alloc(cap);
     c->req.head_len = gw_http1_write_upstream_request(c->req.head, cap, h, b->prefix, b->prefix_len, d->forward_path,
                                                       d->forward_path_len, b->host_header, c->peer_text, c->is_https);
+    if (c->req.head_len != 0 && d->add_if_none_match)
+        c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
+    keep_overrides(c, d);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->req.head_len == 0) {
         c->req.keepalive = 0;
@@ -809,9 +865,14 @@ static int start_response(struct conn *c, h2o_iovec_t *buf)
     }
     if (!c->req.body_done || c->rt->shutting_down)
         c->req.keepalive = 0; /* the upstream answered before the request ended: the connection cannot continue */
-    size_t cap = (size_t)r + 128;
+    size_t cap = (size_t)r + 128 + c->req.overrides_len;
+    int override = c->req.overrides != NULL && h->status >= 200 && h->status < 300;
+    if (override)
+        drop_overridden(c, h);
     c->res.head = sg_alloc(cap);
     c->res.head_len = gw_http1_write_client_response(c->res.head, cap, h, c->res.chunked_out, c->req.keepalive);
+    if (c->res.head_len != 0 && override)
+        c->res.head_len = add_lines(c->res.head, c->res.head_len, cap, c->req.overrides, c->req.overrides_len);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->res.head_len == 0) {
         c->up->reused = 0;

@@ -155,8 +155,9 @@ static void origin_strips_sas(void **state)
     assert_int_equal(decide(f, "PUT", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_FORWARD);
     assert_int_equal(d.account->mode, GW_ACCOUNT_ORIGIN);
     assert_string_equal(d.account->backend, "http://127.0.0.1:9000");
-    assert_memory_equal(d.forward_path, "/originacct/docs/a%20b.txt?comp=metadata&x=1", d.forward_path_len);
-    assert_int_equal(d.forward_path_len, strlen("/originacct/docs/a%20b.txt?comp=metadata&x=1"));
+    /* only what selects the operation goes on: an unknown x=1 could mean anything to the origin */
+    assert_memory_equal(d.forward_path, "/originacct/docs/a%20b.txt?comp=metadata", d.forward_path_len);
+    assert_int_equal(d.forward_path_len, strlen("/originacct/docs/a%20b.txt?comp=metadata"));
     /* nothing but the SAS: no '?' left */
     snprintf(target, sizeof(target), "/originacct/docs/a%%20b.txt?%s", sas);
     assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_FORWARD);
