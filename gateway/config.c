@@ -69,8 +69,8 @@ static int is_null(const yaml_node_t *node)
         return 0;
     const char *s = (const char *)node->data.scalar.value;
     size_t len = node->data.scalar.length;
-    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
-                                                                   memcmp(s, "NULL", 4) == 0));
+    return len == 0 || (len == 1 && s[0] == '~') ||
+           (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 || memcmp(s, "NULL", 4) == 0));
 }
 
 /* Reads a non-empty string without NUL bytes into *out (a fresh copy; a previous value is freed). */
@@ -160,8 +160,7 @@ static int walk_mapping(struct parser *p, yaml_node_t *node, const char *section
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof(list) - used, "%s%s", j == 0 ? "" : ", ", allowed[j]);
             }
-            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section,
-                        list);
+            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section, list);
         }
         if ((*seen & (1u << i)) != 0)
             return fail(p, key, "duplicate key '%s' in '%s'", allowed[i], section);
@@ -366,9 +365,15 @@ static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_no
  * proxy: {listen, public_base_url, start_skew, expiry_skew, upstream_timeout, trusted_proxies, debug,
  *         allow_external_copy_sources, http2_max_body}
  */
-static const char *const proxy_keys[] = {"listen",          "public_base_url", "start_skew",
-                                         "expiry_skew",     "upstream_timeout", "trusted_proxies",
-                                         "debug",           "allow_external_copy_sources", "http2_max_body",
+static const char *const proxy_keys[] = {"listen",
+                                         "public_base_url",
+                                         "start_skew",
+                                         "expiry_skew",
+                                         "upstream_timeout",
+                                         "trusted_proxies",
+                                         "debug",
+                                         "allow_external_copy_sources",
+                                         "http2_max_body",
                                          NULL};
 
 static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
@@ -547,8 +552,8 @@ static int on_audit(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
 }
 
 /* The root mapping. */
-static const char *const root_keys[] = {"vault", "policy", "threads", "issuer", "proxy", "accounts", "redis", "revocation", "audit",
-                                        NULL};
+static const char *const root_keys[] = {"vault",    "policy", "threads",    "issuer", "proxy",
+                                        "accounts", "redis",  "revocation", "audit",  NULL};
 enum { ROOT_VAULT, ROOT_POLICY, ROOT_THREADS, ROOT_ISSUER, ROOT_PROXY, ROOT_ACCOUNTS, ROOT_REDIS, ROOT_REVOCATION, ROOT_AUDIT };
 
 static int on_root(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)

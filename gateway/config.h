@@ -47,11 +47,11 @@ typedef enum en_gw_account_mode_t {
 typedef struct st_gw_account_config_t {
     char *name; /* Azure rules: 3-24 characters, lower-case letters and digits */
     gw_account_mode_t mode;
-    char *backend;        /* "http://127.0.0.1:10000" as written (h2o_url_parse() accepts it) */
-    int backend_tls;      /* 1 for https */
-    char *backend_host;   /* host name or address, without brackets */
+    char *backend;      /* "http://127.0.0.1:10000" as written (h2o_url_parse() accepts it) */
+    int backend_tls;    /* 1 for https */
+    char *backend_host; /* host name or address, without brackets */
     uint16_t backend_port;
-    char *backend_path;   /* "" or a path starting with '/', without a trailing '/' */
+    char *backend_path; /* "" or a path starting with '/', without a trailing '/' */
 } gw_account_config_t;
 
 /* An address range from `trusted_proxies:` (a single address is a /32 or /128). */
@@ -81,7 +81,7 @@ typedef struct st_gw_config_t {
         int enabled; /* the `proxy:` section is present */
         gw_listen_config_t *listen;
         size_t num_listen;
-        char *public_base_url; /* without a trailing '/' */
+        char *public_base_url;                              /* without a trailing '/' */
         unsigned start_skew, expiry_skew, upstream_timeout; /* seconds */
         gw_cidr_t *trusted_proxies;
         size_t num_trusted_proxies;

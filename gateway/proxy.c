@@ -189,8 +189,8 @@ static int field_of(const char *dec)
 /* 1 when the (raw) parameter name is one of a SAS's, compared decoded and case-insensitively. */
 static int is_sas_name(const char *name, size_t len)
 {
-    static const char *const extra[] = {"skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "sdd", "skdutid",
-                                        "sduoid", NULL};
+    static const char *const extra[] = {"skoid", "sktid", "skt", "ske",     "sks",    "skv", "saoid",
+                                        "suoid", "scid",  "sdd", "skdutid", "sduoid", NULL};
     char dec[16];
     if (fold_name(name, len, dec, sizeof(dec)) < 0)
         return 0;
@@ -400,7 +400,8 @@ static int check_target_bytes(const char *t, size_t len, sas_error_t *err)
         unsigned char c = (unsigned char)t[i];
         if (c == '#') {
             err->reason = SAS_R_BAD_PATH;
-            snprintf(err->message, sizeof(err->message), "a raw '#' at byte %zu of the request target (a fragment is never sent)", i);
+            snprintf(err->message, sizeof(err->message), "a raw '#' at byte %zu of the request target (a fragment is never sent)",
+                     i);
             return -1;
         }
         if (!is_target_byte(c)) {
@@ -472,8 +473,8 @@ static int read_headers(const gw_proxy_request_t *req, struct header_facts *out,
         if (name_is(h->name, h->name_len, "x-http-method") || name_is(h->name, h->name_len, "x-http-method-override") ||
             name_is(h->name, h->name_len, "x-method-override")) {
             refuse(d, 400, "UnsupportedHeader", SAS_R_OPERATION_NOT_ALLOWED, "");
-            snprintf(d->err.message, sizeof(d->err.message), "a method override (%.*s) is not accepted: the method is the request's",
-                     (int)h->name_len, h->name);
+            snprintf(d->err.message, sizeof(d->err.message),
+                     "a method override (%.*s) is not accepted: the method is the request's", (int)h->name_len, h->name);
             return -1;
         }
         if (name_is(h->name, h->name_len, "x-ms-copy-source-authorization")) {
@@ -534,7 +535,8 @@ static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *re
         refuse_source(d, SAS_R_MISSING_PARAM, "the source URL carries no SAS");
         return -1;
     }
-    if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK || sas_resource_from_path(&res, path, path_len, &tok, &err) != SAS_OK)
+    if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK ||
+        sas_resource_from_path(&res, path, path_len, &tok, &err) != SAS_OK)
         goto Refused;
     if (res.account.len != a->name_len || memcmp(res.account.base, a->name, a->name_len) != 0) {
         refuse_source(d, SAS_R_BAD_PATH, "the account segment is encoded");
@@ -552,14 +554,15 @@ static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *re
         refuse_source(d, SAS_R_NO_KEY, "the source account has no active key");
         return -1;
     }
-    if (sas_check_resource(&tok, &res, &err) != SAS_OK || sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK ||
+    if (sas_check_resource(&tok, &res, &err) != SAS_OK ||
+        sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK ||
         sas_check_signature(&tok, &res, a->key_ptrs, a->nkeys, &matched, &err) != SAS_OK)
         goto Refused;
     grant.key_index = matched;
     sas_policy_t policy;
     const sas_policy_t *found = NULL;
-    if (tok.f[SAS_F_SI].base != NULL && gw_keyring_find_policy(a, res.container.base, res.container.len, tok.f[SAS_F_SI].base,
-                                                              tok.f[SAS_F_SI].len, &policy) == 0)
+    if (tok.f[SAS_F_SI].base != NULL &&
+        gw_keyring_find_policy(a, res.container.base, res.container.len, tok.f[SAS_F_SI].base, tok.f[SAS_F_SI].len, &policy) == 0)
         found = &policy;
     if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK)
         goto Refused;
@@ -632,8 +635,7 @@ int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request
             return -1;
         }
     sas_error_t err;
-    if (check_target_bytes(p, (size_t)(end - p), &err) != 0 ||
-        check_query_names(p, (size_t)(end - p), &err) != 0) {
+    if (check_target_bytes(p, (size_t)(end - p), &err) != 0 || check_query_names(p, (size_t)(end - p), &err) != 0) {
         refuse_source(d, err.reason, err.message);
         return -1;
     }
@@ -840,7 +842,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     }
 
     /* 1. parse; 2. resource */
-    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK || sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
+    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK ||
+        sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
         refuse_signer(d, err);
         return d->verdict;
     }
@@ -1129,8 +1132,7 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
     }
 }
 
-static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err,
-                            size_t errlen)
+static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
     char path[96], url[2048];
     h2o_url_t upstream;

@@ -66,7 +66,7 @@ typedef struct st_gw_proxy_env_t {
     const gw_keyring_t *keyring; /* the worker's snapshot */
     gw_revset_t *revset;         /* NULL: no revocation check */
     int revset_reader;
-    int revocation_stale;        /* 1: the set is older than max_staleness and fail_open is off */
+    int revocation_stale; /* 1: the set is older than max_staleness and fail_open is off */
     sas_time_t now;
 } gw_proxy_env_t;
 
@@ -77,9 +77,9 @@ typedef enum en_gw_proxy_verdict_t {
 
 typedef struct st_gw_proxy_decision_t {
     gw_proxy_verdict_t verdict;
-    int status;       /* 403, 404, 400, 503 when refused */
-    const char *code; /* Azure error code ("AuthenticationFailed", ...) when refused */
-    sas_error_t err;  /* reason and sentence (AuthenticationErrorDetail), never key material */
+    int status;                          /* 403, 404, 400, 503 when refused */
+    const char *code;                    /* Azure error code ("AuthenticationFailed", ...) when refused */
+    sas_error_t err;                     /* reason and sentence (AuthenticationErrorDetail), never key material */
     const gw_keyring_account_t *account; /* the account addressed, when known */
     char token_id[SAS_TOKEN_ID_LEN + 1]; /* "" until the token parsed */
     int have_client_ip;
