@@ -1031,6 +1031,17 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
         send_refusal(req, dd);
         return 0;
     }
+    if (req->entity.base != NULL && req->entity.len > proxy->conf->proxy.http2_max_body) {
+        /* h2o's own limit (globalconf) is the issuer's max_body when that is larger */
+        d.code = "RequestBodyTooLarge";
+        d.status = 413;
+        snprintf(d.err.message, sizeof(d.err.message), "the body is larger than proxy.http2_max_body (%zu bytes)",
+                 proxy->conf->proxy.http2_max_body);
+        d.sts_len = 0;
+        gw_proxy_count_refusal(proxy, d.code);
+        send_refusal(req, &d);
+        return 0;
+    }
     char *buf = NULL;
     size_t cap = 0;
     if (self->mode == GW_ACCOUNT_ORIGIN) {

@@ -385,6 +385,7 @@ static void conn_free(struct conn *c)
         h2o_timeout_unlink(&c->timeout);
     h2o_linklist_unlink(&c->link);
     free(c->req.head);
+    free(c->req.overrides);
     free(c->res.head);
     free(c->copy);
     free(c);
@@ -1144,6 +1145,28 @@ static void hand_to_h2o(struct conn *c)
     h2o_http2_accept(actx, sock, at);
 }
 
+static void on_refusal_written(h2o_socket_t *sock, const char *err)
+{
+    close_conn(sock->data);
+}
+
+/*
+ * The cleartext HTTP/2 preface on a listener without http2: true. The answer
+ * is HTTP/2's own word for it, so a client says why: an empty SETTINGS (the
+ * server's preface) and GOAWAY(last stream 0, HTTP_1_1_REQUIRED); then the
+ * connection closes.
+ */
+static void refuse_http2(struct conn *c)
+{
+    static const char frames[] = {0, 0, 0, 0x4, 0, 0, 0, 0,  0, /* SETTINGS, empty */
+                                  0, 0, 8, 0x7, 0, 0, 0, 0,  0, /* GOAWAY, 8 bytes */
+                                  0, 0, 0, 0,   0, 0, 0, 0xd};  /* last stream 0, HTTP_1_1_REQUIRED */
+    h2o_iovec_t buf = h2o_iovec_init(frames, sizeof(frames));
+    h2o_socket_read_stop(c->sock);
+    c->state = ST_LINGER;
+    h2o_socket_write(c->sock, &buf, 1, on_refusal_written);
+}
+
 static void on_client_read(h2o_socket_t *sock, const char *err)
 {
     struct conn *c = sock->data;
@@ -1157,7 +1180,11 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
         if (memcmp(sock->input->bytes, h2_preface, len) == 0) {
             if (len < sizeof(h2_preface) - 1)
                 return; /* maybe HTTP/2: wait for the whole preface */
-            /* cleartext HTTP/2 with prior knowledge: h2o's */
+            /* cleartext HTTP/2 with prior knowledge: h2o's, when the listener offers it */
+            if (!gw_server_accept_http2(c->actx)) {
+                refuse_http2(c);
+                return;
+            }
             h2o_socket_read_stop(sock);
             hand_to_h2o(c);
             return;
@@ -1199,7 +1226,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         return;
     }
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
-    if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0) {
+    if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0 && gw_server_accept_http2(c->actx)) {
         hand_to_h2o(c);
         return;
     }
