@@ -601,6 +601,46 @@ static const gw_keyring_account_t *served_account(const gw_proxy_env_t *env, con
     return gw_keyring_find(env->keyring, lower, len);
 }
 
+/* 1 when authority (len bytes) is the host[:port] of a served account's backend (any case). */
+static int is_backend_authority(const gw_proxy_env_t *env, const char *authority, size_t len)
+{
+    for (size_t i = 0; i != gw_keyring_num_accounts(env->keyring); i++) {
+        const char *b = gw_keyring_account_at(env->keyring, i)->backend, *sep = strstr(b, "://");
+        if (sep == NULL)
+            continue;
+        b = sep + 3;
+        size_t bl = strcspn(b, "/?#");
+        if (bl == len && strncasecmp(b, authority, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * 1 when a path (raw) reads the same to any server: no empty, "." or ".."
+ * segment, no '\', no percent-encoded '.', '/' or '\', no '%' in its first
+ * segment. An external copy source must pass this, or a backend that
+ * normalizes could read it as a served account's blob.
+ */
+static int is_plain_path(const char *p, size_t len)
+{
+    const char *first_end = memchr(p + 1, '/', len - 1);
+    if (memchr(p + 1, '%', (size_t)((first_end != NULL ? first_end : p + len) - p - 1)) != NULL || memchr(p, '\\', len) != NULL)
+        return 0;
+    for (size_t i = 0; i != len; i++) {
+        if (p[i] == '%' && i + 2 < len &&
+            (strncasecmp(p + i, "%2e", 3) == 0 || strncasecmp(p + i, "%2f", 3) == 0 || strncasecmp(p + i, "%5c", 3) == 0))
+            return 0;
+        if (p[i] != '/')
+            continue;
+        const char *seg = p + i + 1, *end = memchr(seg, '/', len - i - 1);
+        size_t sl = (size_t)((end != NULL ? end : p + len) - seg);
+        if ((sl == 0 && end != NULL) || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+    }
+    return 1;
+}
+
 int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request_t *req, const char *url, size_t len,
                                gw_proxy_decision_t *d)
 {
@@ -674,9 +714,17 @@ int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request
         if (verify_source(env, req, a, p, path_len, query, query_len, is_https, d) != 0)
             return -1;
     }
-    if (!served && (env->conf == NULL || !env->conf->proxy.allow_external_copy_sources)) {
+    if (served)
+        return 0;
+    if (env->conf == NULL || !env->conf->proxy.allow_external_copy_sources) {
         refuse_source(d, SAS_R_RESOURCE_MISMATCH,
                       "the source lies outside every account this proxy serves (proxy.allow_external_copy_sources is off)");
+        return -1;
+    }
+    /* external only when no server could read it as one of ours */
+    if (is_backend_authority(env, auth, (size_t)(auth_end - auth)) || !is_plain_path(p, path_len)) {
+        refuse_source(d, SAS_R_BAD_PATH,
+                      "the source names a served backend, or its path is not plain (dot or empty segments, encodings)");
         return -1;
     }
     return 0;

@@ -544,6 +544,18 @@ static void copy_source_pipeline(void **state)
     assert_int_equal(check_source(f, allow, "http://127.0.0.1:10000/devstoreaccount1/private/secret"), -1);
     assert_int_equal(check_source(f, allow, "https://devstoreaccount1.blob.core.windows.net/private/secret"), -1);
     assert_int_equal(check_source(f, allow, "ftp://elsewhere/c/b"), -1);
+    /* ... nor a path a backend could normalize into one, nor the backend's own host */
+    static const char *const tricks[] = {"http://elsewhere/devstore%61ccount1/private/secret",
+                                         "http://elsewhere//devstoreaccount1/private/secret",
+                                         "http://elsewhere/x/../devstoreaccount1/private/secret",
+                                         "http://elsewhere/./devstoreaccount1/p/s",
+                                         "http://elsewhere/x%2F..%2Fdevstoreaccount1/p/s",
+                                         "http://elsewhere/x%5cdevstoreaccount1/p/s",
+                                         "http://127.0.0.1:10000/unknown/p/s",
+                                         "http://127.0.0.1:10000/Devstoreaccount1/p/s"};
+    for (size_t i = 0; i != sizeof(tricks) / sizeof(tricks[0]); i++)
+        assert_int_equal(check_source(f, allow, tricks[i]), -1);
+    assert_int_equal(check_source(f, allow, "http://elsewhere/c/b%20c.txt?sv=x"), 0);
     gw_config_free(allow);
 }
 
