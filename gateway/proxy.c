@@ -203,19 +203,23 @@ static int is_sas_name(const char *name, size_t len)
     return 0;
 }
 
-size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
+/*
+ * Writes into out (cap bytes) the parameters of a raw query (with or without
+ * its '?') for which keep(name, name_len, data) says 1, in order and as sent,
+ * joined by '&'; stops before one that does not fit. Returns the length.
+ */
+static size_t filter_query(const char *query, size_t len, int (*keep)(const char *, size_t, const void *), const void *data,
+                           char *out, size_t cap)
 {
     size_t n = 0;
     const char *p = query, *end = query + len;
     if (p != end && *p == '?')
         p++;
     while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pe = amp != NULL ? amp : end;
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pe - p));
-        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p);
-        if (pe != p && !is_sas_name(p, name_len)) {
-            size_t plen = (size_t)(pe - p);
+        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p), plen = (size_t)(pe - p);
+        if (plen != 0 && keep(p, name_len, data)) {
             if (n + (n != 0) + plen > cap)
                 break;
             if (n != 0)
@@ -226,6 +230,17 @@ size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
         p = pe + 1;
     }
     return n;
+}
+
+static int keep_not_sas(const char *name, size_t len, const void *data)
+{
+    (void)data;
+    return !is_sas_name(name, len);
+}
+
+size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
+{
+    return filter_query(query, len, keep_not_sas, NULL, out, cap);
 }
 
 /* ---- errors ---- */
@@ -775,30 +790,11 @@ static int is_selecting_name(const char *name, size_t len)
     return 0;
 }
 
-/*
- * Writes the query forwarded to an origin into out (cap >= len): the
- * parameters, in order and as sent, whose exact name selects the operation
- * (comp, restype, snapshot, versionid, deletetype) or is one op defines;
- * nothing else (no SAS parameter, no unknown one). Returns the length.
- */
-static size_t origin_query(const char *query, size_t len, const sas_operation_t *op, char *out, size_t cap)
+/* origin mode keeps a parameter whose exact name selects the operation, or one the operation (data, may be NULL) defines */
+static int keep_for_origin(const char *name, size_t len, const void *data)
 {
-    size_t n = 0;
-    const char *p = query, *end = query + len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pe - p));
-        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p), plen = (size_t)(pe - p);
-        if (name_len != 0 && (is_selecting_name(p, name_len) || (op != NULL && sas_operation_defines(op, p, name_len))) &&
-            n + (n != 0) + plen <= cap) {
-            if (n != 0)
-                out[n++] = '&';
-            memcpy(out + n, p, plen);
-            n += plen;
-        }
-        p = pe + 1;
-    }
-    return n;
+    const sas_operation_t *op = data;
+    return len != 0 && (is_selecting_name(name, len) || (op != NULL && sas_operation_defines(op, name, len)));
 }
 
 /* Origin mode: the signed response headers of tok, copied into d. */
@@ -971,7 +967,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         memcpy(buf, req->path, path_len);
         size_t n = path_len;
         if (query_len != 0) {
-            size_t kept = origin_query(query, query_len, grant.op, buf + n + 1, cap - n - 1);
+            /* only what selects the operation or the operation defines: nothing the origin might read otherwise */
+            size_t kept = filter_query(query, query_len, keep_for_origin, grant.op, buf + n + 1, cap - n - 1);
             if (kept != 0) {
                 buf[n] = '?';
                 n += 1 + kept;

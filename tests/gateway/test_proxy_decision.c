@@ -122,8 +122,9 @@ static void mint(struct fixture *f, const char *account, const char *container, 
         fail_msg("mint: %s", err.message);
 }
 
-static gw_proxy_verdict_t decide(struct fixture *f, const char *method, const char *target, const char *xff, gw_proxy_decision_t *d,
-                                 char *buf, size_t cap)
+static gw_proxy_verdict_t decide_full(struct fixture *f, const char *method, const char *target, const char *xff,
+                                      const gw_proxy_header_t *headers, size_t num_headers, gw_proxy_decision_t *d, char *buf,
+                                      size_t cap)
 {
     gw_proxy_env_t env = {
         .conf = f->conf, .keyring = f->kr, .revset = f->revset, .revset_reader = f->reader, .now = sas_time_now()};
@@ -133,8 +134,19 @@ static gw_proxy_verdict_t decide(struct fixture *f, const char *method, const ch
                             .path_len = strlen(target),
                             .peer = (struct sockaddr *)&f->peer,
                             .xff = xff,
-                            .xff_len = xff != NULL ? strlen(xff) : 0};
-    return gw_proxy_decide(&env, &r, d, buf, cap);
+                            .xff_len = xff != NULL ? strlen(xff) : 0,
+                            .headers = headers,
+                            .num_headers = num_headers};
+    gw_proxy_verdict_t v = gw_proxy_decide(&env, &r, d, buf, cap);
+    if (getenv("DEBUG_DECIDE") != NULL)
+        fprintf(stderr, "%s %s: %d %s %s\n", method, target, d->status, d->code != NULL ? d->code : "", d->err.message);
+    return v;
+}
+
+static gw_proxy_verdict_t decide(struct fixture *f, const char *method, const char *target, const char *xff, gw_proxy_decision_t *d,
+                                 char *buf, size_t cap)
+{
+    return decide_full(f, method, target, xff, NULL, 0, d, buf, cap);
 }
 
 static gw_proxy_decision_t d;
@@ -365,19 +377,7 @@ static void error_xml(void **state)
 static gw_proxy_verdict_t decide_h(struct fixture *f, const char *method, const char *t, const gw_proxy_header_t *headers, size_t n,
                                    gw_proxy_decision_t *out)
 {
-    gw_proxy_env_t env = {
-        .conf = f->conf, .keyring = f->kr, .revset = f->revset, .revset_reader = f->reader, .now = sas_time_now()};
-    gw_proxy_request_t r = {.method = method,
-                            .method_len = strlen(method),
-                            .path = t,
-                            .path_len = strlen(t),
-                            .peer = (struct sockaddr *)&f->peer,
-                            .headers = headers,
-                            .num_headers = n};
-    gw_proxy_verdict_t v = gw_proxy_decide(&env, &r, out, buf, sizeof(buf));
-    if (getenv("DEBUG_DECIDE") != NULL)
-        fprintf(stderr, "%s %s: %d %s %s\n", method, t, out->status, out->code ? out->code : "", out->err.message);
-    return v;
+    return decide_full(f, method, t, NULL, headers, n, out, buf, sizeof(buf));
 }
 
 #define HDR(n, v) ((gw_proxy_header_t){.name = (n), .name_len = strlen(n), .value = (v), .value_len = strlen(v)})
@@ -649,6 +649,14 @@ static void copy_with_verified_source(void **state)
     assert_int_equal(d.create_only, 1);
 }
 
+/* A GET of t without headers is refused with status and code. */
+static void refused_with(struct fixture *f, const char *t, int status, const char *code)
+{
+    assert_int_equal(decide_h(f, "GET", t, NULL, 0, &d), GW_PROXY_REFUSE);
+    assert_int_equal(d.status, status);
+    assert_string_equal(d.code, code);
+}
+
 static void target_hygiene(void **state)
 {
     struct fixture *f = *state;
@@ -659,9 +667,7 @@ static void target_hygiene(void **state)
                                             "/devstoreaccount1/photos/a%zz.txt?",   "/devstoreaccount1/photos/a.txt?x=%4"};
     for (size_t i = 0; i != sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++) {
         snprintf(target, sizeof(target), "%s%s", bad_bytes[i], sas);
-        assert_int_equal(decide_h(f, "GET", target, NULL, 0, &d), GW_PROXY_REFUSE);
-        assert_int_equal(d.status, 400);
-        assert_string_equal(d.code, "InvalidUri");
+        refused_with(f, target, 400, "InvalidUri");
     }
     snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s#x", sas);
     assert_int_equal(decide_h(f, "GET", target, NULL, 0, &d), GW_PROXY_REFUSE);
@@ -672,9 +678,7 @@ static void target_hygiene(void **state)
                                             "Snapshot=x&",          "versionId=x&",         "DeleteType=permanent&"};
     for (size_t i = 0; i != sizeof(spellings) / sizeof(spellings[0]); i++) {
         snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s%s", spellings[i], sas);
-        assert_int_equal(decide_h(f, "GET", target, NULL, 0, &d), GW_PROXY_REFUSE);
-        assert_int_equal(d.status, 400);
-        assert_string_equal(d.code, "InvalidQueryParameterValue");
+        refused_with(f, target, 400, "InvalidQueryParameterValue");
     }
     snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s&SP=r", sas);
     assert_int_equal(decide_h(f, "GET", target, NULL, 0, &d), GW_PROXY_REFUSE);
