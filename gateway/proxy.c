@@ -845,7 +845,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     d->add_if_none_match = 0;
     d->num_overrides = 0;
 
-    /* the target is forwarded byte for byte: only URI characters, SAS and operation names spelled as Azure does */
+    /* the target is forwarded byte for byte: only URI characters, no fragment */
     if (check_target_bytes(req->path, req->path_len, err) != 0) {
         refuse_signer(d, err);
         return d->verdict;
@@ -870,6 +870,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         return d->verdict;
     }
 
+    /* SAS and operation-selecting names as Azure spells them: the backend then reads the operation decided */
     if (check_query_names(query, query_len, err) != 0) {
         refuse_signer(d, err);
         return d->verdict;
