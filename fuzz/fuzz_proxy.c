@@ -2,12 +2,16 @@
  * fuzz_proxy.c - libFuzzer target over the proxy's decision (gw_proxy_decide):
  * the input is one flags byte (bits 0-2: method, bit 3: TLS, bit 4: stale
  * revocation list, bit 5: the peer is a trusted proxy), a raw request target
- * (path and query), '\n', and an X-Forwarded-For value. The keyring is built
+ * (path and query), '\n', an X-Forwarded-For value, and then request headers,
+ * each "\nname:value" (up to 32; x-ms-copy-source, x-http-method,
+ * if-none-match... as the relay would pass them). Every header value is also
+ * checked as a copy source on its own. The keyring is built
  * once from a real vault in a temporary directory (devstoreaccount1 with
  * Azurite's key, passthrough; originacct, origin; a stored access policy),
  * and a few ids are revoked. Must never crash, leak or hit undefined
- * behaviour; a forwarded request must keep its path and, in origin mode,
- * carry no sig.
+ * behaviour; a forwarded request must keep its path, hold only URI bytes
+ * (no '#'), and, in origin mode, carry no sig; create-only and response
+ * overrides come only with what allows them.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -104,6 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t target_len = nl != NULL ? (size_t)(nl - in) : len;
     const char *xff = nl != NULL ? nl + 1 : NULL;
     size_t xff_len = nl != NULL ? len - target_len - 1 : 0;
+    const char *hdrs = xff != NULL ? memchr(xff, '\n', xff_len) : NULL;
+    size_t hdrs_len = 0;
+    if (hdrs != NULL) {
+        hdrs_len = xff_len - (size_t)(hdrs - xff);
+        xff_len = (size_t)(hdrs - xff);
+    }
 
     /* exact-size copies so ASan sees any over-read */
     char *target = sg_alloc(target_len + 1);
@@ -113,6 +123,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (xff != NULL) {
         x = sg_alloc(xff_len + 1);
         memcpy(x, xff, xff_len);
+    }
+    /* the headers: one exact-size copy, "\nname:value" lines */
+    gw_proxy_header_t headers[32];
+    size_t num_headers = 0;
+    char *h = hdrs_len != 0 ? sg_alloc(hdrs_len) : NULL;
+    if (h != NULL)
+        memcpy(h, hdrs, hdrs_len);
+    for (size_t at = 1; h != NULL && at <= hdrs_len && num_headers != 32;) {
+        const char *line = h + at, *end = memchr(line, '\n', hdrs_len - at);
+        size_t ll = end != NULL ? (size_t)(end - line) : hdrs_len - at;
+        const char *colon = memchr(line, ':', ll);
+        headers[num_headers++] = (gw_proxy_header_t){.name = line,
+                                                     .name_len = colon != NULL ? (size_t)(colon - line) : ll,
+                                                     .value = colon != NULL ? colon + 1 : line + ll,
+                                                     .value_len = colon != NULL ? ll - (size_t)(colon - line) - 1 : 0};
+        at += ll + 1;
     }
     struct sockaddr_in peer = {.sin_family = AF_INET};
     inet_pton(AF_INET, flags & 0x20 ? "10.1.1.1" : "127.0.0.1", &peer.sin_addr);
@@ -130,7 +156,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             .is_https = (flags & 8) != 0,
                             .peer = (struct sockaddr *)&peer,
                             .xff = x,
-                            .xff_len = xff_len};
+                            .xff_len = xff_len,
+                            .headers = headers,
+                            .num_headers = num_headers};
     size_t cap = target_len + 1;
     char *buf = sg_alloc(cap);
     if (gw_proxy_decide(&env, &r, &d, buf, cap) == GW_PROXY_FORWARD) {
@@ -145,6 +173,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((fl >= 4 && memcmp(fq, "sig=", 4) == 0) || memmem(fq, fl, "&sig=", 5) != NULL)
                 abort();
         }
+        /* what goes on holds URI bytes only; overrides only towards an origin; create-only only for a write */
+        for (size_t i = 0; i != d.forward_path_len; i++)
+            if (d.forward_path[i] == '#' || (unsigned char)d.forward_path[i] <= ' ' || (unsigned char)d.forward_path[i] >= 0x7f)
+                abort();
+        if ((d.num_overrides != 0 && d.account->mode != GW_ACCOUNT_ORIGIN) || d.num_overrides > 5)
+            abort();
+        if (d.add_if_none_match && (!d.create_only || strcmp(method, "PUT") != 0))
+            abort();
     } else {
         char xml[4096];
         gw_proxy_error_xml(xml, sizeof(xml), d.code, "m", d.err.message, d.sts, d.sts_len);
@@ -153,6 +189,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sas_ip_t ip;
     gw_proxy_client_ip(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
     gw_proxy_strip_sas(target, target_len, buf, cap);
+    static const char *const no_params[] = {NULL};
+    static const sas_operation_t copy = {
+        "Copy Blob", 'o', SAS_PERM('c') | SAS_PERM('w'), SAS_PERM('c') | SAS_PERM('w'), SAS_OP_NAMES_SOURCE | SAS_OP_CREATES,
+        no_params};
+    gw_proxy_check_op_rules(&copy, SAS_PERM('c'), flags & 0x40 ? SAS_REQ_COPY_SOURCE : 0, &r, &d);
+    for (size_t i = 0; i != num_headers; i++) {
+        char *v = sg_alloc(headers[i].value_len + 1); /* exact size */
+        memcpy(v, headers[i].value, headers[i].value_len);
+        if (gw_proxy_check_copy_source(&env, &r, v, headers[i].value_len, &d) == 0 && (flags & 0x10) != 0)
+            abort(); /* a stale list verifies nothing */
+        free(v);
+    }
+    free(h);
     free(buf);
     free(x);
     free(target);

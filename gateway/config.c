@@ -69,8 +69,8 @@ static int is_null(const yaml_node_t *node)
         return 0;
     const char *s = (const char *)node->data.scalar.value;
     size_t len = node->data.scalar.length;
-    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
-                                                                   memcmp(s, "NULL", 4) == 0));
+    return len == 0 || (len == 1 && s[0] == '~') ||
+           (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 || memcmp(s, "NULL", 4) == 0));
 }
 
 /* Reads a non-empty string without NUL bytes into *out (a fresh copy; a previous value is freed). */
@@ -160,8 +160,7 @@ static int walk_mapping(struct parser *p, yaml_node_t *node, const char *section
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof(list) - used, "%s%s", j == 0 ? "" : ", ", allowed[j]);
             }
-            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section,
-                        list);
+            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section, list);
         }
         if ((*seen & (1u << i)) != 0)
             return fail(p, key, "duplicate key '%s' in '%s'", allowed[i], section);
@@ -281,8 +280,8 @@ static int on_tls(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_
     return get_string(p, value, tls_keys[i], i == 0 ? &l->tls_certificate : &l->tls_key);
 }
 
-/* listen: [{address, port, tls?}] */
-static const char *const listen_keys[] = {"address", "port", "tls", NULL};
+/* listen: [{address, port, tls?, http2?}] */
+static const char *const listen_keys[] = {"address", "port", "tls", "http2", NULL};
 
 static int on_listen(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
 {
@@ -303,17 +302,19 @@ static int on_listen(struct parser *p, size_t i, const yaml_node_t *key, yaml_no
             return -1;
         l->port = (uint16_t)port;
         return 0;
-    default:
+    case 2:
         if (walk_mapping(p, value, "tls", tls_keys, on_tls, l, &seen) != 0)
             return -1;
         return check_required(p, value, "tls", tls_keys, 3, seen);
+    default:
+        return get_bool(p, value, "http2", &l->http2);
     }
 }
 
 static int parse_listen(struct parser *p, yaml_node_t *node, const char *section, gw_listen_config_t **out, size_t *num)
 {
     if (node->type != YAML_SEQUENCE_NODE)
-        return fail(p, node, "'%s.listen' must be a list of {address, port, tls?}, not %s", section, kind_name(node));
+        return fail(p, node, "'%s.listen' must be a list of {address, port, tls?, http2?}, not %s", section, kind_name(node));
     size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
     if (n == 0)
         return fail(p, node, "'%s.listen' needs at least one entry", section);
@@ -331,6 +332,8 @@ static int parse_listen(struct parser *p, yaml_node_t *node, const char *section
             return -1;
         if (check_required(p, item, "listen", listen_keys, 3, seen) != 0)
             return -1;
+        if ((*out)[i].http2 && strcmp(section, "proxy") != 0)
+            return fail(p, item, "'http2' is a key of 'proxy.listen' entries only");
     }
     return 0;
 }
@@ -358,9 +361,20 @@ static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_no
     }
 }
 
-/* proxy: {listen, public_base_url, start_skew, expiry_skew, upstream_timeout, trusted_proxies, debug} */
-static const char *const proxy_keys[] = {"listen",           "public_base_url", "start_skew", "expiry_skew",
-                                         "upstream_timeout", "trusted_proxies", "debug",      NULL};
+/*
+ * proxy: {listen, public_base_url, start_skew, expiry_skew, upstream_timeout, trusted_proxies, debug,
+ *         allow_external_copy_sources, http2_max_body}
+ */
+static const char *const proxy_keys[] = {"listen",
+                                         "public_base_url",
+                                         "start_skew",
+                                         "expiry_skew",
+                                         "upstream_timeout",
+                                         "trusted_proxies",
+                                         "debug",
+                                         "allow_external_copy_sources",
+                                         "http2_max_body",
+                                         NULL};
 
 static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
 {
@@ -413,8 +427,15 @@ static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
         }
         return 0;
     }
-    default:
+    case 6:
         return get_bool(p, value, "debug", &conf->proxy.debug);
+    case 7:
+        return get_bool(p, value, "allow_external_copy_sources", &conf->proxy.allow_external_copy_sources);
+    default:
+        if (get_uint(p, value, "http2_max_body", 1, GW_CONFIG_MAX_HTTP2_BODY, &v) != 0)
+            return -1;
+        conf->proxy.http2_max_body = v;
+        return 0;
     }
 }
 
@@ -531,8 +552,8 @@ static int on_audit(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
 }
 
 /* The root mapping. */
-static const char *const root_keys[] = {"vault", "policy", "threads", "issuer", "proxy", "accounts", "redis", "revocation", "audit",
-                                        NULL};
+static const char *const root_keys[] = {"vault",    "policy", "threads",    "issuer", "proxy",
+                                        "accounts", "redis",  "revocation", "audit",  NULL};
 enum { ROOT_VAULT, ROOT_POLICY, ROOT_THREADS, ROOT_ISSUER, ROOT_PROXY, ROOT_ACCOUNTS, ROOT_REDIS, ROOT_REVOCATION, ROOT_AUDIT };
 
 static int on_root(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
@@ -641,6 +662,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     conf->proxy.start_skew = GW_CONFIG_DEFAULT_START_SKEW;
     conf->proxy.expiry_skew = GW_CONFIG_DEFAULT_EXPIRY_SKEW;
     conf->proxy.upstream_timeout = GW_CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
+    conf->proxy.http2_max_body = GW_CONFIG_DEFAULT_HTTP2_MAX_BODY;
     conf->redis.port = GW_CONFIG_DEFAULT_REDIS_PORT;
     conf->revocation.max_staleness = GW_CONFIG_DEFAULT_MAX_STALENESS;
 

@@ -25,6 +25,8 @@
 #define GW_CONFIG_DEFAULT_REDIS_PORT 6379
 #define GW_CONFIG_DEFAULT_MAX_STALENESS 30
 #define GW_CONFIG_MAX_THREADS 256
+#define GW_CONFIG_DEFAULT_HTTP2_MAX_BODY (64 * 1024 * 1024) /* bytes of an HTTP/2 request body on the proxy */
+#define GW_CONFIG_MAX_HTTP2_BODY (1024 * 1024 * 1024)       /* h2o buffers HTTP/2 bodies whole: never above 1 GiB */
 
 /* One `listen:` entry. tls_certificate and tls_key are both NULL (plain HTTP) or both set. */
 typedef struct st_gw_listen_config_t {
@@ -32,6 +34,7 @@ typedef struct st_gw_listen_config_t {
     uint16_t port;
     char *tls_certificate; /* PEM file, the certificate chain */
     char *tls_key;         /* PEM file, the private key */
+    int http2;             /* proxy listeners: offer HTTP/2 (ALPN h2, the cleartext preface); default 0 */
     unsigned line;         /* where the entry starts in the file, for messages */
 } gw_listen_config_t;
 
@@ -44,11 +47,11 @@ typedef enum en_gw_account_mode_t {
 typedef struct st_gw_account_config_t {
     char *name; /* Azure rules: 3-24 characters, lower-case letters and digits */
     gw_account_mode_t mode;
-    char *backend;        /* "http://127.0.0.1:10000" as written (h2o_url_parse() accepts it) */
-    int backend_tls;      /* 1 for https */
-    char *backend_host;   /* host name or address, without brackets */
+    char *backend;      /* "http://127.0.0.1:10000" as written (h2o_url_parse() accepts it) */
+    int backend_tls;    /* 1 for https */
+    char *backend_host; /* host name or address, without brackets */
     uint16_t backend_port;
-    char *backend_path;   /* "" or a path starting with '/', without a trailing '/' */
+    char *backend_path; /* "" or a path starting with '/', without a trailing '/' */
 } gw_account_config_t;
 
 /* An address range from `trusted_proxies:` (a single address is a /32 or /128). */
@@ -78,11 +81,13 @@ typedef struct st_gw_config_t {
         int enabled; /* the `proxy:` section is present */
         gw_listen_config_t *listen;
         size_t num_listen;
-        char *public_base_url; /* without a trailing '/' */
+        char *public_base_url;                              /* without a trailing '/' */
         unsigned start_skew, expiry_skew, upstream_timeout; /* seconds */
         gw_cidr_t *trusted_proxies;
         size_t num_trusted_proxies;
         int debug;
+        int allow_external_copy_sources; /* forward a copy whose source lies outside every served account */
+        size_t http2_max_body;           /* bytes; an HTTP/2 request body beyond it is refused with 413 */
     } proxy;
     gw_account_config_t *accounts;
     size_t num_accounts;

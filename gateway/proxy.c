@@ -29,6 +29,8 @@
 #include "revocation.h"
 
 #define ERROR_XML_MAX (2 * SAS_MAX_STS + 1024)
+/* Prefix of the req->env names that carry a signed response header to on_setup_ostream(). */
+#define OVERRIDE_ENV "sasgw-override:"
 
 /* The proxy of a server: one per gw_proxy_setup(). */
 struct st_gw_proxy_t {
@@ -151,12 +153,13 @@ static int hexval(int c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* 1 when the (raw) parameter name is one of a SAS's, compared decoded and case-insensitively. */
-static int is_sas_name(const char *name, size_t len)
+/*
+ * Decodes a raw parameter name ('%xx', '+' as a space) and folds it to lower
+ * case into dec (cap bytes, NUL-terminated). Returns the length, or -1 when it
+ * does not fit (no name the proxy knows is that long).
+ */
+static long fold_name(const char *name, size_t len, char *dec, size_t cap)
 {
-    static const char *const extra[] = {"skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "sdd", "skdutid",
-                                        "sduoid", NULL};
-    char dec[16];
     size_t n = 0;
     for (size_t i = 0; i != len; i++) {
         int c = (unsigned char)name[i];
@@ -166,33 +169,57 @@ static int is_sas_name(const char *name, size_t len)
         } else if (c == '+') {
             c = ' ';
         }
-        if (n == sizeof(dec) - 1)
-            return 0;
+        if (n == cap - 1)
+            return -1;
         dec[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     }
     dec[n] = '\0';
-    for (int f = 0; f != SAS_F__SAS_COUNT; f++)
+    return (long)n;
+}
+
+/* The field a folded name is (a SAS parameter or an operation-selecting one), or -1. */
+static int field_of(const char *dec)
+{
+    for (int f = 0; f != SAS_F__COUNT; f++)
         if (strcmp(dec, sas_field_name((sas_field_t)f)) == 0)
-            return 1;
+            return f;
+    return -1;
+}
+
+/* 1 when the (raw) parameter name is one of a SAS's, compared decoded and case-insensitively. */
+static int is_sas_name(const char *name, size_t len)
+{
+    static const char *const extra[] = {"skoid", "sktid", "skt", "ske",     "sks",    "skv", "saoid",
+                                        "suoid", "scid",  "sdd", "skdutid", "sduoid", NULL};
+    char dec[16];
+    if (fold_name(name, len, dec, sizeof(dec)) < 0)
+        return 0;
+    int f = field_of(dec);
+    if (f >= 0 && f < SAS_F__SAS_COUNT)
+        return 1;
     for (size_t i = 0; extra[i] != NULL; i++)
         if (strcmp(dec, extra[i]) == 0)
             return 1;
     return 0;
 }
 
-size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
+/*
+ * Writes into out (cap bytes) the parameters of a raw query (with or without
+ * its '?') for which keep(name, name_len, data) says 1, in order and as sent,
+ * joined by '&'; stops before one that does not fit. Returns the length.
+ */
+static size_t filter_query(const char *query, size_t len, int (*keep)(const char *, size_t, const void *), const void *data,
+                           char *out, size_t cap)
 {
     size_t n = 0;
     const char *p = query, *end = query + len;
     if (p != end && *p == '?')
         p++;
     while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pe = amp != NULL ? amp : end;
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pe - p));
-        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p);
-        if (pe != p && !is_sas_name(p, name_len)) {
-            size_t plen = (size_t)(pe - p);
+        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p), plen = (size_t)(pe - p);
+        if (plen != 0 && keep(p, name_len, data)) {
             if (n + (n != 0) + plen > cap)
                 break;
             if (n != 0)
@@ -203,6 +230,17 @@ size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
         p = pe + 1;
     }
     return n;
+}
+
+static int keep_not_sas(const char *name, size_t len, const void *data)
+{
+    (void)data;
+    return !is_sas_name(name, len);
+}
+
+size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
+{
+    return filter_query(query, len, keep_not_sas, NULL, out, cap);
 }
 
 /* ---- errors ---- */
@@ -301,6 +339,16 @@ const char *gw_proxy_error_message(const char *code)
         return "The specified resource does not exist.";
     if (strcmp(code, "InvalidUri") == 0)
         return "The requested URI does not represent any resource on the server.";
+    if (strcmp(code, "InvalidQueryParameterValue") == 0)
+        return "Value for one of the query parameters specified in the request URI is invalid.";
+    if (strcmp(code, "UnsupportedHeader") == 0)
+        return "One of the HTTP headers specified in the request is not supported.";
+    if (strcmp(code, "InvalidHeaderValue") == 0)
+        return "The value for one of the HTTP headers is not in the correct format.";
+    if (strcmp(code, "CannotVerifyCopySource") == 0)
+        return "This request is not authorized to perform this operation.";
+    if (strcmp(code, "RequestBodyTooLarge") == 0)
+        return "The request body is too large and exceeds the maximum permissible limit.";
     return "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including "
            "the signature.";
 }
@@ -316,20 +364,459 @@ static void refuse(gw_proxy_decision_t *d, int status, const char *code, sas_rea
     snprintf(d->err.message, sizeof(d->err.message), "%s", message);
 }
 
+/* A refusal for a signer reason: the request's shape (path, spelling, repeats) is 400, the token's verdict 403. */
 static void refuse_signer(gw_proxy_decision_t *d, const sas_error_t *err)
 {
+    int query_shape = err->reason == SAS_R_DUPLICATE_PARAM || err->reason == SAS_R_NONCANONICAL_PARAM;
     d->verdict = GW_PROXY_REFUSE;
-    d->status = err->reason == SAS_R_BAD_PATH ? 400 : 403;
-    d->code = err->reason == SAS_R_BAD_PATH ? "InvalidUri" : sas_reason_azure_code(err->reason);
+    d->status = err->reason == SAS_R_BAD_PATH || query_shape ? 400 : 403;
+    d->code = err->reason == SAS_R_BAD_PATH ? "InvalidUri"
+              : query_shape                 ? "InvalidQueryParameterValue"
+                                            : sas_reason_azure_code(err->reason);
     if (d->code == NULL)
         d->code = "AuthenticationFailed";
     if (&d->err != err)
         d->err = *err;
 }
 
-struct policy_lookup {
-    const gw_keyring_account_t *account;
+/* ---- the request's own bytes ---- */
+
+/* Case-insensitive equality of s (len bytes) with a lower-case literal. */
+static int name_is(const char *s, size_t len, const char *lit)
+{
+    return len == strlen(lit) && strncasecmp(s, lit, len) == 0;
+}
+
+/* s (len bytes) without leading and trailing spaces and tabs. */
+static void trim(const char **s, size_t *len)
+{
+    while (*len != 0 && (**s == ' ' || **s == '\t'))
+        (*s)++, (*len)--;
+    while (*len != 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+/* 1 for the bytes RFC 3986 allows in a path or a query: unreserved, sub-delims, ':', '@', '/', '?' and the '%' of %XX. */
+static int is_target_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=:@/?%", c) != NULL);
+}
+
+/*
+ * Checks bytes (len) as the path and query of a request target: RFC 3986's
+ * characters only (a raw '#', space, quote, '\', '{', non-ASCII... would be
+ * read differently by the backend than by the decision), and every '%' the
+ * start of %XX. Returns 0, or -1 after writing why into err.
+ */
+static int check_target_bytes(const char *t, size_t len, sas_error_t *err)
+{
+    for (size_t i = 0; i != len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c == '#') {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message), "a raw '#' at byte %zu of the request target (a fragment is never sent)",
+                     i);
+            return -1;
+        }
+        if (!is_target_byte(c)) {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message),
+                     "byte 0x%02x at %zu of the request target is not a URI character (RFC 3986): percent-encode it", c, i);
+            return -1;
+        }
+        if (c == '%' && (i + 2 >= len || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)) {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message), "'%%' at byte %zu of the request target does not start %%XX", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Every SAS or operation-selecting parameter of the raw query is spelled as
+ * Azure spells it (lower case, not percent-encoded): "COMP=tags" or
+ * "c%6Fmp=tags" may select another operation at the backend than the one
+ * decided. Returns 0, or -1 with err set to SAS_R_NONCANONICAL_PARAM.
+ */
+static int check_query_names(const char *q, size_t len, sas_error_t *err)
+{
+    const char *p = q, *end = q + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pe - p));
+        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p);
+        char dec[16];
+        int f;
+        if (name_len != 0 && fold_name(p, name_len, dec, sizeof(dec)) >= 0 && (f = field_of(dec)) >= 0 &&
+            (name_len != strlen(dec) || memcmp(p, dec, name_len) != 0)) {
+            err->reason = SAS_R_NONCANONICAL_PARAM;
+            snprintf(err->message, sizeof(err->message), "parameter %s is spelled '%.*s': only '%s' is accepted", dec,
+                     (int)(name_len > 40 ? 40 : name_len), p, dec);
+            return -1;
+        }
+        p = pe + 1;
+    }
+    return 0;
+}
+
+/* What the headers of a request add to its operation. */
+struct header_facts {
+    unsigned req_flags; /* SAS_REQ_* */
+    const char *copy_source;
+    size_t copy_source_len;
 };
+
+/*
+ * Reads the headers that change which operation the backend performs or what
+ * it reads: a method override (x-http-method, x-http-method-override,
+ * x-method-override) is refused with 400 (the decided method is the request
+ * line's), x-ms-copy-source-authorization with 403 CannotVerifyCopySource
+ * (the backend would read the source with a credential sasgw never saw);
+ * x-ms-copy-source and x-ms-requires-sync at most once each, the latter
+ * "true" or "false". Returns 0 and fills *out, or -1 with *d refused.
+ */
+static int read_headers(const gw_proxy_request_t *req, struct header_facts *out, gw_proxy_decision_t *d)
+{
+    int seen_sync = 0;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i != req->num_headers; i++) {
+        const gw_proxy_header_t *h = req->headers + i;
+        const char *v = h->value;
+        size_t vlen = h->value_len;
+        if (name_is(h->name, h->name_len, "x-http-method") || name_is(h->name, h->name_len, "x-http-method-override") ||
+            name_is(h->name, h->name_len, "x-method-override")) {
+            refuse(d, 400, "UnsupportedHeader", SAS_R_OPERATION_NOT_ALLOWED, "");
+            snprintf(d->err.message, sizeof(d->err.message),
+                     "a method override (%.*s) is not accepted: the method is the request's", (int)h->name_len, h->name);
+            return -1;
+        }
+        if (name_is(h->name, h->name_len, "x-ms-copy-source-authorization")) {
+            refuse(d, 403, "CannotVerifyCopySource", SAS_R_OPERATION_NOT_ALLOWED,
+                   "x-ms-copy-source-authorization is not accepted: a copy source must carry its own SAS");
+            return -1;
+        }
+        if (name_is(h->name, h->name_len, "x-ms-copy-source")) {
+            if (out->copy_source != NULL) {
+                refuse(d, 400, "InvalidHeaderValue", SAS_R_OPERATION_NOT_ALLOWED, "x-ms-copy-source given more than once");
+                return -1;
+            }
+            trim(&v, &vlen);
+            out->copy_source = v;
+            out->copy_source_len = vlen;
+            out->req_flags |= SAS_REQ_COPY_SOURCE;
+        } else if (name_is(h->name, h->name_len, "x-ms-requires-sync")) {
+            trim(&v, &vlen);
+            if (seen_sync++ || !(name_is(v, vlen, "true") || name_is(v, vlen, "false"))) {
+                refuse(d, 400, "InvalidHeaderValue", SAS_R_OPERATION_NOT_ALLOWED,
+                       "x-ms-requires-sync must be given once, as true or false");
+                return -1;
+            }
+            if (name_is(v, vlen, "true"))
+                out->req_flags |= SAS_REQ_REQUIRES_SYNC;
+        }
+    }
+    return 0;
+}
+
+/* ---- copy sources ---- */
+
+static void refuse_source(gw_proxy_decision_t *d, sas_reason_t reason, const char *what)
+{
+    refuse(d, 403, "CannotVerifyCopySource", reason, "");
+    snprintf(d->err.message, sizeof(d->err.message), "copy source: %.240s", what);
+}
+
+/*
+ * One reading of a copy source: path (raw, "/{account}/...") and query (raw,
+ * without '?') against account a. Returns 0 when its SAS grants a read of
+ * exactly that blob, or -1 with *d refused.
+ */
+static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *req, const gw_keyring_account_t *a, const char *path,
+                         size_t path_len, const char *query, size_t query_len, int is_https, gw_proxy_decision_t *d)
+{
+    sas_token_t tok;
+    sas_resource_t res;
+    sas_grant_t grant;
+    sas_error_t err;
+    const gw_config_t *conf = env->conf;
+    sas_time_t start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
+    sas_time_t expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    size_t matched;
+
+    if (query_len == 0) {
+        refuse_source(d, SAS_R_MISSING_PARAM, "the source URL carries no SAS");
+        return -1;
+    }
+    if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK ||
+        sas_resource_from_path(&res, path, path_len, &tok, &err) != SAS_OK)
+        goto Refused;
+    if (res.account.len != a->name_len || memcmp(res.account.base, a->name, a->name_len) != 0) {
+        refuse_source(d, SAS_R_BAD_PATH, "the account segment is encoded");
+        return -1;
+    }
+    if (res.blob.base == NULL) {
+        refuse_source(d, SAS_R_RESOURCE_MISMATCH, "the source URL does not name a blob");
+        return -1;
+    }
+    if (tok.f[SAS_F_COMP].base != NULL || tok.f[SAS_F_RESTYPE].base != NULL || tok.f[SAS_F_DELETETYPE].base != NULL) {
+        refuse_source(d, SAS_R_OPERATION_NOT_ALLOWED, "the source URL selects an operation (comp, restype or deletetype)");
+        return -1;
+    }
+    if (a->nkeys == 0) {
+        refuse_source(d, SAS_R_NO_KEY, "the source account has no active key");
+        return -1;
+    }
+    if (sas_check_resource(&tok, &res, &err) != SAS_OK ||
+        sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK ||
+        sas_check_signature(&tok, &res, a->key_ptrs, a->nkeys, &matched, &err) != SAS_OK)
+        goto Refused;
+    grant.key_index = matched;
+    sas_policy_t policy;
+    const sas_policy_t *found = NULL;
+    if (tok.f[SAS_F_SI].base != NULL &&
+        gw_keyring_find_policy(a, res.container.base, res.container.len, tok.f[SAS_F_SI].base, tok.f[SAS_F_SI].len, &policy) == 0)
+        found = &policy;
+    if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK)
+        goto Refused;
+    sas_ip_t ip;
+    int have_ip = tok.has_ip && gw_proxy_client_ip(conf, req->peer, req->xff, req->xff_len, &ip) == 0;
+    if (sas_check_network(&tok, is_https, have_ip ? &ip : NULL, &err) != SAS_OK ||
+        sas_check_operation(&tok, &res, SAS_METHOD_GET, 0, &grant, &err) != SAS_OK)
+        goto Refused;
+    if ((grant.perms & SAS_PERM('r')) == 0) {
+        refuse_source(d, SAS_R_PERMISSION_MISMATCH, "permission r not granted");
+        return -1;
+    }
+    sg_sha256(tok.sig, SAS_SIG_LEN, digest);
+    if (env->revset != NULL && gw_revset_contains(env->revset, env->revset_reader, digest)) {
+        char id[SAS_TOKEN_ID_LEN + 1], msg[64];
+        sg_b64url_encode(digest, GW_REVSET_ID_LEN, id);
+        id[SAS_TOKEN_ID_LEN] = '\0';
+        snprintf(msg, sizeof(msg), "token %s has been revoked", id);
+        refuse_source(d, SAS_R_REVOKED, msg);
+        return -1;
+    }
+    return 0;
+Refused:
+    refuse_source(d, err.reason, err.message);
+    return -1;
+}
+
+/* The served account whose name is s (len bytes, any case), or NULL. */
+static const gw_keyring_account_t *served_account(const gw_proxy_env_t *env, const char *s, size_t len)
+{
+    char lower[64];
+    if (len == 0 || len >= sizeof(lower))
+        return NULL;
+    for (size_t i = 0; i != len; i++)
+        lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    return gw_keyring_find(env->keyring, lower, len);
+}
+
+/* 1 when authority (len bytes) is the host[:port] of a served account's backend (any case). */
+static int is_backend_authority(const gw_proxy_env_t *env, const char *authority, size_t len)
+{
+    for (size_t i = 0; i != gw_keyring_num_accounts(env->keyring); i++) {
+        const char *b = gw_keyring_account_at(env->keyring, i)->backend, *sep = strstr(b, "://");
+        if (sep == NULL)
+            continue;
+        b = sep + 3;
+        size_t bl = strcspn(b, "/?#");
+        if (bl == len && strncasecmp(b, authority, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * 1 when a path (raw) reads the same to any server: no empty, "." or ".."
+ * segment, no '\', no percent-encoded '.', '/' or '\', no '%' in its first
+ * segment. An external copy source must pass this, or a backend that
+ * normalizes could read it as a served account's blob.
+ */
+static int is_plain_path(const char *p, size_t len)
+{
+    const char *first_end = memchr(p + 1, '/', len - 1);
+    if (memchr(p + 1, '%', (size_t)((first_end != NULL ? first_end : p + len) - p - 1)) != NULL || memchr(p, '\\', len) != NULL)
+        return 0;
+    for (size_t i = 0; i != len; i++) {
+        if (p[i] == '%' && i + 2 < len &&
+            (strncasecmp(p + i, "%2e", 3) == 0 || strncasecmp(p + i, "%2f", 3) == 0 || strncasecmp(p + i, "%5c", 3) == 0))
+            return 0;
+        if (p[i] != '/')
+            continue;
+        const char *seg = p + i + 1, *end = memchr(seg, '/', len - i - 1);
+        size_t sl = (size_t)((end != NULL ? end : p + len) - seg);
+        if ((sl == 0 && end != NULL) || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request_t *req, const char *url, size_t len,
+                               gw_proxy_decision_t *d)
+{
+    int is_https;
+    const char *p, *end = url + len;
+    char buf[SAS_MAX_PATH + 72];
+
+    if (env->revocation_stale) {
+        refuse(d, 503, "ServerBusy", SAS_R_REVOKED, "the revocation list is stale (Redis unreachable beyond max_staleness)");
+        return -1;
+    }
+    /* an absolute http(s) URL of URI characters, without userinfo or fragment */
+    if (len > 7 && strncasecmp(url, "http://", 7) == 0)
+        is_https = 0, p = url + 7;
+    else if (len > 8 && strncasecmp(url, "https://", 8) == 0)
+        is_https = 1, p = url + 8;
+    else {
+        refuse_source(d, SAS_R_BAD_PATH, "x-ms-copy-source is not an absolute http or https URL");
+        return -1;
+    }
+    const char *auth = p;
+    while (p != end && *p != '/' && *p != '?' && *p != '#')
+        p++;
+    const char *auth_end = p;
+    if (auth == auth_end || memchr(auth, '@', (size_t)(auth_end - auth)) != NULL || p == end || *p != '/') {
+        refuse_source(d, SAS_R_BAD_PATH, "the source URL has no host, has user information, or no path");
+        return -1;
+    }
+    for (const char *c = auth; c != auth_end; c++)
+        if (!is_target_byte((unsigned char)*c) && *c != '[' && *c != ']') {
+            refuse_source(d, SAS_R_BAD_PATH, "the source URL's host holds a byte that is not a URI character");
+            return -1;
+        }
+    sas_error_t err;
+    if (check_target_bytes(p, (size_t)(end - p), &err) != 0 || check_query_names(p, (size_t)(end - p), &err) != 0) {
+        refuse_source(d, err.reason, err.message);
+        return -1;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    size_t path_len = (size_t)((q != NULL ? q : end) - p);
+    const char *query = q != NULL ? q + 1 : "";
+    size_t query_len = q != NULL ? (size_t)(end - q - 1) : 0;
+
+    /* host style: the first label of a host name ({account}.blob.core.windows.net, ...) */
+    int served = 0;
+    const char *host = auth, *host_end = auth_end;
+    if (*host != '[') {
+        const char *colon = memchr(host, ':', (size_t)(host_end - host));
+        if (colon != NULL)
+            host_end = colon;
+        const char *dot = memchr(host, '.', (size_t)(host_end - host));
+        const gw_keyring_account_t *a = dot != NULL ? served_account(env, host, (size_t)(dot - host)) : NULL;
+        if (a != NULL) {
+            served = 1;
+            if (path_len + a->name_len + 1 > sizeof(buf)) {
+                refuse_source(d, SAS_R_BAD_PATH, "the source path is too long");
+                return -1;
+            }
+            buf[0] = '/';
+            memcpy(buf + 1, a->name, a->name_len);
+            memcpy(buf + 1 + a->name_len, p, path_len);
+            if (verify_source(env, req, a, buf, 1 + a->name_len + path_len, query, query_len, is_https, d) != 0)
+                return -1;
+        }
+    }
+    /* path style: /{account}/{container}/{blob} (Azurite, emulators) */
+    const char *seg = p + 1, *seg_end = memchr(seg, '/', path_len - 1);
+    const gw_keyring_account_t *a = served_account(env, seg, (size_t)((seg_end != NULL ? seg_end : p + path_len) - seg));
+    if (a != NULL) {
+        served = 1;
+        if (verify_source(env, req, a, p, path_len, query, query_len, is_https, d) != 0)
+            return -1;
+    }
+    if (served)
+        return 0;
+    if (env->conf == NULL || !env->conf->proxy.allow_external_copy_sources) {
+        refuse_source(d, SAS_R_RESOURCE_MISMATCH,
+                      "the source lies outside every account this proxy serves (proxy.allow_external_copy_sources is off)");
+        return -1;
+    }
+    /* external only when no server could read it as one of ours */
+    if (is_backend_authority(env, auth, (size_t)(auth_end - auth)) || !is_plain_path(p, path_len)) {
+        refuse_source(d, SAS_R_BAD_PATH,
+                      "the source names a served backend, or its path is not plain (dot or empty segments, encodings)");
+        return -1;
+    }
+    return 0;
+}
+
+int gw_proxy_check_op_rules(const sas_operation_t *op, sas_perm_t perms, unsigned req_flags, const gw_proxy_request_t *req,
+                            gw_proxy_decision_t *d)
+{
+    d->create_only = 0;
+    d->add_if_none_match = 0;
+    if ((req_flags & SAS_REQ_COPY_SOURCE) && (op == NULL || (op->flags & SAS_OP_NAMES_SOURCE) == 0)) {
+        refuse(d, 403, "CannotVerifyCopySource", SAS_R_OPERATION_NOT_ALLOWED, "");
+        snprintf(d->err.message, sizeof(d->err.message), "x-ms-copy-source on %s, which reads no source",
+                 op != NULL ? op->name : "this operation");
+        return -1;
+    }
+    if (op == NULL || (op->flags & SAS_OP_CREATES) == 0 || (perms & SAS_PERM('c')) == 0 || (perms & SAS_PERM('w')) != 0)
+        return 0;
+    /* c without w: create only */
+    int star = 0;
+    for (size_t i = 0; i != req->num_headers; i++) {
+        const gw_proxy_header_t *h = req->headers + i;
+        const char *v = h->value;
+        size_t vlen = h->value_len;
+        trim(&v, &vlen);
+        int inm = name_is(h->name, h->name_len, "if-none-match");
+        if (inm && vlen == 1 && v[0] == '*') {
+            star = 1;
+        } else if (inm || name_is(h->name, h->name_len, "if-match")) {
+            refuse(d, 403, "AuthorizationPermissionMismatch", SAS_R_PERMISSION_MISMATCH,
+                   "permission c creates only: If-Match, or If-None-Match other than *, needs w");
+            return -1;
+        }
+    }
+    d->create_only = 1;
+    d->add_if_none_match = !star;
+    return 0;
+}
+
+/* ---- origin mode ---- */
+
+/* The operation-selecting parameters: forwarded in origin mode whatever the operation. */
+static int is_selecting_name(const char *name, size_t len)
+{
+    for (int f = SAS_F__SAS_COUNT; f != SAS_F__COUNT; f++)
+        if (name_is(name, len, sas_field_name((sas_field_t)f)) && memcmp(name, sas_field_name((sas_field_t)f), len) == 0)
+            return 1;
+    return 0;
+}
+
+/* origin mode keeps a parameter whose exact name selects the operation, or one the operation (data, may be NULL) defines */
+static int keep_for_origin(const char *name, size_t len, const void *data)
+{
+    const sas_operation_t *op = data;
+    return len != 0 && (is_selecting_name(name, len) || (op != NULL && sas_operation_defines(op, name, len)));
+}
+
+/* Origin mode: the signed response headers of tok, copied into d. */
+static void set_overrides(gw_proxy_decision_t *d, const sas_token_t *tok)
+{
+    static const char *const names[] = {"cache-control", "content-disposition", "content-encoding", "content-language",
+                                        "content-type"};
+    size_t used = 0;
+    d->num_overrides = 0;
+    for (int i = 0; i != 5; i++) {
+        const sas_str_t *v = &tok->f[SAS_F_RSCC + i];
+        if (v->base == NULL || used + v->len + 1 > sizeof(d->override_buf))
+            continue;
+        memcpy(d->override_buf + used, v->base, v->len);
+        d->override_buf[used + v->len] = '\0';
+        d->overrides[d->num_overrides].name = names[i];
+        d->overrides[d->num_overrides].value = d->override_buf + used;
+        d->overrides[d->num_overrides].value_len = v->len;
+        d->num_overrides++;
+        used += v->len + 1;
+    }
+}
 
 gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,
                                    size_t cap)
@@ -354,6 +841,15 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     d->forward_path_len = req->path_len;
     d->sts[0] = '\0';
     d->sts_len = 0;
+    d->create_only = 0;
+    d->add_if_none_match = 0;
+    d->num_overrides = 0;
+
+    /* the target is forwarded byte for byte: only URI characters, no fragment */
+    if (check_target_bytes(req->path, req->path_len, err) != 0) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
 
     /* split the request target */
     const char *q = memchr(req->path, '?', req->path_len);
@@ -374,6 +870,16 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         return d->verdict;
     }
 
+    /* SAS and operation-selecting names as Azure spells them: the backend then reads the operation decided */
+    if (check_query_names(query, query_len, err) != 0) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* headers that change the operation or name a second resource */
+    struct header_facts hf;
+    if (read_headers(req, &hf, d) != 0)
+        return d->verdict;
+
     /* a stale revocation list refuses everything (fail closed) */
     if (env->revocation_stale) {
         refuse(d, 503, "ServerBusy", SAS_R_REVOKED, "the revocation list is stale (Redis unreachable beyond max_staleness)");
@@ -381,7 +887,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     }
 
     /* 1. parse; 2. resource */
-    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK || sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
+    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK ||
+        sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
         refuse_signer(d, err);
         return d->verdict;
     }
@@ -434,8 +941,11 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         refuse_signer(d, err);
         return d->verdict;
     }
+    /* 6b. a resource named in x-ms-copy-source is authorized by its own SAS */
+    if ((hf.req_flags & SAS_REQ_COPY_SOURCE) && gw_proxy_check_copy_source(env, req, hf.copy_source, hf.copy_source_len, d) != 0)
+        return d->verdict;
     /* 7. operation */
-    if (sas_check_operation(&tok, &res, method, 0, &grant, err) != SAS_OK) {
+    if (sas_check_operation(&tok, &res, method, hf.req_flags, &grant, err) != SAS_OK) {
         refuse_signer(d, err);
         return d->verdict;
     }
@@ -445,8 +955,11 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         snprintf(d->err.message, sizeof(d->err.message), "token %s has been revoked", d->token_id);
         return d->verdict;
     }
+    /* what the backend's checks would not hold: a source read by an operation without one, create-only */
+    if (gw_proxy_check_op_rules(grant.op, grant.perms, hf.req_flags, req, d) != 0)
+        return d->verdict;
 
-    /* forward: origin mode drops the SAS from the query */
+    /* forward: origin mode keeps only the operation's parameters and applies the signed response headers */
     if (d->account->mode == GW_ACCOUNT_ORIGIN) {
         if (cap < path_len + 1) {
             refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
@@ -455,7 +968,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         memcpy(buf, req->path, path_len);
         size_t n = path_len;
         if (query_len != 0) {
-            size_t kept = gw_proxy_strip_sas(query, query_len, buf + n + 1, cap - n - 1);
+            /* only what selects the operation or the operation defines: nothing the origin might read otherwise */
+            size_t kept = filter_query(query, query_len, keep_for_origin, grant.op, buf + n + 1, cap - n - 1);
             if (kept != 0) {
                 buf[n] = '?';
                 n += 1 + kept;
@@ -463,6 +977,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         }
         d->forward_path = buf;
         d->forward_path_len = n;
+        set_overrides(d, &tok);
     }
     d->verdict = GW_PROXY_FORWARD;
     d->status = 0;
@@ -534,6 +1049,12 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
     h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
     socklen_t peerlen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
     h2o_iovec_t xff = forwarded_for(req);
+    gw_proxy_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(*headers) * (req->headers.size + 1));
+    for (size_t i = 0; i != req->headers.size; i++)
+        headers[i] = (gw_proxy_header_t){.name = req->headers.entries[i].name->base,
+                                         .name_len = req->headers.entries[i].name->len,
+                                         .value = req->headers.entries[i].value.base,
+                                         .value_len = req->headers.entries[i].value.len};
     gw_proxy_request_t r = {.method = req->method.base,
                             .method_len = req->method.len,
                             .path = req->path.base,
@@ -541,7 +1062,9 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
                             .is_https = sock != NULL && sock->ssl != NULL,
                             .peer = peerlen != 0 ? (struct sockaddr *)&peer : NULL,
                             .xff = xff.base,
-                            .xff_len = xff.len};
+                            .xff_len = xff.len,
+                            .headers = headers,
+                            .num_headers = req->headers.size};
 
     gw_http_set_route_label(req, "/{account}");
     if (self->account == NULL) {
@@ -552,6 +1075,17 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
         snprintf(dd->err.message, sizeof(dd->err.message), "no storage account is routed at this path");
         dd->sts_len = 0;
         send_refusal(req, dd);
+        return 0;
+    }
+    if (req->entity.base != NULL && req->entity.len > proxy->conf->proxy.http2_max_body) {
+        /* h2o's own limit (globalconf) is the issuer's max_body when that is larger */
+        d.code = "RequestBodyTooLarge";
+        d.status = 413;
+        snprintf(d.err.message, sizeof(d.err.message), "the body is larger than proxy.http2_max_body (%zu bytes)",
+                 proxy->conf->proxy.http2_max_body);
+        d.sts_len = 0;
+        gw_proxy_count_refusal(proxy, d.code);
+        send_refusal(req, &d);
         return 0;
     }
     char *buf = NULL;
@@ -579,11 +1113,38 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
         const char *qm = memchr(d.forward_path, '?', d.forward_path_len);
         req->query_at = qm != NULL ? (size_t)(qm - d.forward_path) : SIZE_MAX;
     }
+    if (d.add_if_none_match)
+        h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_IF_NONE_MATCH, NULL, H2O_STRLIT("*"));
+    /* the signed response headers, for on_setup_ostream() (req->env: name, value pairs) */
+    for (size_t i = 0; i != d.num_overrides; i++) {
+        size_t nl = strlen(d.overrides[i].name);
+        char *name = h2o_mem_alloc_pool(&req->pool, sizeof(OVERRIDE_ENV) - 1 + nl);
+        memcpy(name, OVERRIDE_ENV, sizeof(OVERRIDE_ENV) - 1);
+        memcpy(name + sizeof(OVERRIDE_ENV) - 1, d.overrides[i].name, nl);
+        *h2o_req_getenv(req, name, sizeof(OVERRIDE_ENV) - 1 + nl, 1) =
+            h2o_strdup(&req->pool, d.overrides[i].value, d.overrides[i].value_len);
+    }
     return -1; /* on to h2o's reverse proxy */
 }
 
+/*
+ * On the response from h2o's reverse proxy: a 502 caused by an upstream
+ * timeout becomes 504, and in origin mode the signed response headers
+ * (OVERRIDE_ENV entries of req->env) replace the origin's on a 2xx.
+ */
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
+    for (size_t i = 0; req->res.status >= 200 && req->res.status < 300 && i + 1 < req->env.size; i += 2) {
+        h2o_iovec_t n = req->env.entries[i], v = req->env.entries[i + 1];
+        if (n.len <= sizeof(OVERRIDE_ENV) - 1 || memcmp(n.base, OVERRIDE_ENV, sizeof(OVERRIDE_ENV) - 1) != 0)
+            continue;
+        const char *hn = n.base + sizeof(OVERRIDE_ENV) - 1;
+        size_t hl = n.len - (sizeof(OVERRIDE_ENV) - 1);
+        ssize_t at;
+        while ((at = h2o_find_header_by_str(&req->res.headers, hn, hl, -1)) != -1)
+            h2o_delete_header(&req->res.headers, at);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, hn, hl, 1, NULL, v.base, v.len);
+    }
     if (req->res.status == 502) {
         for (size_t i = 0; i != req->error_logs.size; i++) {
             h2o_iovec_t m = req->error_logs.entries[i].msg;
@@ -628,8 +1189,7 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
     }
 }
 
-static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err,
-                            size_t errlen)
+static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
     char path[96], url[2048];
     h2o_url_t upstream;

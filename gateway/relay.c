@@ -154,6 +154,9 @@ struct conn {
         size_t head_len;
         int head_written;
         int retried;
+        /* origin mode: the signed response headers, as "name: value\r\n" lines (NULL: none), and which names they replace */
+        char *overrides;
+        size_t overrides_len;
     } req;
     struct {
         int status;
@@ -382,6 +385,7 @@ static void conn_free(struct conn *c)
         h2o_timeout_unlink(&c->timeout);
     h2o_linklist_unlink(&c->link);
     free(c->req.head);
+    free(c->req.overrides);
     free(c->res.head);
     free(c->copy);
     free(c);
@@ -410,6 +414,7 @@ static void linger(struct conn *c)
 static void reset_exchange(struct conn *c)
 {
     free(c->req.head);
+    free(c->req.overrides);
     free(c->res.head);
     memset(&c->req, 0, sizeof(c->req));
     memset(&c->res, 0, sizeof(c->res));
@@ -599,6 +604,53 @@ static void refuse(struct conn *c, const gw_proxy_decision_t *d)
         discard_body(c);
 }
 
+/*
+ * Adds header lines (each ending in CRLF) at the end of a written head (len
+ * bytes, ending in the blank line) in buf of cap bytes. Returns the new
+ * length, or 0 when they do not fit.
+ */
+static size_t add_lines(char *buf, size_t len, size_t cap, const char *lines, size_t lines_len)
+{
+    if (len < 4 || len + lines_len > cap)
+        return 0;
+    memcpy(buf + len - 2, lines, lines_len);
+    memcpy(buf + len - 2 + lines_len, "\r\n", 2);
+    return len + lines_len;
+}
+
+/* Origin mode: keeps the decision's response overrides (d lives per thread, the exchange per connection). */
+static void keep_overrides(struct conn *c, const gw_proxy_decision_t *d)
+{
+    size_t n = 0;
+    if (d->num_overrides == 0)
+        return;
+    for (size_t i = 0; i != d->num_overrides; i++)
+        n += strlen(d->overrides[i].name) + 2 + d->overrides[i].value_len + 2;
+    c->req.overrides = sg_alloc(n + 1);
+    c->req.overrides_len = 0;
+    for (size_t i = 0; i != d->num_overrides; i++)
+        c->req.overrides_len += (size_t)sprintf(c->req.overrides + c->req.overrides_len, "%s: %.*s\r\n", d->overrides[i].name,
+                                                (int)d->overrides[i].value_len, d->overrides[i].value);
+}
+
+/* Removes from a response head the headers that the kept overrides replace. */
+static void drop_overridden(struct conn *c, gw_http1_head_t *h)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i != h->num_headers; i++) {
+        const struct phr_header *f = h->headers + i;
+        int replaced = 0;
+        for (const char *l = c->req.overrides; l < c->req.overrides + c->req.overrides_len && !replaced;) {
+            const char *colon = strchr(l, ':');
+            replaced = (size_t)(colon - l) == f->name_len && strncasecmp(l, f->name, f->name_len) == 0;
+            l = strstr(l, "\r\n") + 2;
+        }
+        if (!replaced)
+            h->headers[kept++] = *f;
+    }
+    h->num_headers = kept;
+}
+
 static void handle_head(struct conn *c)
 {
     struct relay_thread *rt = c->rt;
@@ -650,7 +702,9 @@ static void handle_head(struct conn *c)
                              .path = h->target,
                              .path_len = h->target_len,
                              .is_https = c->is_https,
-                             .peer = c->peerlen != 0 ? (struct sockaddr *)&c->peer : NULL};
+                             .peer = c->peerlen != 0 ? (struct sockaddr *)&c->peer : NULL,
+                             .headers = h->headers,
+                             .num_headers = h->num_headers};
     join_xff(rt, h, &pr.xff, &pr.xff_len);
     gw_proxy_decision_t *d = &rt->decision;
     ssize_t bi = -1;
@@ -675,6 +729,9 @@ static void handle_head(struct conn *c)
     c->req.head = sg_alloc(cap);
     c->req.head_len = gw_http1_write_upstream_request(c->req.head, cap, h, b->prefix, b->prefix_len, d->forward_path,
                                                       d->forward_path_len, b->host_header, c->peer_text, c->is_https);
+    if (c->req.head_len != 0 && d->add_if_none_match)
+        c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
+    keep_overrides(c, d);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->req.head_len == 0) {
         c->req.keepalive = 0;
@@ -809,9 +866,14 @@ static int start_response(struct conn *c, h2o_iovec_t *buf)
     }
     if (!c->req.body_done || c->rt->shutting_down)
         c->req.keepalive = 0; /* the upstream answered before the request ended: the connection cannot continue */
-    size_t cap = (size_t)r + 128;
+    size_t cap = (size_t)r + 128 + c->req.overrides_len;
+    int override = c->req.overrides != NULL && h->status >= 200 && h->status < 300;
+    if (override)
+        drop_overridden(c, h);
     c->res.head = sg_alloc(cap);
     c->res.head_len = gw_http1_write_client_response(c->res.head, cap, h, c->res.chunked_out, c->req.keepalive);
+    if (c->res.head_len != 0 && override)
+        c->res.head_len = add_lines(c->res.head, c->res.head_len, cap, c->req.overrides, c->req.overrides_len);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->res.head_len == 0) {
         c->up->reused = 0;
@@ -1083,6 +1145,28 @@ static void hand_to_h2o(struct conn *c)
     h2o_http2_accept(actx, sock, at);
 }
 
+static void on_refusal_written(h2o_socket_t *sock, const char *err)
+{
+    close_conn(sock->data);
+}
+
+/*
+ * The cleartext HTTP/2 preface on a listener without http2: true. The answer
+ * is HTTP/2's own word for it, so a client says why: an empty SETTINGS (the
+ * server's preface) and GOAWAY(last stream 0, HTTP_1_1_REQUIRED); then the
+ * connection closes.
+ */
+static void refuse_http2(struct conn *c)
+{
+    static const char frames[] = {0, 0, 0, 0x4, 0, 0, 0, 0,  0, /* SETTINGS, empty */
+                                  0, 0, 8, 0x7, 0, 0, 0, 0,  0, /* GOAWAY, 8 bytes */
+                                  0, 0, 0, 0,   0, 0, 0, 0xd};  /* last stream 0, HTTP_1_1_REQUIRED */
+    h2o_iovec_t buf = h2o_iovec_init(frames, sizeof(frames));
+    h2o_socket_read_stop(c->sock);
+    c->state = ST_LINGER;
+    h2o_socket_write(c->sock, &buf, 1, on_refusal_written);
+}
+
 static void on_client_read(h2o_socket_t *sock, const char *err)
 {
     struct conn *c = sock->data;
@@ -1096,7 +1180,11 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
         if (memcmp(sock->input->bytes, h2_preface, len) == 0) {
             if (len < sizeof(h2_preface) - 1)
                 return; /* maybe HTTP/2: wait for the whole preface */
-            /* cleartext HTTP/2 with prior knowledge: h2o's */
+            /* cleartext HTTP/2 with prior knowledge: h2o's, when the listener offers it */
+            if (!gw_server_accept_http2(c->actx)) {
+                refuse_http2(c);
+                return;
+            }
             h2o_socket_read_stop(sock);
             hand_to_h2o(c);
             return;
@@ -1138,7 +1226,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         return;
     }
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
-    if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0) {
+    if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0 && gw_server_accept_http2(c->actx)) {
         hand_to_h2o(c);
         return;
     }

@@ -85,6 +85,7 @@ struct listener_config {
 struct listener {
     gw_thread_t *thread;
     gw_service_t service;
+    int http2; /* HTTP/2 is offered (issuer listeners always; proxy listeners with http2: true) */
     int fd;
     h2o_socket_t *sock;
     h2o_accept_ctx_t accept_ctx;
@@ -198,7 +199,8 @@ static int on_readyz(h2o_req_t *req, const gw_route_match_t *match, void *data)
         struct readiness_check *check = server->readiness.entries + i;
         char why[256] = "";
         if (!check->cb(check->data, why, sizeof(why)))
-            json_array_append_new(failed, json_pack("{s:s, s:s}", "check", check->name, "reason", why[0] != '\0' ? why : "not ready"));
+            json_array_append_new(failed,
+                                  json_pack("{s:s, s:s}", "check", check->name, "reason", why[0] != '\0' ? why : "not ready"));
     }
     int ready = json_array_size(failed) == 0;
     gw_http_send_json(req, ready ? 200 : 503, json_pack("{s:b, s:o}", "ready", ready, "failed", failed));
@@ -232,10 +234,9 @@ gw_server_t *gw_server_create(const gw_config_t *conf, unsigned num_threads)
     server->metrics = gw_metrics_create();
     server->http_requests = gw_metrics_counter(server->metrics, "sasgw_http_requests_total",
                                                "HTTP requests served, by service, route and status.", 3, request_labels);
-    server->http_duration =
-        gw_metrics_histogram(server->metrics, "sasgw_http_request_duration_seconds",
-                             "Time from the first byte of a request to the last byte of its response.", 2, duration_labels,
-                             gw_metrics_latency_buckets, gw_metrics_num_latency_buckets);
+    server->http_duration = gw_metrics_histogram(server->metrics, "sasgw_http_request_duration_seconds",
+                                                 "Time from the first byte of a request to the last byte of its response.", 2,
+                                                 duration_labels, gw_metrics_latency_buckets, gw_metrics_num_latency_buckets);
     pthread_mutex_init(&server->lock, NULL);
     pthread_cond_init(&server->cond, NULL);
     atomic_init(&server->stop_requested, 0);
@@ -357,15 +358,17 @@ static int on_router_req(h2o_handler_t *_self, h2o_req_t *req)
                 if ((p == allow || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0'))
                     dup = 1;
             if (!dup && allow_len + len + 3 < sizeof(allow))
-                allow_len += (size_t)snprintf(allow + allow_len, sizeof(allow) - allow_len, "%s%s", allow_len ? ", " : "", methods[m]);
+                allow_len +=
+                    (size_t)snprintf(allow + allow_len, sizeof(allow) - allow_len, "%s%s", allow_len ? ", " : "", methods[m]);
         }
     }
     if (first_pattern != NULL) {
         char msg[sizeof(allow) + 64];
         gw_http_set_route_label(req, first_pattern);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, allow_len).base, allow_len);
-        snprintf(msg, sizeof(msg), "this resource does not support %.*s (allowed: %s)", (int)(req->method.len > 16 ? 16 : req->method.len),
-                 req->method.base, allow);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, allow_len).base,
+                       allow_len);
+        snprintf(msg, sizeof(msg), "this resource does not support %.*s (allowed: %s)",
+                 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base, allow);
         gw_http_send_error(req, 405, "method_not_allowed", msg, NULL);
         return 0;
     }
@@ -425,12 +428,22 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
     h2o_config_init(&server->globalconf);
     server->globalconf_ready = 1;
     server->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("sasgw"));
+    /*
+     * h2o resets an HTTP/2 stream whose buffered body grows past this (and
+     * answers 413 to an HTTP/1.1 one: the issuer's). The proxy's HTTP/2 limit,
+     * or the issuer's max_body when that is larger (its own check then
+     * answers); never h2o's default of 1 GiB.
+     */
+    server->globalconf.max_request_entity_size =
+        conf->proxy.enabled ? conf->proxy.http2_max_body : GW_CONFIG_DEFAULT_HTTP2_MAX_BODY;
+    if (conf->issuer.enabled && conf->issuer.max_body > server->globalconf.max_request_entity_size)
+        server->globalconf.max_request_entity_size = conf->issuer.max_body;
     for (size_t s = 0; s != NUM_SERVICES; s++) {
         gw_service_t service = services[s];
         if (!(service == GW_SERVICE_ISSUER ? conf->issuer.enabled : conf->proxy.enabled))
             continue;
-        h2o_hostconf_t *hostconf =
-            h2o_config_register_host(&server->globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
+        h2o_hostconf_t *hostconf = h2o_config_register_host(
+            &server->globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;
         server->hosts[s][1] = NULL;
 
@@ -469,11 +482,17 @@ static void ssl_error(char *err, size_t errlen, const char *what, const char *pa
     unsigned long e = ERR_peek_last_error();
     ERR_error_string_n(e, detail, sizeof(detail));
     ERR_clear_error();
-    snprintf(err, errlen, "cannot %s '%s': %s", what, path, e != 0 ? ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : detail : strerror(errno));
+    snprintf(err, errlen, "cannot %s '%s': %s", what, path,
+             e != 0 ? ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : detail : strerror(errno));
 }
 
-static SSL_CTX *create_ssl_ctx(const gw_listen_config_t *l, char *err, size_t errlen)
+/*
+ * A TLS context for a listener: its certificate and key, TLS 1.2 at least,
+ * ALPN h2 and http/1.1 when offer_h2, http/1.1 alone otherwise.
+ */
+static SSL_CTX *create_ssl_ctx(const gw_listen_config_t *l, int offer_h2, char *err, size_t errlen)
 {
+    static const h2o_iovec_t http1_only[] = {{H2O_STRLIT("http/1.1")}, {NULL}};
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
         snprintf(err, errlen, "cannot create a TLS context");
@@ -494,7 +513,7 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_config_t *l, char *err, size_t er
         snprintf(err, errlen, "the TLS key '%s' does not match the certificate '%s'", l->tls_key, l->tls_certificate);
         goto Error;
     }
-    h2o_ssl_register_alpn_protocols(ctx, h2o_alpn_protocols);
+    h2o_ssl_register_alpn_protocols(ctx, offer_h2 ? h2o_alpn_protocols : http1_only);
     return ctx;
 Error:
     SSL_CTX_free(ctx);
@@ -526,7 +545,8 @@ static int open_listener(const gw_listen_config_t *l, char *err, size_t errlen)
     int fd, on = 1;
     if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
         goto Error;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
         goto Error;
     if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
         goto Error;
@@ -550,8 +570,7 @@ static void on_tasks(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
         struct task *task = H2O_STRUCT_FROM_MEMBER(struct task, super.link, messages->next);
         h2o_linklist_unlink(&task->super.link);
         task->fn(thread, task->arg);
-        if (task->broadcast != NULL &&
-            atomic_fetch_sub_explicit(&task->broadcast->remaining, 1, memory_order_acq_rel) == 1) {
+        if (task->broadcast != NULL && atomic_fetch_sub_explicit(&task->broadcast->remaining, 1, memory_order_acq_rel) == 1) {
             if (task->broadcast->done != NULL)
                 task->broadcast->done(task->broadcast->arg);
             free(task->broadcast);
@@ -566,8 +585,7 @@ static void discard_tasks(h2o_linklist_t *messages)
     while (!h2o_linklist_is_empty(messages)) {
         struct task *task = H2O_STRUCT_FROM_MEMBER(struct task, super.link, messages->next);
         h2o_linklist_unlink(&task->super.link);
-        if (task->broadcast != NULL &&
-            atomic_fetch_sub_explicit(&task->broadcast->remaining, 1, memory_order_acq_rel) == 1) {
+        if (task->broadcast != NULL && atomic_fetch_sub_explicit(&task->broadcast->remaining, 1, memory_order_acq_rel) == 1) {
             if (task->broadcast->done != NULL)
                 task->broadcast->done(task->broadcast->arg);
             free(task->broadcast);
@@ -652,6 +670,12 @@ static void on_connection_close(void *data)
 {
     gw_thread_t *thread = data;
     thread->num_connections--;
+}
+
+int gw_server_accept_http2(const h2o_accept_ctx_t *ctx)
+{
+    const struct listener *l = (const struct listener *)((const char *)ctx - offsetof(struct listener, accept_ctx));
+    return l->http2;
 }
 
 static void on_accept(h2o_socket_t *listener_sock, const char *err)
@@ -745,7 +769,8 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         int issuer = i < conf->issuer.num_listen;
         l->service = issuer ? GW_SERVICE_ISSUER : GW_SERVICE_PROXY;
         l->conf = issuer ? conf->issuer.listen + i : conf->proxy.listen + (i - conf->issuer.num_listen);
-        if (l->conf->tls_certificate != NULL && (l->ssl_ctx = create_ssl_ctx(l->conf, err, errlen)) == NULL)
+        if (l->conf->tls_certificate != NULL &&
+            (l->ssl_ctx = create_ssl_ctx(l->conf, issuer || l->conf->http2, err, errlen)) == NULL)
             return -1;
     }
 
@@ -759,6 +784,7 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         for (size_t i = 0; i != server->num_listeners; i++) {
             thread->listeners[i].thread = thread;
             thread->listeners[i].service = server->listeners[i].service;
+            thread->listeners[i].http2 = server->listeners[i].service == GW_SERVICE_ISSUER || server->listeners[i].conf->http2;
             if ((thread->listeners[i].fd = open_listener(server->listeners[i].conf, err, errlen)) == -1)
                 return -1;
         }

@@ -159,6 +159,12 @@ int gw_thread_run(gw_thread_t *thread, gw_thread_fn fn, void *arg);
  */
 typedef void (*gw_accept_cb)(gw_thread_t *thread, h2o_accept_ctx_t *ctx, h2o_socket_t *sock, void *data);
 void gw_server_set_acceptor(gw_server_t *server, gw_service_t service, gw_accept_cb cb, void *data);
+/*
+ * 1 when the listener whose accept context (as an acceptor receives it) is
+ * ctx offers HTTP/2: issuer listeners always, proxy listeners with `http2:
+ * true`. TLS contexts of the others offer ALPN http/1.1 alone.
+ */
+int gw_server_accept_http2(const h2o_accept_ctx_t *ctx);
 
 /*
  * A shutdown hook: runs on every worker's loop when a graceful shutdown

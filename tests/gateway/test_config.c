@@ -44,6 +44,9 @@ static void loads_shipped_config(void **state)
     assert_int_equal(conf->proxy.upstream_timeout, 30);
     assert_int_equal(conf->proxy.num_trusted_proxies, 0);
     assert_false(conf->proxy.debug);
+    assert_false(conf->proxy.allow_external_copy_sources);
+    assert_int_equal(conf->proxy.http2_max_body, GW_CONFIG_DEFAULT_HTTP2_MAX_BODY);
+    assert_false(conf->proxy.listen[0].http2);
     assert_int_equal(conf->num_accounts, 1);
     const gw_account_config_t *a = gw_config_find_account(conf, "devstoreaccount1", 16);
     assert_non_null(a);
@@ -84,9 +87,10 @@ static void reads_everything(void **state)
                                "policy: p.yaml\nthreads: 4\n"
                                "issuer:\n  listen:\n    - address: 0.0.0.0\n      port: 8443\n"
                                "      tls: {certificate: c.pem, key: k.pem}\n  max_body: 1024\n  clock_skew: 0\n"
-                               "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}, {address: '::', port: 8000}]\n"
+                               "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}, {address: '::', port: 8000, http2: true}]\n"
                                "  public_base_url: https://storage.example:9443/base/\n  start_skew: 60\n  expiry_skew: 5\n"
                                "  upstream_timeout: 10\n  trusted_proxies: [10.0.0.0/8, '::1', 192.168.1.7]\n  debug: true\n"
+                               "  allow_external_copy_sources: true\n  http2_max_body: 1048576\n"
                                "accounts:\n  acct1: {mode: origin, backend: 'https://[::1]:8443/prefix/'}\n"
                                "  acct2: {mode: passthrough, backend: http://blob.local}\n"
                                "redis: {host: redis.local, port: 6380, password_file: /run/redis.pass}\n"
@@ -106,6 +110,10 @@ static void reads_everything(void **state)
     assert_string_equal(conf->proxy.public_base_url, "https://storage.example:9443/base");
     assert_int_equal(conf->proxy.upstream_timeout, 10);
     assert_true(conf->proxy.debug);
+    assert_true(conf->proxy.allow_external_copy_sources);
+    assert_int_equal(conf->proxy.http2_max_body, 1048576);
+    assert_false(conf->proxy.listen[0].http2);
+    assert_true(conf->proxy.listen[1].http2);
     assert_int_equal(conf->proxy.num_trusted_proxies, 3);
     const gw_account_config_t *a = gw_config_find_account(conf, "acct1", 5);
     assert_int_equal(a->mode, GW_ACCOUNT_ORIGIN);
@@ -145,21 +153,22 @@ static const struct {
     {MINIMAL "policy: q.yaml\n", "t.yaml:6:1:", "duplicate key 'policy'"},
     {"vault: {path: v.db}\nissuer:\n  listen: [{address: 127.0.0.1, port: 1}]\n", "t.yaml:1:1:", "required key 'policy'"},
     {"vault: {path: v.db}\npolicy: p\n", "t.yaml:1:1:", "'issuer' or a 'proxy'"},
-    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: abc}\n", "t.yaml:5:34:",
-     "'port' must be a non-negative decimal integer"},
-    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 0}\n", "t.yaml:5:34:", "between 1 and 65535"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: abc}\n",
+     "t.yaml:5:34:", "'port' must be a non-negative decimal integer"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 0}\n",
+     "t.yaml:5:34:", "between 1 and 65535"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 70000}\n", "t.yaml:5:34:", "65535"},
-    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: '8080'}\n", "t.yaml:5:34:",
-     "must be an integer, not a string"},
-    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: localhost, port: 1}\n", "t.yaml:5:17:",
-     "numeric IPv4 or IPv6"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: '8080'}\n",
+     "t.yaml:5:34:", "must be an integer, not a string"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: localhost, port: 1}\n",
+     "t.yaml:5:17:", "numeric IPv4 or IPv6"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen: []\n", "t.yaml:4:11:", "at least one"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {port: 1}\n", "t.yaml:5:7:", "required key 'address'"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  max_body: 10\n", "t.yaml:4:3:", "required key 'listen'"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 1, tls: {certificate: c.pem}}\n",
      "t.yaml:5:42:", "required key 'key'"},
-    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 1, tls: true}\n", "t.yaml:5:42:",
-     "'tls' must be a mapping"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 1, tls: true}\n",
+     "t.yaml:5:42:", "'tls' must be a mapping"},
     {MINIMAL "threads: -1\n", "t.yaml:6:10:", "'threads'"},
     {MINIMAL "threads: 1000\n", "t.yaml:6:10:", "between 0 and 256"},
     {MINIMAL "threads: 99999999999999999999999\n", "t.yaml:6:10:", "between 0 and 256"},
@@ -176,17 +185,27 @@ static const struct {
     {MINIMAL "accounts:\n  devstoreaccount1: {mode: origin, backend: 'http://'}\n", "t.yaml:7:45:", "no host"},
     {MINIMAL "accounts:\n  Dev: {mode: origin, backend: http://x}\n", "t.yaml:7:3:", "lower-case letters and digits"},
     {MINIMAL "accounts:\n  abc: {mode: origin}\n", "t.yaml:7:8:", "required key 'backend'"},
-    {MINIMAL "accounts:\n  abc: {mode: origin, backend: http://x}\n  abc: {mode: origin, backend: http://y}\n", "t.yaml:8:3:",
-     "duplicate account 'abc'"},
+    {MINIMAL "accounts:\n  abc: {mode: origin, backend: http://x}\n  abc: {mode: origin, backend: http://y}\n",
+     "t.yaml:8:3:", "duplicate account 'abc'"},
     {MINIMAL "accounts: [a]\n", "t.yaml:6:11:", "mapping of account names"},
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n", "t.yaml:7:3:", "required key 'public_base_url'"},
-    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: '127.0.0.1:8000'\n", "t.yaml:8:20:",
-     "http:// or https://"},
-    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  trusted_proxies: [10.0.0.0/33]\n",
+    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: '127.0.0.1:8000'\n",
+     "t.yaml:8:20:", "http:// or https://"},
+    {MINIMAL
+     "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  trusted_proxies: [10.0.0.0/33]\n",
      "t.yaml:9:21:", "CIDR"},
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  upstream_timeout: 0\n",
      "t.yaml:9:21:", "between 1 and 3600"},
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8080}]\n  public_base_url: http://x\n", "t.yaml:7:", "already used"},
+    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  http2_max_body: 1073741825\n",
+     "t.yaml:9:19:", "between 1 and 1073741824"},
+    {MINIMAL
+     "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  allow_external_copy_sources: 1\n",
+     "t.yaml:9:32:", "true or false"},
+    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000, http2: on}]\n  public_base_url: http://x\n",
+     "t.yaml:7:", "true or false"},
+    {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 1, http2: true}\n",
+     "t.yaml:5:7:", "'http2' is a key of 'proxy.listen' entries only"},
     {MINIMAL "redis: {hots: x}\n", "t.yaml:6:9:", "unknown key 'hots' in 'redis' (expected one of: host, port, password_file)"},
     {MINIMAL "audit: yes\n", "t.yaml:6:8:", "'audit' must be a mapping"},
     {"vault: {path: v.db}\npolicy: p\nissuer: [\n", "t.yaml:4:1:", "did not find expected node content"},
@@ -240,7 +259,7 @@ static void parses_cidrs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_shipped_config), cmocka_unit_test(applies_defaults),     cmocka_unit_test(reads_everything),
+        cmocka_unit_test(loads_shipped_config),      cmocka_unit_test(applies_defaults),     cmocka_unit_test(reads_everything),
         cmocka_unit_test(reports_errors_with_place), cmocka_unit_test(reports_missing_file), cmocka_unit_test(parses_cidrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

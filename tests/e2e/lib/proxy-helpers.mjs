@@ -38,12 +38,14 @@ process.on('exit', () => {
  * (default: devstoreaccount1 in front of azuritePort, passthrough).
  * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s),
  * debug, threads, trustedProxies (array), tls ({certFile, keyFile}: a second,
- * TLS proxy listener at svc.tlsPort / svc.tlsUrl), extraEnv (added to sasgw's environment). Resolves once /healthz answers and
+ * TLS proxy listener at svc.tlsPort / svc.tlsUrl), extraEnv (added to sasgw's environment), http2 (true: the
+ * proxy listeners offer HTTP/2; default false), extraProxyYaml (lines added to the proxy section, indented by
+ * two spaces). Resolves once /healthz answers and
  * the revocation list is loaded (/readyz, unless waitReady is false).
  */
 export async function startProxySasgw({
     redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, debug = false, threads = 2,
-    trustedProxies = [], waitReady = true, tls = null, extraEnv = {},
+    trustedProxies = [], waitReady = true, tls = null, extraEnv = {}, http2 = false, extraProxyYaml = '',
 } = {}) {
     accounts ??= [{ name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azuritePort}`, mode: 'passthrough' }];
     const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-proxy-`));
@@ -57,7 +59,8 @@ export async function startProxySasgw({
     const tlsListener = tls ? `
     - address: 127.0.0.1
       port: ${tlsPort}
-      tls: { certificate: ${tls.certFile}, key: ${tls.keyFile} }` : '';
+      tls: { certificate: ${tls.certFile}, key: ${tls.keyFile} }
+      http2: ${http2}` : '';
     for (const f of ['policy.yaml', 'demo-jwks.json', 'demo-jwt-private.pem', 'demo-jwt-es256.pem'])
         copyFileSync(path.join(SOURCE_DIR, 'conf', f), path.join(dir, f));
     const masterKeyFile = path.join(dir, 'master.key');
@@ -76,12 +79,13 @@ issuer:
 proxy:
   listen:
     - address: 127.0.0.1
-      port: ${proxyPort}${tlsListener}
+      port: ${proxyPort}
+      http2: ${http2}${tlsListener}
   public_base_url: http://127.0.0.1:${proxyPort}
   upstream_timeout: ${upstreamTimeout}
   trusted_proxies: [${trustedProxies.join(', ')}]
   debug: ${debug}
-redis:
+${extraProxyYaml}redis:
   host: 127.0.0.1
   port: ${redisPort}
 revocation:
