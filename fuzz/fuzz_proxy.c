@@ -188,7 +188,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the helpers on their own */
     sas_ip_t ip;
     gw_proxy_client_ip(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
-    gw_proxy_strip_sas(target, target_len, buf, cap);
     static const char *const no_params[] = {NULL};
     static const sas_operation_t copy = {
         "Copy Blob", 'o', SAS_PERM('c') | SAS_PERM('w'), SAS_PERM('c') | SAS_PERM('w'), SAS_OP_NAMES_SOURCE | SAS_OP_CREATES,

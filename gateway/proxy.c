@@ -146,61 +146,11 @@ int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, con
     }
 }
 
-/* ---- origin mode: strip the SAS ---- */
+/* ---- query parameters ---- */
 
 static int hexval(int c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/*
- * Decodes a raw parameter name ('%xx', '+' as a space) and folds it to lower
- * case into dec (cap bytes, NUL-terminated). Returns the length, or -1 when it
- * does not fit (no name the proxy knows is that long).
- */
-static long fold_name(const char *name, size_t len, char *dec, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i != len; i++) {
-        int c = (unsigned char)name[i];
-        if (c == '%' && i + 2 < len && hexval(name[i + 1]) >= 0 && hexval(name[i + 2]) >= 0) {
-            c = hexval(name[i + 1]) * 16 + hexval(name[i + 2]);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (n == cap - 1)
-            return -1;
-        dec[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
-    dec[n] = '\0';
-    return (long)n;
-}
-
-/* The field a folded name is (a SAS parameter or an operation-selecting one), or -1. */
-static int field_of(const char *dec)
-{
-    for (int f = 0; f != SAS_F__COUNT; f++)
-        if (strcmp(dec, sas_field_name((sas_field_t)f)) == 0)
-            return f;
-    return -1;
-}
-
-/* 1 when the (raw) parameter name is one of a SAS's, compared decoded and case-insensitively. */
-static int is_sas_name(const char *name, size_t len)
-{
-    static const char *const extra[] = {"skoid", "sktid", "skt", "ske",     "sks",    "skv", "saoid",
-                                        "suoid", "scid",  "sdd", "skdutid", "sduoid", NULL};
-    char dec[16];
-    if (fold_name(name, len, dec, sizeof(dec)) < 0)
-        return 0;
-    int f = field_of(dec);
-    if (f >= 0 && f < SAS_F__SAS_COUNT)
-        return 1;
-    for (size_t i = 0; extra[i] != NULL; i++)
-        if (strcmp(dec, extra[i]) == 0)
-            return 1;
-    return 0;
 }
 
 /*
@@ -230,17 +180,6 @@ static size_t filter_query(const char *query, size_t len, int (*keep)(const char
         p = pe + 1;
     }
     return n;
-}
-
-static int keep_not_sas(const char *name, size_t len, const void *data)
-{
-    (void)data;
-    return !is_sas_name(name, len);
-}
-
-size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap)
-{
-    return filter_query(query, len, keep_not_sas, NULL, out, cap);
 }
 
 /* ---- errors ---- */
@@ -430,33 +369,6 @@ static int check_target_bytes(const char *t, size_t len, sas_error_t *err)
             snprintf(err->message, sizeof(err->message), "'%%' at byte %zu of the request target does not start %%XX", i);
             return -1;
         }
-    }
-    return 0;
-}
-
-/*
- * Every SAS or operation-selecting parameter of the raw query is spelled as
- * Azure spells it (lower case, not percent-encoded): "COMP=tags" or
- * "c%6Fmp=tags" may select another operation at the backend than the one
- * decided. Returns 0, or -1 with err set to SAS_R_NONCANONICAL_PARAM.
- */
-static int check_query_names(const char *q, size_t len, sas_error_t *err)
-{
-    const char *p = q, *end = q + len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pe - p));
-        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p);
-        char dec[16];
-        int f;
-        if (name_len != 0 && fold_name(p, name_len, dec, sizeof(dec)) >= 0 && (f = field_of(dec)) >= 0 &&
-            (name_len != strlen(dec) || memcmp(p, dec, name_len) != 0)) {
-            err->reason = SAS_R_NONCANONICAL_PARAM;
-            snprintf(err->message, sizeof(err->message), "parameter %s is spelled '%.*s': only '%s' is accepted", dec,
-                     (int)(name_len > 40 ? 40 : name_len), p, dec);
-            return -1;
-        }
-        p = pe + 1;
     }
     return 0;
 }
@@ -690,7 +602,7 @@ int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request
             return -1;
         }
     sas_error_t err;
-    if (check_target_bytes(p, (size_t)(end - p), &err) != 0 || check_query_names(p, (size_t)(end - p), &err) != 0) {
+    if (check_target_bytes(p, (size_t)(end - p), &err) != 0) {
         refuse_source(d, err.reason, err.message);
         return -1;
     }
@@ -870,11 +782,6 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         return d->verdict;
     }
 
-    /* SAS and operation-selecting names as Azure spells them: the backend then reads the operation decided */
-    if (check_query_names(query, query_len, err) != 0) {
-        refuse_signer(d, err);
-        return d->verdict;
-    }
     /* headers that change the operation or name a second resource */
     struct header_facts hf;
     if (read_headers(req, &hf, d) != 0)
@@ -961,6 +868,12 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
 
     /* forward: origin mode keeps only the operation's parameters and applies the signed response headers */
     if (d->account->mode == GW_ACCOUNT_ORIGIN) {
+        /* a batch's sub-requests travel in its body, and an origin checks none of them */
+        if (grant.op->flags & SAS_OP_BATCH) {
+            refuse(d, 403, "AuthorizationPermissionMismatch", SAS_R_OPERATION_NOT_ALLOWED,
+                   "Blob Batch is not forwarded to an origin: its sub-requests would reach it unchecked");
+            return d->verdict;
+        }
         if (cap < path_len + 1) {
             refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
             return d->verdict;

@@ -161,14 +161,6 @@ int gw_proxy_check_op_rules(const sas_operation_t *op, sas_perm_t perms, unsigne
  */
 int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out);
 
-/*
- * Writes the query of a request without its SAS parameters (sv, ss, srt,
- * spr, st, se, sip, si, ses, sr, sp, rscc, rscd, rsce, rscl, rsct, sig and the
- * user-delegation sk* ones), keeping every other parameter in order and as
- * sent, into out (cap >= len). Returns the length written ("" when nothing
- * is left).
- */
-size_t gw_proxy_strip_sas(const char *query, size_t len, char *out, size_t cap);
 
 /*
  * Renders Azure's error document for a refusal into buf:
