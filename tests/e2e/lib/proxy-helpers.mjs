@@ -36,13 +36,13 @@ process.on('exit', () => {
  * Starts `sasgw serve` with an issuer and a proxy listener on free loopback
  * ports. accounts: [{name, key (base64), backend, mode}] added to the vault
  * (default: devstoreaccount1 in front of azuritePort, passthrough).
- * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s),
+ * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s), expirySkew (s),
  * debug, threads, trustedProxies (array), tls ({certFile, keyFile}: a second,
  * TLS proxy listener at svc.tlsPort / svc.tlsUrl), extraEnv (added to sasgw's environment). Resolves once /healthz answers and
  * the revocation list is loaded (/readyz, unless waitReady is false).
  */
 export async function startProxySasgw({
-    redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, debug = false, threads = 2,
+    redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, expirySkew = 0, debug = false, threads = 2,
     trustedProxies = [], waitReady = true, tls = null, extraEnv = {},
 } = {}) {
     accounts ??= [{ name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azuritePort}`, mode: 'passthrough' }];
@@ -79,6 +79,7 @@ proxy:
       port: ${proxyPort}${tlsListener}
   public_base_url: http://127.0.0.1:${proxyPort}
   upstream_timeout: ${upstreamTimeout}
+  expiry_skew: ${expirySkew}
   trusted_proxies: [${trustedProxies.join(', ')}]
   debug: ${debug}
 redis:
