@@ -28,7 +28,7 @@
  * fixed the start, its expiry moved earlier), at most MINT_MAX_SHIFT seconds
  * and MINT_MAX_CLAIMS claims per mint; beyond, 409 token_conflict.
  */
-#define MINT_MAX_SHIFT 3600
+#define MINT_MAX_SHIFT 86400
 #define MINT_MAX_CLAIMS 8
 
 struct issue_api;
@@ -74,6 +74,7 @@ struct mint_job {
     sas_time_t now; /* when the request was read */
     int64_t shift;  /* seconds the current candidate is moved back */
     int claims;     /* claims sent so far */
+    int by_source;  /* 1 once Redis answered NOSCRIPT: send the script itself */
     /* for the issuance index */
     char principal[80];
     char account[32];
@@ -313,8 +314,15 @@ static void on_claim(gw_redis_t *client, redisReply *reply, const char *err, voi
         fail_unindexed(job, why);
         return;
     }
-    if (gw_index_claim_result(reply, &shift, why, sizeof(why)) != 0) {
-        fail_unindexed(job, why);
+    gw_index_claim_t claim = gw_index_claim_result(reply, &shift, why, sizeof(why));
+    if (claim == GW_INDEX_NOSCRIPT && !job->by_source) {
+        /* a Redis that never saw the script (first mint, or restarted): once more with its source */
+        job->by_source = 1;
+        send_claim(job);
+        return;
+    }
+    if (claim != GW_INDEX_CLAIMED) {
+        fail_unindexed(job, claim == GW_INDEX_NOSCRIPT ? "Redis: NOSCRIPT after EVAL" : why);
         return;
     }
     if (job->req == NULL) {
@@ -386,7 +394,7 @@ static void send_claim(struct mint_job *job)
                           .skew = (int64_t)gw_app_config(api->app)->proxy.expiry_skew,
                           .trim = mints_on_thread++ % INDEX_TRIM_EVERY == 0};
     gw_redis_cmds_clear(&job->cmds);
-    gw_index_plan_claim(&e, &job->cmds);
+    gw_index_plan_claim(&e, !job->by_source, &job->cmds);
     job->claims++;
     const gw_redis_cmd_t *c = &job->cmds.v[0];
     if (gw_redis_command_argv(redis, on_claim, job, c->argc, (const char **)(void *)c->argv, c->argvlen) != 0)

@@ -4,6 +4,8 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,11 +564,29 @@ static const char claim_script[] =
     "redis.call('EXPIREAT', KEYS[3], ARGV[8])\n"
     "return n\n";
 
-size_t gw_index_plan_claim(const gw_index_entry_t *e, gw_redis_cmds_t *cmds)
+static char claim_script_sha[2 * SHA_DIGEST_LENGTH + 1];
+static pthread_once_t claim_script_once = PTHREAD_ONCE_INIT;
+
+/* Computes the script's SHA-1 in hex, the name EVALSHA knows it by (once per process). */
+static void hash_claim_script(void)
+{
+    uint8_t d[SHA_DIGEST_LENGTH];
+    SHA1((const uint8_t *)claim_script, strlen(claim_script), d);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(claim_script_sha + 2 * i, 3, "%02x", d[i]);
+}
+
+size_t gw_index_plan_claim(const gw_index_entry_t *e, int by_sha, gw_redis_cmds_t *cmds)
 {
     gw_redis_cmd_t *c = cmd_new(cmds, 17);
-    cmd_arg(c, "EVAL");
-    cmd_arg(c, "%s", claim_script);
+    if (by_sha) {
+        pthread_once(&claim_script_once, hash_claim_script);
+        cmd_arg(c, "EVALSHA");
+        cmd_arg(c, "%s", claim_script_sha);
+    } else {
+        cmd_arg(c, "EVAL");
+        cmd_arg(c, "%s", claim_script);
+    }
     cmd_arg(c, "6");
     cmd_arg(c, GW_ISSUED_KEY);
     cmd_arg(c, GW_REVOKED_KEY);
@@ -588,22 +608,25 @@ size_t gw_index_plan_claim(const gw_index_entry_t *e, gw_redis_cmds_t *cmds)
     return 1;
 }
 
-int gw_index_claim_result(const redisReply *reply, int64_t *shift, char *err, size_t errlen)
+gw_index_claim_t gw_index_claim_result(const redisReply *reply, int64_t *shift, char *err, size_t errlen)
 {
     if (reply == NULL) {
         snprintf(err, errlen, "Redis did not answer");
-        return -1;
+        return GW_INDEX_CLAIM_ERROR;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* Redis's error replies start with their code: NOSCRIPT is the one EVALSHA answers for an unknown script */
+        if (reply->len >= 9 && memcmp(reply->str, "NOSCRIPT ", 9) == 0)
+            return GW_INDEX_NOSCRIPT;
         snprintf(err, errlen, "Redis: %.*s", (int)reply->len, reply->str != NULL ? reply->str : "");
-        return -1;
+        return GW_INDEX_CLAIM_ERROR;
     }
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
         snprintf(err, errlen, "Redis answered the issuance index write with something else than expected");
-        return -1;
+        return GW_INDEX_CLAIM_ERROR;
     }
     *shift = reply->integer;
-    return 0;
+    return GW_INDEX_CLAIMED;
 }
 
 int gw_revoke_reply_ok(const redisReply *reply, char *err, size_t errlen)

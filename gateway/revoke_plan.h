@@ -203,23 +203,27 @@ typedef struct st_gw_index_entry_t {
 } gw_index_entry_t;
 
 /*
- * Appends one EVAL that claims e->token_id and indexes it, atomically: when
- * the id is neither in sasgw:issued (ZADD NX) nor on the revocation list, it
- * is added to sasgw:issued (score expiry), sasgw:issued:{P} (expiry),
+ * Appends one EVALSHA (by_sha 1: the script's SHA-1, the usual case) or EVAL
+ * (by_sha 0: the script itself, after Redis answered NOSCRIPT) that claims
+ * e->token_id and indexes it, atomically: when the id is neither in
+ * sasgw:issued (ZADD NX) nor on the revocation list, it is added to
+ * sasgw:issued (score expiry), sasgw:issued:{P} (expiry),
  * sasgw:issued-at:{A} and either sasgw:issued-at:{A}/{C} or, for an account
- * SAS, sasgw:issued-at-account:{A} (issue time, member "<id> <expiry>"),
- * with trims when e->trim; the reply is 0. Otherwise the id is taken: the
- * script increments sasgw:mint-seq:{first_id} (expiring after first_expiry +
- * skew) and replies with the new count, the shift the next candidate uses.
+ * SAS, sasgw:issued-at-account:{A} (issue time, member "<id> <expiry>"), with
+ * trims when e->trim; the reply is 0. Otherwise the id is taken: the script
+ * increments sasgw:mint-seq:{first_id} (expiring after first_expiry + skew)
+ * and replies with the new count, the shift the next candidate uses.
  * Returns 1 (commands appended).
  */
-size_t gw_index_plan_claim(const gw_index_entry_t *e, gw_redis_cmds_t *cmds);
-/*
- * Reads the claim's reply: 0 with *shift 0 (claimed and indexed) or *shift
- * > 0 (taken: sign again shifted by that many seconds); -1 with err for an
- * error or an unexpected reply.
- */
-int gw_index_claim_result(const redisReply *reply, int64_t *shift, char *err, size_t errlen);
+size_t gw_index_plan_claim(const gw_index_entry_t *e, int by_sha, gw_redis_cmds_t *cmds);
+
+typedef enum en_gw_index_claim_t {
+    GW_INDEX_CLAIM_ERROR = -1, /* err says why */
+    GW_INDEX_CLAIMED = 0,      /* *shift 0: claimed and indexed; *shift > 0: taken, sign again shifted by that many seconds */
+    GW_INDEX_NOSCRIPT = 1      /* Redis does not know the script yet: send the claim again with by_sha 0 */
+} gw_index_claim_t;
+/* Reads the claim's reply. */
+gw_index_claim_t gw_index_claim_result(const redisReply *reply, int64_t *shift, char *err, size_t errlen);
 
 /*
  * Checks one reply of the plan: 0 when it is neither an error (at any depth,

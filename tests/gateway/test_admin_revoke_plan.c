@@ -349,11 +349,19 @@ static void index_claim(void **state)
                           .first_expiry = NOW + 3600,
                           .skew = SKEW,
                           .trim = 1};
-    assert_int_equal(gw_index_plan_claim(&e, &cmds), 1);
+    assert_int_equal(gw_index_plan_claim(&e, 0, &cmds), 1);
     const gw_redis_cmd_t *c = &cmds.v[0];
     assert_int_equal(c->argc, 17);
     assert_string_equal(c->argv[0], "EVAL");
     assert_non_null(strstr(c->argv[1], "'NX'"));
+    /* EVALSHA names the same script by its SHA-1 */
+    gw_redis_cmds_t sha = {0};
+    gw_index_plan_claim(&e, 1, &sha);
+    assert_string_equal(sha.v[0].argv[0], "EVALSHA");
+    assert_int_equal(strlen(sha.v[0].argv[1]), 40);
+    for (int a = 2; a < c->argc; a++)
+        assert_string_equal(sha.v[0].argv[a], c->argv[a]);
+    gw_redis_cmds_clear(&sha);
     const char *want[] = {"6",
                           "sasgw:issued",
                           "sasgw:revoked",
@@ -377,16 +385,16 @@ static void index_claim(void **state)
     /* an account SAS goes to the account's account-SAS key */
     e.container = "";
     e.trim = 0;
-    gw_index_plan_claim(&e, &cmds);
+    gw_index_plan_claim(&e, 0, &cmds);
     assert_string_equal(cmds.v[0].argv[8], "sasgw:issued-at-account:devstoreaccount1");
     assert_string_equal(cmds.v[0].argv[13], "0");
     gw_redis_cmds_clear(&cmds);
 
     int64_t shift = -1;
     redisReply zero = int_reply(0), three = int_reply(3), neg = int_reply(-1), s = str_reply("OK");
-    assert_int_equal(gw_index_claim_result(&zero, &shift, err, sizeof(err)), 0);
+    assert_int_equal(gw_index_claim_result(&zero, &shift, err, sizeof(err)), GW_INDEX_CLAIMED);
     assert_int_equal(shift, 0);
-    assert_int_equal(gw_index_claim_result(&three, &shift, err, sizeof(err)), 0);
+    assert_int_equal(gw_index_claim_result(&three, &shift, err, sizeof(err)), GW_INDEX_CLAIMED);
     assert_int_equal(shift, 3);
     assert_int_equal(gw_index_claim_result(&neg, &shift, err, sizeof(err)), -1);
     assert_int_equal(gw_index_claim_result(&s, &shift, err, sizeof(err)), -1);
@@ -395,6 +403,9 @@ static void index_claim(void **state)
     oom.type = REDIS_REPLY_ERROR;
     assert_int_equal(gw_index_claim_result(&oom, &shift, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "OOM"));
+    redisReply noscript = str_reply("NOSCRIPT No matching script. Please use EVAL.");
+    noscript.type = REDIS_REPLY_ERROR;
+    assert_int_equal(gw_index_claim_result(&noscript, &shift, err, sizeof(err)), GW_INDEX_NOSCRIPT);
 }
 
 static void batches(void **state)
