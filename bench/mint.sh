@@ -5,10 +5,14 @@
 #
 #   bench/mint.sh                  # ROUNDS=3 DURATION=10s THREADS=2 CONNECTIONS=128
 #   SASGW_BINARY=build/gateway/sasgw ROUNDS=5 bench/mint.sh
+#   DISTINCT=1 bench/mint.sh       # every request names another blob (no two mints alike)
 #
 # Builds nothing: uses build/gateway/sasgw (or $SASGW_BINARY). Each round runs
 # Basic auth then a JWT (RS256 bearer) load; the medians are printed, and the
-# last three lines are below. The JWT load reuses one token, as a client does
+# last three lines are below. By default every request is the same body, so
+# thousands of mints per second are identical and each after the first costs a
+# second claim in Redis (docs/redis.md: unique mints); DISTINCT=1 varies the
+# blob name per request, the common case. The JWT load reuses one token, as a client does
 # until it expires: after its first use the policy's signature cache answers
 # (claims are still checked on every request); a first use costs a libjwt
 # verification, ~0.4 ms. The lines:
@@ -97,6 +101,16 @@ wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "$2"
 LUA
+    if [ "${DISTINCT:-0}" = 1 ]; then
+        cat >>"$WORK/$1.lua" <<'LUA'
+local n, prefix = 0, tostring({}):gsub("[^%w]", "")
+request = function()
+    n = n + 1
+    local body = wrk.body:gsub("bench/hello.txt", "bench/" .. prefix .. "-" .. n .. ".txt")
+    return wrk.format(nil, nil, nil, body)
+end
+LUA
+    fi
 }
 lua basic "Basic $(printf %s demo-app:demo-secret | base64 -w0)"
 lua jwt "Bearer $JWT"

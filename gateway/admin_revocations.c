@@ -8,9 +8,13 @@
  * 200 {"revoked": N, "token_ids": [...] (at most GW_REVOKE_RESPONSE_IDS),
  * "truncated": bool}; Redis unreachable or failing: 503 redis_unavailable.
  *
- * A {token_id} without expiry has no known expiry (the id alone does not say
- * when the token ends, and the index is keyed by principal): it is kept for
- * the longest lifetime a token may have, 7 days.
+ * Each entry lives until the token's own end plus the proxy's expiry_skew
+ * (revoke_plan.h): a {token_id} takes its expiry from the issuance index
+ * (sasgw:issued); an end that is unknown keeps the entry until
+ *   DELETE /v1/revocations/{token_id}   (capability `revoke`)
+ * removes it: ZREM plus a "<id> removed" message, so every proxy drops it from
+ * its in-memory set. Answers 200 {"token_id": ID, "removed": true}, or 404
+ * not_found when the id was not on the list.
  *
  * Audit: one record (op "revoke", with its token_id) per revoked id, up to
  * GW_REVOKE_AUDIT_IDS, then one summary record; refusals and failures get a
@@ -44,9 +48,11 @@ struct revoke_job {
     char principal[GW_PRINCIPAL_MAX + 1];
     char client[64], request_id[80];
     char object[200];
+    const char *op; /* "revoke" or "revocation.remove" */
     gw_revoke_selector_t sel;
-    int64_t now;
-    int phase; /* 1 lookup, 2 write */
+    int64_t now, skew;
+    int phase; /* 1 lookup, 2 write; 3 removal */
+    int removed;
     gw_redis_cmds_t cmds;
     size_t pending;
     int failed;
@@ -71,7 +77,7 @@ static void job_audit(struct revoke_job *job, const char *result, const char *re
 {
     char err[256];
     vault_audit_record_t rec = {.principal = job->principal,
-                                .op = "revoke",
+                                .op = job->op,
                                 .object = job->object,
                                 .result = result,
                                 .client = job->client[0] ? job->client : NULL,
@@ -91,6 +97,15 @@ static void job_finish(struct revoke_job *job)
             char msg[320];
             snprintf(msg, sizeof(msg), "the revocation could not be written to Redis: %s", job->err);
             gw_http_send_error(job->req, 503, "redis_unavailable", msg, NULL);
+        }
+    } else if (job->phase == 3) {
+        job_audit(job, job->removed ? "ok" : "refused", job->removed ? NULL : "not on the revocation list", job->sel.token_id);
+        if (job->req != NULL && job->removed) {
+            gw_http_send_json(job->req, 200, json_pack("{s:s,s:b}", "token_id", job->sel.token_id, "removed", 1));
+        } else if (job->req != NULL) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "token_id %s is not on the revocation list", job->sel.token_id);
+            gw_http_send_error(job->req, 404, "not_found", msg, "token_id");
         }
     } else {
         size_t n = job->targets.n;
@@ -128,15 +143,19 @@ static void on_reply(gw_redis_t *client, redisReply *reply, const char *err, voi
             job->failed = 1;
             snprintf(job->err, sizeof(job->err), "%s", err != NULL ? err : "no reply");
         } else if (job->phase == 1 && job->pending == 0) {
-            if (gw_revoke_collect(&job->sel, reply, job->now, &job->targets, job->err, sizeof(job->err)) != 0)
+            if (gw_revoke_collect(&job->sel, reply, job->now, job->skew, &job->targets, job->err, sizeof(job->err)) != 0)
                 job->failed = 1;
+        } else if (job->phase == 3 && job->pending == 0) {
+            int rc = gw_revoke_removed(reply, job->err, sizeof(job->err));
+            job->failed = rc < 0;
+            job->removed = rc == 1;
         } else if (gw_revoke_reply_ok(reply, job->err, sizeof(job->err)) != 0) {
             job->failed = 1;
         }
     }
     if (job->pending != 0)
         return;
-    if (job->failed || job->phase == 2) {
+    if (job->failed || job->phase != 1) {
         job_finish(job);
         return;
     }
@@ -148,9 +167,11 @@ static void on_reply(gw_redis_t *client, redisReply *reply, const char *err, voi
 static void run_phase(struct revoke_job *job)
 {
     gw_redis_cmds_clear(&job->cmds);
+    if (job->phase == 3)
+        gw_revoke_plan_remove(job->sel.token_id, &job->cmds);
     if (job->phase == 1) {
-        if (gw_revoke_plan_lookup(&job->sel, job->now, &job->cmds) == 0) {
-            if (gw_revoke_collect(&job->sel, NULL, job->now, &job->targets, job->err, sizeof(job->err)) != 0) {
+        if (gw_revoke_plan_lookup(&job->sel, job->now, job->skew, &job->cmds) == 0) {
+            if (gw_revoke_collect(&job->sel, NULL, job->now, job->skew, &job->targets, job->err, sizeof(job->err)) != 0) {
                 job->failed = 1;
                 job_finish(job);
                 return;
@@ -177,6 +198,41 @@ static void run_phase(struct revoke_job *job)
         job_finish(job);
 }
 
+/*
+ * Starts the job of an admin request on sel at phase (1: revoke, 3: remove
+ * from the list), or refuses 503 when the thread's Redis client is not
+ * connected. The response is sent by the job.
+ */
+static void start_job(gw_admin_req_t *r, const gw_revoke_selector_t *sel, int phase)
+{
+    h2o_req_t *req = r->req;
+    gw_redis_t *redis = gw_app_redis(r->app, req);
+    if (redis == NULL || gw_redis_state(redis) != GW_REDIS_CONNECTED) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Redis is not reachable%s%s", redis != NULL && gw_redis_last_error(redis)[0] ? ": " : "",
+                 redis != NULL ? gw_redis_last_error(redis) : "");
+        gw_admin__refuse(r, 503, "redis_unavailable", msg, NULL, "revocations");
+        return;
+    }
+
+    struct revoke_job *job = sg_calloc(1, sizeof(*job));
+    job->app = r->app;
+    job->req = req;
+    job->redis = redis;
+    job->sel = *sel;
+    job->now = (int64_t)time(NULL);
+    job->skew = (int64_t)gw_app_config(r->app)->proxy.expiry_skew;
+    job->phase = phase;
+    job->op = phase == 3 ? "revocation.remove" : "revoke";
+    snprintf(job->principal, sizeof(job->principal), "%s", r->principal);
+    snprintf(job->client, sizeof(job->client), "%s", r->actor.client != NULL ? r->actor.client : "");
+    snprintf(job->request_id, sizeof(job->request_id), "%s", r->actor.request_id != NULL ? r->actor.request_id : "");
+    gw_revoke_selector_describe(sel, job->object, sizeof(job->object));
+    job->link = h2o_mem_alloc_shared(&req->pool, sizeof(*job->link), on_link_dispose);
+    job->link->job = job;
+    run_phase(job);
+}
+
 /* POST /v1/revocations */
 static int on_revoke(h2o_req_t *req, const gw_route_match_t *match, void *data)
 {
@@ -196,33 +252,31 @@ static int on_revoke(h2o_req_t *req, const gw_route_match_t *match, void *data)
     }
     json_decref(body);
 
-    gw_redis_t *redis = gw_app_redis(r.app, req);
-    if (redis == NULL || gw_redis_state(redis) != GW_REDIS_CONNECTED) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "Redis is not reachable%s%s", redis != NULL && gw_redis_last_error(redis)[0] ? ": " : "",
-                 redis != NULL ? gw_redis_last_error(redis) : "");
-        gw_admin__refuse(&r, 503, "redis_unavailable", msg, NULL, "revocations");
+    start_job(&r, &sel, 1);
+    return 0;
+}
+
+/* DELETE /v1/revocations/{token_id} */
+static int on_remove(h2o_req_t *req, const gw_route_match_t *match, void *data)
+{
+    gw_admin_req_t r;
+    if (gw_admin__begin(&r, data, req, "revoke", "revocation.remove") != 0)
+        return 0;
+    const char *id = gw_admin__param(match, "token_id");
+    gw_revoke_selector_t sel = {.by = GW_REVOKE_BY_TOKEN_ID};
+    if (!gw_revoke_valid_token_id(id, strlen(id))) {
+        gw_admin__refuse(&r, 400, "invalid_request", "a token id is 22 characters of A-Z a-z 0-9 - _", "token_id", "revocations");
         return 0;
     }
-
-    struct revoke_job *job = sg_calloc(1, sizeof(*job));
-    job->app = r.app;
-    job->req = req;
-    job->redis = redis;
-    job->sel = sel;
-    job->now = (int64_t)time(NULL);
-    job->phase = 1;
-    snprintf(job->principal, sizeof(job->principal), "%s", r.principal);
-    snprintf(job->client, sizeof(job->client), "%s", r.actor.client != NULL ? r.actor.client : "");
-    snprintf(job->request_id, sizeof(job->request_id), "%s", r.actor.request_id != NULL ? r.actor.request_id : "");
-    gw_revoke_selector_describe(&sel, job->object, sizeof(job->object));
-    job->link = h2o_mem_alloc_shared(&req->pool, sizeof(*job->link), on_link_dispose);
-    job->link->job = job;
-    run_phase(job);
+    memcpy(sel.token_id, id, SAS_TOKEN_ID_LEN + 1);
+    start_job(&r, &sel, 3);
     return 0;
 }
 
 int gw_admin__register_revocations(gw_server_t *server, gw_app_t *app)
 {
-    return gw_server_add_route(server, GW_SERVICE_ISSUER, "POST", "/v1/revocations", on_revoke, app);
+    if (gw_server_add_route(server, GW_SERVICE_ISSUER, "POST", "/v1/revocations", on_revoke, app) != 0 ||
+        gw_server_add_route(server, GW_SERVICE_ISSUER, "DELETE", "/v1/revocations/{token_id}", on_remove, app) != 0)
+        return -1;
+    return 0;
 }

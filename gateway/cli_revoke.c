@@ -4,7 +4,7 @@
  * blocking hiredis connection.
  *
  *   sasgw revoke (--token-id ID [--expiry T] | --token SAS | --principal P |
- *                 --account A [--container C] --issued-before T)
+ *                 --account A [--container C] --issued-before T | --remove ID)
  *                [--redis HOST:PORT] [-c conf/sasgw.yaml] [--audit-log PATH] [--json]
  *
  * Redis: --redis, else the `redis:` section of -c (with its password_file),
@@ -13,7 +13,9 @@
  * audit.log beside its vault); without either no record is written. The
  * audit log needs no master key, so none is asked for (--vault,
  * --master-key-file and --passphrase-file are accepted for symmetry with the
- * other commands; --vault only places the default audit log).
+ * other commands; --vault only places the default audit log). Entries are
+ * scored by the token's end plus the proxy's expiry_skew from -c (0 without
+ * it); --remove takes one id off the list (DELETE /v1/revocations/{id}).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +36,7 @@
 #define AUDIT_IDS_MAX 100
 
 static const char help[] = "usage: sasgw revoke (--token-id ID [--expiry T] | --token SAS | --principal P |\n"
-                           "                     --account A [--container C] --issued-before T)\n"
+                           "                     --account A [--container C] --issued-before T | --remove ID)\n"
                            "                    [--redis HOST:PORT] [-c conf/sasgw.yaml] [--audit-log PATH] [--json]\n"
                            "\n"
                            "Revokes tokens: adds their ids to the revocation list in Redis (sasgw:revoked)\n"
@@ -42,14 +44,20 @@ static const char help[] = "usage: sasgw revoke (--token-id ID [--expiry T] | --
                            "milliseconds. The same as POST /v1/revocations.\n"
                            "\n"
                            "  --token-id ID        one token by its id (22 characters); kept on the list until\n"
-                           "                       --expiry T, or for 7 days (the longest token lifetime)\n"
+                           "                       its expiry as the issuance index recorded it at mint (or\n"
+                           "                       --expiry T, whichever is later); unknown: until --remove\n"
                            "  --token SAS          one token given as its query string or whole URL; its id and\n"
-                           "                       expiry (se) are read from it\n"
+                           "                       expiry (se) are read from it; without se (a stored access\n"
+                           "                       policy supplies it): until --remove\n"
                            "  --principal P        every unexpired token issued to principal P\n"
                            "  --account A          every unexpired token for account A (only container C with\n"
-                           "                       --container) issued before --issued-before T\n"
+                           "                       --container, and A's account SAS, which cover every\n"
+                           "                       container) issued before --issued-before T\n"
+                           "  --remove ID          take token id ID off the revocation list: every proxy serves\n"
+                           "                       it again (exit 1 when it was not on the list)\n"
                            "  --redis HOST:PORT    Redis to write to (default: the config's, else 127.0.0.1:6379)\n"
-                           "  -c, --config FILE    sasgw.yaml: Redis address and password file, audit log\n"
+                           "  -c, --config FILE    sasgw.yaml: Redis address and password file, audit log, and\n"
+                           "                       proxy.expiry_skew (added to every entry's end; 0 without -c)\n"
                            "  --audit-log PATH     write the audit records there (principal \"cli\")\n"
                            "  --json               print {\"revoked\": N, \"token_ids\": [...]}\n"
                            "\n"
@@ -149,10 +157,31 @@ static void audit_revocation(const char *path, const gw_revoke_selector_t *sel, 
     vault_audit_close(log);
 }
 
+/* Appends the audit record of a removal (op "revocation.remove"); failures are reported. */
+static void audit_removal(const char *path, const gw_revoke_selector_t *sel, int removed)
+{
+    char err[256], object[64];
+    vault_audit_t *log = vault_audit_open(path, err, sizeof(err));
+    if (log == NULL) {
+        fprintf(stderr, "sasgw revoke: warning: no audit record written: %s\n", err);
+        return;
+    }
+    gw_revoke_selector_describe(sel, object, sizeof(object));
+    vault_audit_record_t rec = {.principal = "cli",
+                                .op = "revocation.remove",
+                                .object = object,
+                                .result = removed ? "ok" : "refused",
+                                .token_id = sel->token_id,
+                                .reason = removed ? NULL : "not on the revocation list"};
+    if (vault_audit_append(log, &rec, err, sizeof(err)) != 0)
+        fprintf(stderr, "sasgw revoke: warning: cannot write the audit record: %s\n", err);
+    vault_audit_close(log);
+}
+
 int gw_cli_revoke(int argc, char **argv)
 {
-    const char *token_id = NULL, *expiry = NULL, *token = NULL, *principal = NULL, *account = NULL, *container = NULL,
-               *issued_before = NULL, *redis_addr = NULL, *config = NULL, *audit_log = NULL, *vault_path = NULL;
+    const char *token_id = NULL, *remove = NULL, *expiry = NULL, *token = NULL, *principal = NULL, *account = NULL,
+               *container = NULL, *issued_before = NULL, *redis_addr = NULL, *config = NULL, *audit_log = NULL, *vault_path = NULL;
     int json = 0;
     static const char *const usage_tail = " (see 'sasgw revoke --help').\n";
 
@@ -161,19 +190,13 @@ int gw_cli_revoke(int argc, char **argv)
     const struct {
         const char *name;
         const char **value;
-    } valued[] = {{"--token-id", &token_id},
-                  {"--expiry", &expiry},
-                  {"--token", &token},
-                  {"--principal", &principal},
-                  {"--account", &account},
-                  {"--container", &container},
-                  {"--issued-before", &issued_before},
-                  {"--redis", &redis_addr},
-                  {"-c", &config},
-                  {"--config", &config},
-                  {"--audit-log", &audit_log},
-                  {"--vault", &vault_path},
-                  {"--master-key-file", &unused},
+    } valued[] = {{"--token-id", &token_id},     {"--expiry", &expiry},
+                  {"--remove", &remove},         {"--token", &token},
+                  {"--principal", &principal},   {"--account", &account},
+                  {"--container", &container},   {"--issued-before", &issued_before},
+                  {"--redis", &redis_addr},      {"-c", &config},
+                  {"--config", &config},         {"--audit-log", &audit_log},
+                  {"--vault", &vault_path},      {"--master-key-file", &unused},
                   {"--passphrase-file", &unused}};
     const size_t nvalued = sizeof(valued) / sizeof(valued[0]);
     for (int i = 1; i < argc; i++) {
@@ -203,9 +226,9 @@ int gw_cli_revoke(int argc, char **argv)
     }
 
     /* exactly one selector */
-    int nsel = (token_id != NULL) + (token != NULL) + (principal != NULL) + (account != NULL);
+    int nsel = (token_id != NULL) + (token != NULL) + (principal != NULL) + (account != NULL) + (remove != NULL);
     if (nsel != 1) {
-        fprintf(stderr, "sasgw revoke: give exactly one of --token-id, --token, --principal, --account%s", usage_tail);
+        fprintf(stderr, "sasgw revoke: give exactly one of --token-id, --token, --principal, --account, --remove%s", usage_tail);
         return GW_EXIT_USAGE;
     }
     if (expiry != NULL && token_id == NULL) {
@@ -224,10 +247,11 @@ int gw_cli_revoke(int argc, char **argv)
     gw_revoke_selector_t sel;
     memset(&sel, 0, sizeof(sel));
     char err[512];
-    if (token_id != NULL) {
+    if (token_id != NULL || remove != NULL) {
+        const char *id = token_id != NULL ? token_id : remove;
         sel.by = GW_REVOKE_BY_TOKEN_ID;
-        snprintf(sel.token_id, sizeof(sel.token_id), "%s", token_id);
-        if (strlen(token_id) >= sizeof(sel.token_id))
+        snprintf(sel.token_id, sizeof(sel.token_id), "%s", id);
+        if (strlen(id) >= sizeof(sel.token_id))
             sel.token_id[0] = '\0';
         if (expiry != NULL && parse_time(expiry, &sel.expiry) != 0) {
             fprintf(stderr, "sasgw revoke: --expiry is not a time%s", usage_tail);
@@ -266,6 +290,7 @@ int gw_cli_revoke(int argc, char **argv)
     uint16_t port = 6379;
     char *password = NULL, *audit_path = NULL;
     gw_config_t *conf = NULL;
+    int64_t skew = GW_CONFIG_DEFAULT_EXPIRY_SKEW;
     if (config != NULL) {
         if ((conf = gw_config_load(config, err, sizeof(err))) == NULL) {
             fprintf(stderr, "sasgw revoke: %s\n", err);
@@ -273,6 +298,7 @@ int gw_cli_revoke(int argc, char **argv)
         }
         snprintf(host, sizeof(host), "%s", conf->redis.host);
         port = conf->redis.port;
+        skew = (int64_t)conf->proxy.expiry_skew;
         if (conf->redis.password_file != NULL &&
             (password = gw_redis_read_password_file(conf->redis.password_file, err, sizeof(err))) == NULL) {
             fprintf(stderr, "sasgw revoke: %s.\n", err);
@@ -304,9 +330,25 @@ int gw_cli_revoke(int argc, char **argv)
     sg_free_secret_str(password);
     if (c == NULL)
         goto Fail;
-    if (gw_revoke_plan_lookup(&sel, now, &cmds) != 0 && run_cmds(c, &cmds, 0, &last, err, sizeof(err)) != 0)
+    if (remove != NULL) {
+        gw_revoke_plan_remove(sel.token_id, &cmds);
+        int removed = run_cmds(c, &cmds, 0, &last, err, sizeof(err)) == 0 ? gw_revoke_removed(last, err, sizeof(err)) : -1;
+        if (removed < 0)
+            goto Fail;
+        if (audit_path != NULL)
+            audit_removal(audit_path, &sel, removed);
+        if (json)
+            printf("{\"token_id\":\"%s\",\"removed\":%s}\n", sel.token_id, removed ? "true" : "false");
+        else if (removed)
+            printf("removed %s from the revocation list\n", sel.token_id);
+        else
+            fprintf(stderr, "sasgw revoke: %s is not on the revocation list.\n", sel.token_id);
+        rc = removed ? GW_EXIT_OK : GW_EXIT_REFUSED;
+        goto Exit;
+    }
+    if (gw_revoke_plan_lookup(&sel, now, skew, &cmds) != 0 && run_cmds(c, &cmds, 0, &last, err, sizeof(err)) != 0)
         goto Fail;
-    if (gw_revoke_collect(&sel, last, now, &targets, err, sizeof(err)) != 0)
+    if (gw_revoke_collect(&sel, last, now, skew, &targets, err, sizeof(err)) != 0)
         goto Fail;
     freeReplyObject(last);
     last = NULL;
@@ -327,8 +369,9 @@ int gw_cli_revoke(int argc, char **argv)
         json_decref(out);
     } else {
         printf("revoked %zu token(s)\n", targets.n);
+        char score[24];
         for (size_t i = 0; i < targets.n; i++)
-            printf("  %s  until %" PRId64 "\n", targets.v[i].token_id, targets.v[i].expiry);
+            printf("  %s  until %s\n", targets.v[i].token_id, gw_revoke_score_text(targets.v[i].until, score, sizeof(score)));
     }
     rc = GW_EXIT_OK;
     goto Exit;

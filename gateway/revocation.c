@@ -25,10 +25,11 @@
 
 #include "common.h"
 #include "redis.h"
+#include "revoke_plan.h"
 
-#define CHANNEL_REVOCATIONS "sasgw:revocations"
-#define CHANNEL_EVENTS "sasgw:events"
-#define KEY_REVOKED "sasgw:revoked"
+#define CHANNEL_REVOCATIONS GW_REVOCATIONS_CHANNEL
+#define CHANNEL_EVENTS GW_EVENTS_CHANNEL
+#define KEY_REVOKED GW_REVOKED_KEY
 #define TICK_MS 100
 #define PONG_TIMEOUT_MS 3000
 #define CONNECT_TIMEOUT_MS 1000
@@ -118,28 +119,17 @@ static int decode_token_id(const char *s, size_t len, uint8_t out[GW_REVSET_ID_L
     return 0;
 }
 
-/* Parses "<token_id> <expiry>" (expiry optional: then kept for a day past now). */
-static int parse_revocation(const char *s, size_t len, uint8_t id[GW_REVSET_ID_LEN], int64_t *expiry)
+/*
+ * Reads a message of sasgw:revocations (gw_revoke_parse_message): the id's 16
+ * bytes, its score (GW_REVOKE_FOREVER: kept until removed) and whether it
+ * announces a removal. Returns 0 or -1.
+ */
+static int parse_revocation(const char *s, size_t len, uint8_t id[GW_REVSET_ID_LEN], int64_t *until, int *removed)
 {
-    const char *sp = memchr(s, ' ', len);
-    size_t idlen = sp != NULL ? (size_t)(sp - s) : len;
-    if (decode_token_id(s, idlen, id) != 0)
+    char text[SAS_TOKEN_ID_LEN + 1];
+    if (gw_revoke_parse_message(s, len, text, until, removed) != 0)
         return -1;
-    *expiry = now_ms() / 1000 + 86400;
-    if (sp != NULL) {
-        char num[32];
-        size_t n = len - idlen - 1;
-        if (n == 0 || n >= sizeof(num))
-            return -1;
-        memcpy(num, sp + 1, n);
-        num[n] = '\0';
-        char *end;
-        double e = strtod(num, &end);
-        if (*end != '\0')
-            return -1;
-        *expiry = (int64_t)e;
-    }
-    return 0;
+    return decode_token_id(text, SAS_TOKEN_ID_LEN, id);
 }
 
 /*
@@ -180,9 +170,10 @@ static int full_load(gw_revocation_t *rv)
         for (size_t i = 0; i + 1 < items->elements; i += 2) {
             uint8_t id[GW_REVSET_ID_LEN];
             redisReply *m = items->element[i], *s = items->element[i + 1];
-            if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING || decode_token_id(m->str, m->len, id) != 0)
+            int64_t expiry;
+            if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING || decode_token_id(m->str, m->len, id) != 0 ||
+                gw_revoke_parse_score(s->str, s->len, &expiry) != 0)
                 continue;
-            int64_t expiry = (int64_t)strtod(s->str, NULL);
             if (expiry < now)
                 continue;
             gw_revset_builder_add(b, id, expiry);
@@ -213,11 +204,14 @@ static int on_reply(gw_revocation_t *rv, redisReply *r)
         gw_series_inc(rv->m_messages, 1);
     if (strcmp(r->element[1]->str, CHANNEL_REVOCATIONS) == 0) {
         uint8_t id[GW_REVSET_ID_LEN];
-        int64_t expiry;
-        if (parse_revocation(r->element[2]->str, r->element[2]->len, id, &expiry) == 0)
-            gw_revset_add(rv->set, id, expiry);
-        else
+        int64_t until;
+        int removed;
+        if (parse_revocation(r->element[2]->str, r->element[2]->len, id, &until, &removed) != 0)
             fprintf(stderr, "sasgw: revocation: ignoring a malformed message on %s\n", CHANNEL_REVOCATIONS);
+        else if (removed)
+            gw_revset_remove(rv->set, id);
+        else
+            gw_revset_add(rv->set, id, until);
     } else if (strcmp(r->element[1]->str, CHANNEL_EVENTS) == 0) {
         if (rv->keyring != NULL)
             gw_keyring_live_poke(rv->keyring, NULL);

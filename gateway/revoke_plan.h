@@ -5,20 +5,26 @@
  * CLI) in three steps:
  *
  *     gw_revoke_selector_t sel;            (filled from JSON or argv, then checked)
- *     gw_revoke_plan_lookup(&sel, now, &cmds);        // 0 commands, or trim + ZRANGEBYSCORE
+ *     gw_revoke_plan_lookup(&sel, now, skew, &cmds);  // 0 commands, or MULTI ... EXEC
  *     ... run cmds; keep the reply of the last one ...
- *     gw_revoke_collect(&sel, last_reply, now, &targets);
+ *     gw_revoke_collect(&sel, last_reply, now, skew, &targets);
  *     gw_revoke_plan_write(&targets, now, &cmds);     // MULTI ZADD PUBLISH... EXEC per batch
  *     ... run cmds; gw_revoke_reply_ok() on every reply ...
  *
- * Semantics. A token id is added to `sasgw:revoked` with its expiry as score
- * (ZADD GT: a later revocation never shortens an entry) and published on
- * `sasgw:revocations` as "<id> <expiry>", in one MULTI/EXEC per batch of
- * GW_REVOKE_BATCH ids; the last batch also trims `sasgw:revoked` of expired
- * entries. A token id given alone carries no expiry: unless the caller knows
- * it, it is kept for GW_REVOKE_MAX_LIFETIME (the longest lifetime a token may
- * have), which is always long enough. Expired tokens are skipped: they are
- * refused anyway.
+ * Semantics. A token id is added to `sasgw:revoked` with the token's own end
+ * as score: its se (or, for a {token_id}, the expiry the issuance index
+ * recorded at mint) plus the proxy's expiry skew, the last moment a proxy
+ * could still accept it. A token whose end is unknown (a {token} without se,
+ * whose stored access policy may be changed later; a {token_id} the index
+ * does not know and given without expiry) is scored GW_REVOKE_FOREVER
+ * (+inf): it stays until an admin removes it (gw_revoke_plan_remove). ZADD
+ * GT: a later revocation never shortens an entry. Each id is published on
+ * `sasgw:revocations` as "<id> <score>", in one MULTI/EXEC per batch of
+ * GW_REVOKE_BATCH ids; the last batch also trims `sasgw:revoked` of ended
+ * entries. Ended tokens are skipped: they are refused anyway.
+ *
+ * The issuance index (gw_index_plan_claim) is written by every mint before it
+ * answers, in one script that also claims the token id: an id is minted once.
  */
 #ifndef SASGW_GATEWAY_REVOKE_PLAN_H
 #define SASGW_GATEWAY_REVOKE_PLAN_H
@@ -34,8 +40,18 @@
 #define GW_EVENTS_CHANNEL "sasgw:events"
 #define GW_ISSUED_PREFIX "sasgw:issued:"
 #define GW_ISSUED_AT_PREFIX "sasgw:issued-at:"
+/* Every minted id -> its expiry (se, unix seconds): the claim that makes ids unique, and {token_id}'s expiry. */
+#define GW_ISSUED_KEY "sasgw:issued"
+/* Account SAS of an account by issue time: {account, container, issued_before} reaches them (they cover every container). */
+#define GW_ISSUED_ACCOUNT_SAS_PREFIX "sasgw:issued-at-account:"
+/* Per first candidate id: how many identical mints were asked for (the next start shift). */
+#define GW_MINT_SEQ_PREFIX "sasgw:mint-seq:"
+/* The score of an entry whose end is unknown: +inf in Redis, kept until removed. */
+#define GW_REVOKE_FOREVER INT64_MAX
+/* The payload word that announces a removal on sasgw:revocations: "<id> removed". */
+#define GW_REVOKE_REMOVED "removed"
 
-/* The longest lifetime of a token (docs/redis.md): 7 days. */
+/* The longest lifetime of a minted token (docs/redis.md): 7 days; the issue-time index is trimmed past it. */
 #define GW_REVOKE_MAX_LIFETIME (7 * 86400)
 /* Token ids per MULTI/EXEC. */
 #define GW_REVOKE_BATCH 1000
@@ -73,7 +89,7 @@ typedef enum en_gw_revoke_by_t {
 typedef struct st_gw_revoke_selector_t {
     gw_revoke_by_t by;
     char token_id[SAS_TOKEN_ID_LEN + 1];
-    int64_t expiry; /* unix seconds; 0: unknown */
+    int64_t expiry; /* the token's se, unix seconds; 0: unknown */
     char principal[GW_PRINCIPAL_MAX + 1];
     char account[32];
     char container[64]; /* "" when none */
@@ -104,7 +120,7 @@ const char *gw_revoke_selector_describe(const gw_revoke_selector_t *sel, char *b
 
 typedef struct st_gw_revoke_target_t {
     char token_id[SAS_TOKEN_ID_LEN + 1];
-    int64_t expiry;
+    int64_t until; /* the score: the token's end plus the expiry skew, or GW_REVOKE_FOREVER */
 } gw_revoke_target_t;
 
 typedef struct st_gw_revoke_targets_t {
@@ -115,31 +131,100 @@ typedef struct st_gw_revoke_targets_t {
 void gw_revoke_targets_clear(gw_revoke_targets_t *t);
 
 /*
- * Appends to cmds the commands that find the token ids of sel: for a
- * principal, trim `sasgw:issued:{P}` of expired ids then ZRANGEBYSCORE it
- * from now (exclusive) WITHSCORES; for account[/container], trim
- * `sasgw:issued-at:{K}` of entries issued more than GW_REVOKE_MAX_LIFETIME
- * ago then ZRANGEBYSCORE it below issued_before (exclusive). Nothing for a
- * token or token id. Returns the number of commands appended; the ids are in
- * the reply of the last one.
+ * Appends to cmds the commands that find the token ids of sel, in one
+ * MULTI/EXEC (skew: the proxy's expiry_skew, seconds; a token is alive while
+ * now < its expiry + skew):
+ *   {token_id}: ZSCORE sasgw:issued ID (the expiry recorded at mint);
+ *   {principal}: trim `sasgw:issued:{P}` of ended ids, then ZRANGEBYSCORE it
+ *     from now - skew (exclusive) WITHSCORES;
+ *   {account [, container]}: trim `sasgw:issued-at:{K}` of entries issued
+ *     more than GW_REVOKE_MAX_LIFETIME + skew ago, then ZRANGEBYSCORE it below
+ *     issued_before (exclusive); with a container, the same on the account's
+ *     account SAS (GW_ISSUED_ACCOUNT_SAS_PREFIX), which cover every container.
+ * Nothing for a {token}. Returns the number of commands appended; the ids are
+ * in the reply of the last one (EXEC).
  */
-size_t gw_revoke_plan_lookup(const gw_revoke_selector_t *sel, int64_t now, gw_redis_cmds_t *cmds);
+size_t gw_revoke_plan_lookup(const gw_revoke_selector_t *sel, int64_t now, int64_t skew, gw_redis_cmds_t *cmds);
 /*
- * Collects the ids to revoke into targets (appending): the selector's own id
- * (expiry now + GW_REVOKE_MAX_LIFETIME when unknown), or the ids in reply (the
- * last lookup reply; NULL is read as empty). Skips expired ids and malformed
- * members. Returns 0, or -1 when reply is an error or not an array (err says
- * why).
+ * Collects the ids to revoke into targets (appending). reply is the EXEC
+ * reply of the lookup (NULL is read as empty). For {token} and {token_id},
+ * the selector's own id, scored by the later of its given expiry and the one
+ * the index holds, plus skew; GW_REVOKE_FOREVER when neither is known. For
+ * the others, the ids in the lookup's ranges, scored expiry + skew. Skips
+ * ended ids and malformed members. Returns 0, or -1 when reply is an error,
+ * an aborted EXEC or not the shape asked for (err says why).
  */
-int gw_revoke_collect(const gw_revoke_selector_t *sel, const redisReply *reply, int64_t now, gw_revoke_targets_t *targets,
-                      char *err, size_t errlen);
+int gw_revoke_collect(const gw_revoke_selector_t *sel, const redisReply *reply, int64_t now, int64_t skew,
+                      gw_revoke_targets_t *targets, char *err, size_t errlen);
 /*
  * Appends the write commands for targets: per batch of GW_REVOKE_BATCH,
- * MULTI, ZADD sasgw:revoked GT e id..., PUBLISH sasgw:revocations "id e"...,
- * EXEC; the last batch trims sasgw:revoked before EXEC. With no target, a
- * lone trim. Returns the number of commands appended.
+ * MULTI, ZADD sasgw:revoked GT score id..., PUBLISH sasgw:revocations
+ * "id score"..., EXEC (score "+inf" for GW_REVOKE_FOREVER); the last batch
+ * trims sasgw:revoked before EXEC. With no target, a lone trim. Returns the
+ * number of commands appended.
  */
 size_t gw_revoke_plan_write(const gw_revoke_targets_t *targets, int64_t now, gw_redis_cmds_t *cmds);
+/*
+ * Appends the commands that take id off the list: MULTI, ZREM sasgw:revoked
+ * id, PUBLISH sasgw:revocations "id removed", EXEC. Returns 4.
+ */
+size_t gw_revoke_plan_remove(const char *token_id, gw_redis_cmds_t *cmds);
+/* Reads the EXEC reply of gw_revoke_plan_remove: 1 removed, 0 the id was not on the list, -1 error (err). */
+int gw_revoke_removed(const redisReply *reply, char *err, size_t errlen);
+
+/* Writes a score as Redis reads it ("+inf" for GW_REVOKE_FOREVER). Returns buf (24 bytes are enough). */
+const char *gw_revoke_score_text(int64_t score, char *buf, size_t cap);
+/*
+ * Reads a score of sasgw:revoked as Redis writes it ("1800000000",
+ * "1.8e9", "inf", "+inf"): whole seconds, fraction dropped; +inf is
+ * GW_REVOKE_FOREVER. Returns 0, or -1 for anything else (-inf, nan, text).
+ */
+int gw_revoke_parse_score(const char *s, size_t len, int64_t *out);
+/*
+ * Reads a message of sasgw:revocations: "<id> <score>" (*removed = 0),
+ * "<id> removed" (*removed = 1), or a bare "<id>" (score unknown:
+ * GW_REVOKE_FOREVER). id receives the 22 characters. Returns 0 or -1.
+ */
+int gw_revoke_parse_message(const char *s, size_t len, char id[SAS_TOKEN_ID_LEN + 1], int64_t *until, int *removed);
+
+/* ---- the issuance index, written at mint ---- */
+
+typedef struct st_gw_index_entry_t {
+    const char *token_id; /* this candidate's id */
+    const char *first_id; /* the id of the request's first candidate (names its mint counter) */
+    const char *principal;
+    const char *account;
+    const char *container; /* NULL or "": an account SAS */
+    int64_t issued;        /* unix seconds */
+    int64_t expiry;        /* this candidate's se */
+    int64_t first_expiry;  /* the first candidate's se: the counter lives until then */
+    int64_t skew;          /* the proxy's expiry_skew */
+    int trim;              /* also trim the index keys written */
+} gw_index_entry_t;
+
+/*
+ * Appends one EVALSHA (by_sha 1: the script's SHA-1, the usual case) or EVAL
+ * (by_sha 0: the script itself, after Redis answered NOSCRIPT) that claims
+ * e->token_id and indexes it, atomically: when the id is neither in
+ * sasgw:issued (ZADD NX) nor on the revocation list, it is added to
+ * sasgw:issued (score expiry), sasgw:issued:{P} (expiry),
+ * sasgw:issued-at:{A} and either sasgw:issued-at:{A}/{C} or, for an account
+ * SAS, sasgw:issued-at-account:{A} (issue time, member "<id> <expiry>"), with
+ * trims when e->trim; the reply is 0. Otherwise the id is taken: the script
+ * increments sasgw:mint-seq:{first_id} (expiring after first_expiry + skew)
+ * and replies with the new count, the shift the next candidate uses.
+ * Returns 1 (commands appended).
+ */
+size_t gw_index_plan_claim(const gw_index_entry_t *e, int by_sha, gw_redis_cmds_t *cmds);
+
+typedef enum en_gw_index_claim_t {
+    GW_INDEX_CLAIM_ERROR = -1, /* err says why */
+    GW_INDEX_CLAIMED = 0,      /* *shift 0: claimed and indexed; *shift > 0: taken, sign again shifted by that many seconds */
+    GW_INDEX_NOSCRIPT = 1      /* Redis does not know the script yet: send the claim again with by_sha 0 */
+} gw_index_claim_t;
+/* Reads the claim's reply. */
+gw_index_claim_t gw_index_claim_result(const redisReply *reply, int64_t *shift, char *err, size_t errlen);
+
 /*
  * Checks one reply of the plan: 0 when it is neither an error (at any depth,
  * as EXEC nests the queued commands' replies) nor a nil EXEC; -1 with Redis's

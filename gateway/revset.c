@@ -102,18 +102,28 @@ static int table_put(struct table *t, uint64_t w0, uint64_t w1, int64_t expiry)
     }
 }
 
-/* Copies the ids of src that expire at or after keep_from into a new table sized for extra more. */
-static struct table *table_rebuild(const struct table *src, int64_t keep_from, size_t extra)
+/*
+ * Copies the ids of src that expire at or after keep_from, except the one
+ * (drop0, drop1) when drop0 is not 0, into a new table sized for extra more.
+ */
+static struct table *table_rebuild_except(const struct table *src, int64_t keep_from, size_t extra, uint64_t drop0, uint64_t drop1)
 {
     struct table *t = table_new(capacity_for(src->count + extra));
     for (size_t i = 0; i <= src->mask; i++) {
         const struct slot *s = &src->slots[i];
         uint64_t w0 = atomic_load_explicit(&s->w0, memory_order_relaxed);
+        uint64_t w1 = atomic_load_explicit(&s->w1, memory_order_relaxed);
         int64_t exp = atomic_load_explicit(&s->expiry, memory_order_relaxed);
-        if (w0 != 0 && exp >= keep_from)
-            table_put(t, w0, atomic_load_explicit(&s->w1, memory_order_relaxed), exp);
+        if (w0 != 0 && exp >= keep_from && !(w0 == drop0 && w1 == drop1))
+            table_put(t, w0, w1, exp);
     }
     return t;
+}
+
+/* Copies the ids of src that expire at or after keep_from into a new table sized for extra more. */
+static struct table *table_rebuild(const struct table *src, int64_t keep_from, size_t extra)
+{
+    return table_rebuild_except(src, keep_from, extra, 0, 0);
 }
 
 /* Frees retired tables that no reader can still be probing. */
@@ -230,6 +240,21 @@ size_t gw_revset_trim(gw_revset_t *set, int64_t now)
     }
     publish(set, fresh);
     return dropped;
+}
+
+int gw_revset_remove(gw_revset_t *set, const uint8_t id[GW_REVSET_ID_LEN])
+{
+    uint64_t w0, w1;
+    split_id(id, &w0, &w1);
+    struct table *t = atomic_load(&set->current);
+    struct table *fresh = table_rebuild_except(t, INT64_MIN, 0, w0, w1);
+    if (fresh->count == t->count) {
+        free(fresh);
+        reclaim(set);
+        return 0;
+    }
+    publish(set, fresh);
+    return 1;
 }
 
 size_t gw_revset_size(gw_revset_t *set)

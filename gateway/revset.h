@@ -47,6 +47,13 @@ int gw_revset_contains(gw_revset_t *set, int reader, const uint8_t id[GW_REVSET_
  */
 void gw_revset_add(gw_revset_t *set, const uint8_t id[GW_REVSET_ID_LEN], int64_t expiry);
 size_t gw_revset_trim(gw_revset_t *set, int64_t now);
+/*
+ * Takes id out of the set (an admin removed its revocation): the table is
+ * rebuilt without it and swapped in, so readers never see a hole in a probe
+ * chain. Returns 1 when id was there, 0 otherwise (nothing changes).
+ * An expiry of INT64_MAX (an unknown end) is never trimmed: only this removes it.
+ */
+int gw_revset_remove(gw_revset_t *set, const uint8_t id[GW_REVSET_ID_LEN]);
 /* Number of ids in the set. */
 size_t gw_revset_size(gw_revset_t *set);
 /* Bytes held by the current table and by retired tables not yet freed. */

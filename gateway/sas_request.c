@@ -155,6 +155,7 @@ static int parse_window(gw_sas_request_t *out, json_t *body, sas_time_t now, uns
 
     if (get_string(body, "start", GW_SAS_TIME_TEXT_MAX, &start_text, err) != 0)
         return -1;
+    out->start_given = start_text != NULL;
     if (start_text != NULL) {
         if (parse_time(start_text, "start", &out->start, err) != 0)
             return -1;

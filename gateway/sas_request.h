@@ -75,6 +75,7 @@ typedef struct st_gw_sas_request_t {
     sas_perm_t perms;         /* the permissions as a set */
     char permissions[32];     /* ... in canonical order (racwdxyltfmeopi, or the account order) */
     sas_time_t start, expiry; /* microseconds; start is always set (default: now - clock skew) */
+    int start_given;          /* 1 when the caller fixed start */
     uint64_t ttl;             /* seconds from now until expiry, rounded up */
     char start_text[SAS_TIME_TEXT_MAX];  /* YYYY-MM-DDThh:mm:ssZ, as signed */
     char expiry_text[SAS_TIME_TEXT_MAX]; /* YYYY-MM-DDThh:mm:ssZ, as signed */

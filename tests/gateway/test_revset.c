@@ -55,6 +55,30 @@ static void zero_first_word(void **state)
     gw_revset_destroy(set);
 }
 
+/* An unknown end (INT64_MAX) survives every trim; only a removal takes an id out, and only that id. */
+static void forever_until_removed(void **state)
+{
+    gw_revset_t *set = gw_revset_create();
+    int r = gw_revset_register_reader(set);
+    uint8_t id[GW_REVSET_ID_LEN], other[GW_REVSET_ID_LEN], absent[GW_REVSET_ID_LEN];
+    make_id(id, 1);
+    make_id(other, 2);
+    make_id(absent, 3);
+    gw_revset_add(set, id, INT64_MAX);
+    gw_revset_add(set, other, 100);
+    assert_int_equal(gw_revset_trim(set, INT64_MAX - 1), 1);
+    assert_true(gw_revset_contains(set, r, id));
+    gw_revset_add(set, other, 100);
+    assert_int_equal(gw_revset_remove(set, absent), 0);
+    assert_int_equal(gw_revset_size(set), 2);
+    assert_int_equal(gw_revset_remove(set, id), 1);
+    assert_false(gw_revset_contains(set, r, id));
+    assert_true(gw_revset_contains(set, r, other));
+    assert_int_equal(gw_revset_size(set), 1);
+    assert_int_equal(gw_revset_remove(set, id), 0);
+    gw_revset_destroy(set);
+}
+
 static void trim_drops_expired_only(void **state)
 {
     gw_revset_t *set = gw_revset_create();
@@ -174,6 +198,7 @@ int main(void)
         cmocka_unit_test(add_and_find),
         cmocka_unit_test(zero_first_word),
         cmocka_unit_test(trim_drops_expired_only),
+        cmocka_unit_test(forever_until_removed),
         cmocka_unit_test(swap_replaces_whole_set),
         cmocka_unit_test(readers_race_writer),
     };

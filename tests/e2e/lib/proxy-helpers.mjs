@@ -36,7 +36,7 @@ process.on('exit', () => {
  * Starts `sasgw serve` with an issuer and a proxy listener on free loopback
  * ports. accounts: [{name, key (base64), backend, mode}] added to the vault
  * (default: devstoreaccount1 in front of azuritePort, passthrough).
- * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s),
+ * Options: redisPort, azuritePort, maxStaleness (s), failOpen, upstreamTimeout (s), expirySkew (s),
  * debug, threads, trustedProxies (array), tls ({certFile, keyFile}: a second,
  * TLS proxy listener at svc.tlsPort / svc.tlsUrl), extraEnv (added to sasgw's environment), http2 (true: the
  * proxy listeners offer HTTP/2; default false), extraProxyYaml (lines added to the proxy section, indented by
@@ -44,8 +44,8 @@ process.on('exit', () => {
  * the revocation list is loaded (/readyz, unless waitReady is false).
  */
 export async function startProxySasgw({
-    redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, debug = false, threads = 2,
-    trustedProxies = [], waitReady = true, tls = null, extraEnv = {}, http2 = false, extraProxyYaml = '',
+    redisPort, azuritePort, accounts, maxStaleness = 30, failOpen = false, upstreamTimeout = 30, expirySkew = 0, debug = false,
+    threads = 2, trustedProxies = [], waitReady = true, tls = null, extraEnv = {}, http2 = false, extraProxyYaml = '',
 } = {}) {
     accounts ??= [{ name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azuritePort}`, mode: 'passthrough' }];
     const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-proxy-`));
@@ -83,6 +83,7 @@ proxy:
       http2: ${http2}${tlsListener}
   public_base_url: http://127.0.0.1:${proxyPort}
   upstream_timeout: ${upstreamTimeout}
+  expiry_skew: ${expirySkew}
   trusted_proxies: [${trustedProxies.join(', ')}]
   debug: ${debug}
 ${extraProxyYaml}redis:
