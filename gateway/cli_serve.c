@@ -3,9 +3,12 @@
  * lets the modules register their routes and hooks, and runs until SIGTERM.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "admin_api.h"
 #include "app.h"
@@ -34,6 +37,41 @@ static int parse_threads(const char *text, unsigned *out)
     if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0 || v > GW_CONFIG_MAX_THREADS)
         return -1;
     *out = (unsigned)v;
+    return 0;
+}
+
+/*
+ * Refuses to start a second server on addresses another process listens on.
+ * The server's own listeners set SO_REUSEPORT (one socket per worker), which
+ * would let a second `sasgw serve` share the ports silently, each getting a
+ * part of the connections. So each configured address is first bound once
+ * without SO_REUSEPORT (with SO_REUSEADDR, as the listeners, so a port left
+ * in TIME_WAIT by a server that just stopped is no obstacle): that bind fails
+ * with EADDRINUSE when anything listens there. Returns 0, or -1 with err set.
+ */
+static int probe_listen(const gw_listen_config_t *list, size_t n, const char *section, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gw_listen_config_t *l = &list[i];
+        struct sockaddr_storage ss;
+        socklen_t sslen = gw_listen_sockaddr(l, &ss);
+        int on = 1, fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd == -1)
+            continue; /* the real listener reports it */
+        int bound = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+                    (ss.ss_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == 0) &&
+                    bind(fd, (struct sockaddr *)&ss, sslen) == 0;
+        int in_use = !bound && errno == EADDRINUSE;
+        close(fd);
+        if (in_use) {
+            int v6 = strchr(l->address, ':') != NULL;
+            snprintf(err, errlen,
+                     "%s%s%s:%u (%s listen, line %u) is already in use: another process listens there, most likely a "
+                     "sasgw serve with this configuration; stop it first (this server would share the port with it)",
+                     v6 ? "[" : "", l->address, v6 ? "]" : "", l->port, section, l->line);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -109,6 +147,14 @@ int gw_cli_serve(int argc, char **argv)
         printf("%s: configuration OK\n", config_path);
         gw_config_free(conf);
         return GW_EXIT_OK;
+    }
+
+    /* before anything else starts: the vault, Redis, the workers */
+    if ((conf->issuer.enabled && probe_listen(conf->issuer.listen, conf->issuer.num_listen, "issuer", err, sizeof(err)) != 0) ||
+        (conf->proxy.enabled && probe_listen(conf->proxy.listen, conf->proxy.num_listen, "proxy", err, sizeof(err)) != 0)) {
+        fprintf(stderr, "sasgw: %s\n", err);
+        gw_config_free(conf);
+        return GW_EXIT_REFUSED;
     }
 
     int ret = GW_EXIT_REFUSED;
