@@ -112,7 +112,7 @@ limits=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$pid/limits")
 # a second serve on the same configuration: refused at once, naming the address; the first goes on serving
 set +e; out=$(timeout 10 "$bin" serve -c "$work/sasgw.yaml" 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] || fail "second serve exit $rc (124: it started, sharing the ports): $out"
-[[ $out == *"127.0.0.1:$issuer (issuer listen, line 7) is already in use"*"sasgw serve"* ]] || fail "second serve message: $out"
+[[ $out == *"127.0.0.1:$issuer (issuer listen, line 7) is already in use: pid $pid (sasgw) listens there"*"sasgw serve"* ]] || fail "second serve message: $out"
 [ "$(curl -s "http://127.0.0.1:$issuer/healthz")" = ok ] || fail "the first serve stopped serving after the second was refused"
 # only the proxy's address taken (another config, same proxy port): refused too, naming it
 sed "s/port: $issuer}/port: $(free_port)}/; s/port: $tls\$/port: $(free_port)/" "$work/sasgw.yaml" > "$work/proxy-clash.yaml"
