@@ -178,7 +178,7 @@ int main(int argc, char **argv)
         vault__encode(&v->st, &pt, &ptlen);
         vault__encrypt(&h, v->dk, pt, ptlen, &out, &outlen);
         t[i] = now_ms() - t0;
-        sg_free_secret(pt, ptlen);
+        sg_secure_free(pt);
         free(out);
     }
     report("  of which encode + seal (CPU)", t, RUNS);

@@ -1,7 +1,8 @@
 /*
  * common.h - the few helpers every module of sasgw shares: one allocation
- * wrapper that aborts on out-of-memory, secure wiping, strict base64, and
- * constant-time comparison. Depends on libc and OpenSSL only.
+ * wrapper that aborts on out-of-memory, secure wiping, memory for secrets that
+ * core dumps leave out, strict base64, and constant-time comparison. Depends
+ * on libc and OpenSSL only.
  */
 #ifndef SASGW_COMMON_H
 #define SASGW_COMMON_H
@@ -22,6 +23,29 @@ void sg_wipe(void *p, size_t n);
 void sg_free_secret(void *p, size_t n);
 /* Wipes a NUL-terminated string through its terminator, then frees it. NULL is allowed. */
 void sg_free_secret_str(char *s);
+
+/*
+ * Memory for key material and secrets (secure.c): zeroed, in its own pages,
+ * which core dumps leave out (MADV_DONTDUMP) and which are locked in RAM when
+ * RLIMIT_MEMLOCK allows (mlock; a refusal is ignored). The pointer is aligned
+ * to SG_SECURE_OFFSET (64) bytes. Never returns NULL: aborts like sg_alloc.
+ * Each allocation costs at least a page, so use it for the few buffers that
+ * hold many keys or a whole decrypted vault. Free only with sg_secure_free(),
+ * which wipes every byte, unlocks and unmaps (NULL is allowed; a pointer of
+ * another allocator aborts).
+ */
+#define SG_SECURE_OFFSET 64
+void *sg_secure_alloc(size_t n);
+void *sg_secure_calloc(size_t count, size_t size);
+void sg_secure_free(void *p);
+
+/*
+ * Keeps this process's memory out of core dumps and away from debuggers of
+ * other processes: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also makes
+ * /proc/PID/mem and ptrace root-only). Call once, first thing, in every
+ * process that may hold keys or secrets. Returns 0, or -1 with err set.
+ */
+int sg_process_harden(char *err, size_t errlen);
 
 /* Constant-time equality of two buffers of the same length: 1 when equal, 0 otherwise. */
 int sg_ct_equal(const void *a, const void *b, size_t n);

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "payload does not encode back to its own bytes\n");
             abort();
         }
-        sg_free_secret(out, len);
+        sg_secure_free(out);
         vault__state_free(&st);
     }
     return 0;

@@ -62,10 +62,17 @@ int gw_json_time(json_t *body, const char *field, int64_t *out, gw_json_error_t 
     return fail(e, field, "%s must be a time (a string such as 2026-01-02T03:04:05Z, or unix seconds)", field);
 }
 
-/* Reads a required or optional string field without NUL bytes into *out. 1 present, 0 absent, -1 error. */
+/*
+ * Reads a required or optional string field without NUL bytes into *out. 1 present, 0 absent, -1 error.
+ * *out (and *len) are NULL (0) unless the field is present.
+ */
 static int get_string(json_t *body, const char *field, int required, size_t max, const char **out, size_t *len, gw_json_error_t *e)
 {
     json_t *v = json_object_get(body, field);
+    /* set on every path, so no caller reads an indeterminate value (gcc -O2 cannot see fail() returns -1) */
+    *out = NULL;
+    if (len != NULL)
+        *len = 0;
     if (v == NULL || (!required && json_is_null(v))) {
         if (required)
             return fail(e, field, "%s is required", field);

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_redis.h"
 #include "common.h"
 #include "config.h"
 #include "redis.h"
@@ -72,30 +73,6 @@ static int parse_time(const char *s, int64_t *out)
         return 0;
     }
     return vault_time_parse(s, out) == 0 && *out >= 0 ? 0 : -1;
-}
-
-/* Splits "host:port" (or "[v6]:port") into host (cap bytes) and port. 0 or -1. */
-static int parse_hostport(const char *s, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || colon[1] == '\0')
-        return -1;
-    const char *h = s;
-    size_t hlen = (size_t)(colon - s);
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= cap)
-        return -1;
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p == 0 || p > 65535)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t)p;
-    return 0;
 }
 
 /* Sends every command of cmds, then reads every reply. *last receives the last reply (caller frees). 0 or -1. */
@@ -286,39 +263,31 @@ int gw_cli_revoke(int argc, char **argv)
     }
 
     /* where Redis and the audit log are */
-    char host[256] = "127.0.0.1";
-    uint16_t port = 6379;
-    char *password = NULL, *audit_path = NULL;
+    char *audit_path = NULL;
     gw_config_t *conf = NULL;
-    int64_t skew = GW_CONFIG_DEFAULT_EXPIRY_SKEW;
-    if (config != NULL) {
-        if ((conf = gw_config_load(config, err, sizeof(err))) == NULL) {
-            fprintf(stderr, "sasgw revoke: %s\n", err);
-            return GW_EXIT_REFUSED;
-        }
-        snprintf(host, sizeof(host), "%s", conf->redis.host);
-        port = conf->redis.port;
-        skew = (int64_t)conf->proxy.expiry_skew;
-        if (conf->redis.password_file != NULL &&
-            (password = gw_redis_read_password_file(conf->redis.password_file, err, sizeof(err))) == NULL) {
+    if (config != NULL && (conf = gw_config_load(config, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "sasgw revoke: %s\n", err);
+        return GW_EXIT_REFUSED;
+    }
+    int64_t skew = conf != NULL ? (int64_t)conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW;
+    gw_cli_redis_t redis;
+    int where = gw_cli_redis_resolve(&redis, redis_addr, conf, err, sizeof(err));
+    if (where != GW_CLI_REDIS_OK) {
+        if (where == GW_CLI_REDIS_BAD_ADDRESS)
+            fprintf(stderr, "sasgw revoke: %s%s", err, usage_tail);
+        else
             fprintf(stderr, "sasgw revoke: %s.\n", err);
-            gw_config_free(conf);
-            return GW_EXIT_REFUSED;
-        }
-        if (audit_log == NULL)
-            audit_path = conf->audit.path != NULL ? sg_strdup(conf->audit.path) : vault_audit_default_path(conf->vault.path);
+        gw_cli_redis_clear(&redis);
+        gw_config_free(conf);
+        return where == GW_CLI_REDIS_BAD_ADDRESS ? GW_EXIT_USAGE : GW_EXIT_REFUSED;
     }
     if (audit_log != NULL)
         audit_path = sg_strdup(audit_log);
-    else if (audit_path == NULL && vault_path != NULL)
+    else if (conf != NULL)
+        audit_path = conf->audit.path != NULL ? sg_strdup(conf->audit.path) : vault_audit_default_path(conf->vault.path);
+    else if (vault_path != NULL)
         audit_path = vault_audit_default_path(vault_path);
     gw_config_free(conf);
-    if (redis_addr != NULL && parse_hostport(redis_addr, host, sizeof(host), &port) != 0) {
-        fprintf(stderr, "sasgw revoke: --redis must be HOST:PORT%s", usage_tail);
-        sg_free_secret_str(password);
-        free(audit_path);
-        return GW_EXIT_USAGE;
-    }
 
     /* run the plan */
     int rc = GW_EXIT_REFUSED;
@@ -326,8 +295,8 @@ int gw_cli_revoke(int argc, char **argv)
     gw_revoke_targets_t targets = {0};
     redisReply *last = NULL;
     int64_t now = (int64_t)time(NULL);
-    redisContext *c = gw_redis_connect_blocking(host, port, password, 5000, err, sizeof(err));
-    sg_free_secret_str(password);
+    redisContext *c = gw_cli_redis_connect(&redis, 5000, err, sizeof(err));
+    gw_cli_redis_clear(&redis);
     if (c == NULL)
         goto Fail;
     if (remove != NULL) {

@@ -7,7 +7,8 @@
  * --master-key-file PATH / --passphrase-file PATH (or SASGW_MASTER_KEY /
  * SASGW_PASSPHRASE) and --audit-log PATH (or SASGW_AUDIT_LOG; default
  * audit.log beside the vault). Exit codes: 0 ok, 1 refused or invalid (one
- * sentence on stderr), 2 usage.
+ * sentence on stderr), 2 usage. `account rotate|import-key|retire` then
+ * announce the key change on Redis (--redis, -c; see announce_keys()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,11 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_redis.h"
 #include "common.h"
+#include "config.h"
+#include "keyring.h"
+#include "revoke_plan.h"
 #include "vault.h"
 
 #define ERRLEN 1024
@@ -427,20 +432,78 @@ int gw_cli_vault(int argc, char **argv)
     return DISPATCH("vault", vault_help, verbs);
 }
 
+/* ---------------------------------------------------------------- announcing key changes */
+
+/* How long a key change waits for Redis before it gives up announcing (the change itself is made). */
+#define ANNOUNCE_TIMEOUT_MS 2000
+/* The options of those commands that say where Redis is. */
+#define ANNOUNCE_OPTS "--redis=", "-c=", "--config="
+
+/*
+ * Before a key change (rotate, import-key, retire): where its announcement
+ * goes, from --redis and -c/--config (cli_redis.h). Checked before the vault
+ * changes, so a bad option changes nothing. Returns -1 with *t filled (clear
+ * it with announce_keys()), or the exit code: 2 for a malformed --redis, 1
+ * for a configuration or password file that cannot be read.
+ */
+static int announce_prepare(const struct args *a, gw_cli_redis_t *t)
+{
+    char err[ERRLEN];
+    const char *path = opt(a, "--config") != NULL ? opt(a, "--config") : opt(a, "-c");
+    gw_config_t *conf = NULL;
+    memset(t, 0, sizeof(*t));
+    if (path != NULL && (conf = gw_config_load(path, err, sizeof(err))) == NULL)
+        return refuse(a, err);
+    int rc = gw_cli_redis_resolve(t, opt(a, "--redis"), conf, err, sizeof(err));
+    gw_config_free(conf);
+    if (rc == GW_CLI_REDIS_OK)
+        return -1;
+    gw_cli_redis_clear(t);
+    return rc == GW_CLI_REDIS_BAD_ADDRESS ? usage_error(a, err) : refuse(a, err);
+}
+
+/*
+ * After a key change of account: publishes {"type":"keys","account":A} on
+ * sasgw:events, as the admin API does, so every running server reloads the
+ * account's keys at once. When Redis cannot be reached the command still
+ * succeeds (the vault has the change); a warning on stderr says the servers
+ * see it at their next vault check instead. Clears t.
+ */
+static void announce_keys(const struct args *a, gw_cli_redis_t *t, const char *account)
+{
+    char event[256], err[ERRLEN];
+    gw_event_keys(account, event, sizeof(event));
+    if (gw_cli_redis_publish(t, GW_EVENTS_CHANNEL, event, ANNOUNCE_TIMEOUT_MS, NULL, err, sizeof(err)) != 0)
+        fprintf(stderr,
+                "sasgw %s: warning: the vault has the change, but it was not announced on %s (%s); running servers "
+                "see it when they next check the vault, within %d s.\n",
+                a->cmd, GW_EVENTS_CHANNEL, err, GW_KEYRING_CHECK_MS / 1000);
+    gw_cli_redis_clear(t);
+}
+
 /* ---------------------------------------------------------------- account */
 
-static const char account_help[] = "usage: sasgw account <add|list|rotate|import-key|retire> [options]\n\n"
-                                   "  add NAME --key1 B64 [--key2 B64] [--backend URL] [--mode passthrough|origin]\n"
-                                   "                     a storage account (3-24 lowercase letters and digits) and its keys\n"
-                                   "                     (16-64 bytes each; key2 is generated when not given)\n"
-                                   "  list [--json]      accounts, backends and key versions (never key material)\n"
-                                   "  rotate NAME --slot key1|key2 [--show-key]\n"
-                                   "                     a new random 64-byte version becomes active, the slot's previous\n"
-                                   "                     versions are retired; --show-key prints the new key (base64)\n"
-                                   "  import-key NAME --slot key1|key2 --key B64\n"
-                                   "                     the same with a key regenerated at the storage service\n"
-                                   "  retire NAME --slot key1|key2 --version N\n"
-                                   "                     tokens signed by that version stop validating\n" COMMON_HELP;
+static const char account_help[] =
+    "usage: sasgw account <add|list|rotate|import-key|retire> [options]\n\n"
+    "  add NAME --key1 B64 [--key2 B64] [--backend URL] [--mode passthrough|origin]\n"
+    "                     a storage account (3-24 lowercase letters and digits) and its keys\n"
+    "                     (16-64 bytes each; key2 is generated when not given)\n"
+    "  list [--json]      accounts, backends and key versions (never key material)\n"
+    "  rotate NAME --slot key1|key2 [--show-key]\n"
+    "                     a new random 64-byte version becomes active, the slot's previous\n"
+    "                     versions are retired; --show-key prints the new key (base64)\n"
+    "  import-key NAME --slot key1|key2 --key B64\n"
+    "                     the same with a key regenerated at the storage service\n"
+    "  retire NAME --slot key1|key2 --version N\n"
+    "                     tokens signed by that version stop validating\n"
+    "\n"
+    "rotate, import-key and retire then announce the change on Redis (sasgw:events,\n"
+    "as the admin API does), so every running sasgw serve uses the new keys at once:\n"
+    "  --redis HOST:PORT  that Redis (default: the one -c names, else 127.0.0.1:6379)\n"
+    "  -c, --config FILE  a server configuration (sasgw.yaml): its redis: section, with\n"
+    "                     password_file; nothing else of it is read\n"
+    "When Redis cannot be reached the change is still made (exit 0) and a warning\n"
+    "says the servers pick it up at their next check of the vault (every few seconds).\n" COMMON_HELP;
 
 static int account_add(int argc, char **argv)
 {
@@ -548,23 +611,31 @@ static int slot_of(const struct args *a, int *slot)
 
 static int account_rotate(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--show-key", NULL};
+    static const char *const spec[] = {"--slot=", "--show-key", ANNOUNCE_OPTS, NULL};
     struct args a;
     char err[ERRLEN];
     int slot;
     vault_signing_key_t k;
+    gw_cli_redis_t redis;
     int rc = parse_args(&a, "account rotate", argc, argv, spec, 1, 1, account_help);
     if (rc != 0)
         return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
     if ((rc = slot_of(&a, &slot)) != 0)
         return rc;
+    if ((rc = announce_prepare(&a, &redis)) >= 0)
+        return rc;
     vault_t *v = open_vault(&a);
-    if (v == NULL)
+    if (v == NULL) {
+        gw_cli_redis_clear(&redis);
         return GW_EXIT_REFUSED;
+    }
     rc = vault_account_rotate(v, &cli_actor, a.pos[0], slot, &k, err, sizeof(err));
     vault_close(v);
-    if (rc != 0)
+    if (rc != 0) {
+        gw_cli_redis_clear(&redis);
         return refuse(&a, err);
+    }
+    announce_keys(&a, &redis, a.pos[0]);
     printf("account %s: key%d version %u is active; earlier key%d versions are retired\n", a.pos[0], slot, k.version, slot);
     if (has(&a, "--show-key")) {
         char text[SG_B64_ENCODED_LEN(VAULT_KEY_MAX) + 1];
@@ -579,13 +650,14 @@ static int account_rotate(int argc, char **argv)
 
 static int account_import(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--key=", NULL};
+    static const char *const spec[] = {"--slot=", "--key=", ANNOUNCE_OPTS, NULL};
     struct args a;
     char err[ERRLEN];
     int slot;
     uint8_t key[VAULT_KEY_MAX];
     size_t len = 0;
     uint32_t version = 0;
+    gw_cli_redis_t redis;
     int rc = parse_args(&a, "account import-key", argc, argv, spec, 1, 1, account_help);
     if (rc != 0)
         return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
@@ -597,26 +669,32 @@ static int account_import(int argc, char **argv)
         sg_wipe(key, sizeof(key));
         return refuse(&a, "--key is not base64 of at most 64 bytes");
     }
+    if ((rc = announce_prepare(&a, &redis)) >= 0) {
+        sg_wipe(key, sizeof(key));
+        return rc;
+    }
     vault_t *v = open_vault(&a);
     if (v != NULL) {
         rc = vault_account_import_key(v, &cli_actor, a.pos[0], slot, key, len, &version, err, sizeof(err));
         vault_close(v);
     }
     sg_wipe(key, sizeof(key));
-    if (v == NULL)
-        return GW_EXIT_REFUSED;
-    if (rc != 0)
-        return refuse(&a, err);
+    if (v == NULL || rc != 0) {
+        gw_cli_redis_clear(&redis);
+        return v == NULL ? GW_EXIT_REFUSED : refuse(&a, err);
+    }
+    announce_keys(&a, &redis, a.pos[0]);
     printf("account %s: key%d version %u is active; earlier key%d versions are retired\n", a.pos[0], slot, version, slot);
     return GW_EXIT_OK;
 }
 
 static int account_retire(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--version=", NULL};
+    static const char *const spec[] = {"--slot=", "--version=", ANNOUNCE_OPTS, NULL};
     struct args a;
     char err[ERRLEN], *end;
     int slot;
+    gw_cli_redis_t redis;
     int rc = parse_args(&a, "account retire", argc, argv, spec, 1, 1, account_help);
     if (rc != 0)
         return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
@@ -628,13 +706,20 @@ static int account_retire(int argc, char **argv)
     unsigned long n = strtoul(ver, &end, 10);
     if (*ver == '\0' || *end != '\0' || n == 0 || n > UINT32_MAX)
         return usage_error(&a, "--version takes a positive number");
+    if ((rc = announce_prepare(&a, &redis)) >= 0)
+        return rc;
     vault_t *v = open_vault(&a);
-    if (v == NULL)
+    if (v == NULL) {
+        gw_cli_redis_clear(&redis);
         return GW_EXIT_REFUSED;
+    }
     rc = vault_account_retire(v, &cli_actor, a.pos[0], slot, (uint32_t)n, err, sizeof(err));
     vault_close(v);
-    if (rc != 0)
+    if (rc != 0) {
+        gw_cli_redis_clear(&redis);
         return refuse(&a, err);
+    }
+    announce_keys(&a, &redis, a.pos[0]);
     printf("account %s: key%d version %lu is retired\n", a.pos[0], slot, n);
     return GW_EXIT_OK;
 }
@@ -907,8 +992,8 @@ static int secret_purge(int argc, char **argv)
 
 int gw_cli_secret(int argc, char **argv)
 {
-    static const struct verb verbs[] = {{"set", secret_set},         {"get", secret_get},         {"list", secret_list},
-                                        {"delete", secret_delete},   {"recover", secret_recover}, {"purge", secret_purge}};
+    static const struct verb verbs[] = {{"set", secret_set},       {"get", secret_get},         {"list", secret_list},
+                                        {"delete", secret_delete}, {"recover", secret_recover}, {"purge", secret_purge}};
     return DISPATCH("secret", secret_help, verbs);
 }
 

@@ -93,6 +93,7 @@ static int get_string(struct parser *p, const yaml_node_t *node, const char *key
 static int get_uint(struct parser *p, const yaml_node_t *node, const char *key, unsigned long min, unsigned long max,
                     unsigned long *out)
 {
+    *out = 0; /* set on every path: gcc -O2 cannot see that fail() returns -1 */
     if (is_null(node))
         return fail(p, node, "'%s' must be an integer, not null", key);
     if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)

@@ -80,7 +80,7 @@ static void account_dispose(struct account *a)
 {
     for (size_t i = 0; i != a->super.nkeys; i++)
         sas_key_dispose(&a->keys[i].key);
-    free(a->keys);
+    sg_secure_free(a->keys);
     free(a->key_ptrs);
     free(a->policies);
     for (size_t i = 0; i != a->nstrings; i++)
@@ -119,7 +119,7 @@ static int load_vault_account(vault_t *vault, const vault_account_info_t *info, 
     int found = vault_account_active_keys(vault, a->name, &keys, &nkeys, err, errlen);
     if (found < 0)
         return -1;
-    a->keys = sg_calloc(nkeys + 1, sizeof(*a->keys));
+    a->keys = sg_secure_calloc(nkeys + 1, sizeof(*a->keys)); /* the HMAC key states: kept out of core dumps */
     a->key_ptrs = sg_calloc(nkeys + 1, sizeof(*a->key_ptrs));
     for (size_t i = 0; i != nkeys; i++) {
         a->keys[i].slot = keys[i].slot;
@@ -200,7 +200,7 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
         struct account *a = kr->accounts + kr->naccounts++;
         account_set_names(a, ac->name, ac->backend);
         a->super.mode = ac->mode;
-        a->keys = sg_calloc(1, sizeof(*a->keys));
+        a->keys = sg_secure_calloc(1, sizeof(*a->keys));
         a->key_ptrs = sg_calloc(1, sizeof(*a->key_ptrs));
         a->policies = sg_calloc(1, sizeof(*a->policies));
         a->super.keys = a->keys;

@@ -1,10 +1,12 @@
 /*
- * main.c - the sasgw binary: dispatches to a subcommand (see cli.h).
+ * main.c - the sasgw binary: turns core dumps off, then dispatches to a
+ * subcommand (see cli.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "common.h"
 
 struct subcommand {
     const char *name;
@@ -34,8 +36,19 @@ static void usage(FILE *out)
     fprintf(out, "\n'sasgw <command> --help' describes each command.\n");
 }
 
+/*
+ * Every command may hold keys or secrets (serve and the vault commands the
+ * vault's keys, `sas mint --key` a key, `revoke` a Redis password), so every
+ * one starts non-dumpable with RLIMIT_CORE 0: a crash leaves no core that
+ * holds them.
+ */
 int main(int argc, char **argv)
 {
+    char err[256];
+    if (sg_process_harden(err, sizeof(err)) != 0) {
+        fprintf(stderr, "sasgw: %s\n", err);
+        return GW_EXIT_REFUSED;
+    }
     if (argc < 2) {
         usage(stderr);
         return GW_EXIT_USAGE;

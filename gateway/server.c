@@ -522,7 +522,7 @@ Error:
 
 /* sockets */
 
-static socklen_t listen_address(const gw_listen_config_t *l, struct sockaddr_storage *ss)
+socklen_t gw_listen_sockaddr(const gw_listen_config_t *l, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -541,7 +541,7 @@ static socklen_t listen_address(const gw_listen_config_t *l, struct sockaddr_sto
 static int open_listener(const gw_listen_config_t *l, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    socklen_t sslen = listen_address(l, &ss);
+    socklen_t sslen = gw_listen_sockaddr(l, &ss);
     int fd, on = 1;
     if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
         goto Error;

@@ -126,6 +126,9 @@ void gw_server_on_reload(gw_server_t *server, gw_reload_cb cb, void *data);
  */
 int gw_server_start(gw_server_t *server, char *err, size_t errlen);
 
+/* The socket address of a `listen:` entry (its address is numeric, checked by the config loader). Returns its length. */
+socklen_t gw_listen_sockaddr(const gw_listen_config_t *l, struct sockaddr_storage *ss);
+
 /*
  * Waits for SIGTERM/SIGINT (or gw_server_stop()), handling SIGHUP meanwhile,
  * then shuts down gracefully: listeners close, idle connections close,

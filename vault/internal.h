@@ -77,7 +77,7 @@ long vault__find_secret(const struct vault__state *s, const char *name);
 #define VAULT__MAX_STR 65536u
 #define VAULT__MAX_TAGS 15u
 
-/* Serialises the state. *out is allocated; free it with sg_free_secret(*out, *len). Never fails. */
+/* Serialises the state. *out is secure memory (sg_secure_alloc); free it with sg_secure_free(). Never fails. */
 void vault__encode(const struct vault__state *s, uint8_t **out, size_t *len);
 /* Parses a payload strictly. On error s is left empty (everything wiped). */
 int vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen);
@@ -119,7 +119,7 @@ int vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint
 int vault__header_parse(const uint8_t *buf, size_t len, int kind, struct vault__header *h, char *err, size_t errlen);
 /* Unwraps the data key with ks (scrypt when the header says so). */
 int vault__unwrap(const struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen);
-/* Decrypts and authenticates the payload of a whole file whose header parsed into h. *pt: free with sg_free_secret. */
+/* Decrypts and authenticates the payload of a whole file whose header parsed into h. *pt: secure memory, sg_secure_free(). */
 int vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *h, const uint8_t dk[32], uint8_t **pt,
                    size_t *ptlen, char *err, size_t errlen);
 /* Seals pt under dk with a fresh nonce into a whole file (h->nonce, h->ct_len updated). *out: free(). */

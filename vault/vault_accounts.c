@@ -52,10 +52,10 @@ static struct vault__account *find_or_err(struct vault__state *st, const char *n
 /* Adds a version to a slot: it becomes active and every earlier version of the slot is retired. */
 static uint32_t slot_push(struct vault__slot *s, const uint8_t *key, size_t len)
 {
-    struct vault__keyver *nv = sg_calloc(s->n + 1, sizeof(*nv));
+    struct vault__keyver *nv = sg_secure_calloc(s->n + 1, sizeof(*nv));
     if (s->n > 0)
         memcpy(nv, s->v, s->n * sizeof(*nv));
-    sg_free_secret(s->v, s->n * sizeof(*nv));
+    sg_secure_free(s->v);
     s->v = nv;
     for (size_t i = 0; i < s->n; i++)
         s->v[i].state = VAULT_KEY_RETIRED;
@@ -175,7 +175,8 @@ void vault_account_list_free(vault_account_info_t *list, size_t n)
 
 void vault_signing_keys_free(vault_signing_key_t *keys, size_t n)
 {
-    sg_free_secret(keys, (n == 0 ? 1 : n) * sizeof(*keys));
+    (void)n;
+    sg_secure_free(keys);
 }
 
 int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key_t **out, size_t *n, char *err, size_t errlen)
@@ -189,7 +190,7 @@ int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key
         return 0;
     }
     const struct vault__account *a = &v->st.accounts[i];
-    vault_signing_key_t *keys = sg_calloc(a->slot[0].n + a->slot[1].n, sizeof(*keys));
+    vault_signing_key_t *keys = sg_secure_calloc(a->slot[0].n + a->slot[1].n, sizeof(*keys));
     size_t count = 0;
     for (int k = 0; k < 2; k++)
         for (size_t j = a->slot[k].n; j-- > 0;) {

@@ -51,7 +51,7 @@ int vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *e
         goto done;
     rc = 0;
 done:
-    sg_free_secret(pt, ptlen);
+    sg_secure_free(pt);
     free(file);
     return rc;
 }
@@ -141,7 +141,7 @@ done:
     sg_wipe(bdk, sizeof(bdk));
     sg_wipe(cdk, sizeof(cdk));
     if (pt != NULL)
-        sg_free_secret(pt, ptlen);
+        sg_secure_free(pt);
     free(file);
     vault_audit_close(audit);
     free(apath);

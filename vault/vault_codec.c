@@ -147,7 +147,7 @@ void vault__encode(const struct vault__state *s, uint8_t **out, size_t *len)
     struct writer w = {NULL, 0};
     encode_into(s, &w);
     size_t total = w.len;
-    w.p = sg_alloc(total);
+    w.p = sg_secure_alloc(total);
     w.len = 0;
     encode_into(s, &w);
     *out = w.p;
@@ -274,7 +274,7 @@ static int decode_account(struct reader *r, struct vault__account *a)
         size_t n = r_count(r, 100000, 15, "key version");
         if (r->failed)
             return -1;
-        a->slot[k].v = sg_calloc(n, sizeof(struct vault__keyver));
+        a->slot[k].v = sg_secure_calloc(n, sizeof(struct vault__keyver));
         for (size_t j = 0; j < n; j++) {
             struct vault__keyver *kv = &a->slot[k].v[j];
             a->slot[k].n = j + 1;

@@ -238,10 +238,10 @@ int vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *
 {
     uint8_t tag[16];
     size_t n = (size_t)h->ct_len;
-    uint8_t *out = sg_alloc(n + 16);
+    uint8_t *out = sg_secure_alloc(n + 16);
     memcpy(tag, file + VAULT__HDR_LEN + n, 16);
     if (gcm(0, dk, h->nonce, file, VAULT__HDR_LEN, file + VAULT__HDR_LEN, n, out, tag) != 0) {
-        sg_free_secret(out, n + 16);
+        sg_secure_free(out);
         vault__err(err, errlen, "the %s file failed its integrity check (it was modified or corrupted)",
                    h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
         return -1;

@@ -57,7 +57,7 @@ void vault__state_free(struct vault__state *s)
     for (size_t i = 0; i < s->naccounts; i++) {
         struct vault__account *a = &s->accounts[i];
         for (int k = 0; k < 2; k++)
-            sg_free_secret(a->slot[k].v, a->slot[k].n * sizeof(struct vault__keyver));
+            sg_secure_free(a->slot[k].v);
         free(a->name);
         free(a->backend);
     }
@@ -114,7 +114,7 @@ int vault__load_buffer(const uint8_t *file, size_t len, int kind, const vault_ke
         return -1;
     }
     int rc = vault__decode(pt, ptlen, st, err, errlen);
-    sg_free_secret(pt, ptlen == 0 ? 1 : ptlen);
+    sg_secure_free(pt);
     if (rc != 0)
         sg_wipe(dk, 32);
     return rc;
@@ -142,7 +142,7 @@ int vault__load(const char *path, int kind, const vault_keysource_t *ks, const u
 
 static vault_t *handle_new(const char *path, const char *audit_path, char *err, size_t errlen)
 {
-    vault_t *v = sg_calloc(1, sizeof(*v));
+    vault_t *v = sg_secure_calloc(1, sizeof(*v)); /* it holds the data key */
     pthread_mutex_init(&v->mu, NULL);
     v->path = sg_strdup(path);
     v->audit_path = audit_path != NULL ? sg_strdup(audit_path) : vault_audit_default_path(path);
@@ -163,7 +163,7 @@ void vault_close(vault_t *v)
     free(v->path);
     free(v->audit_path);
     pthread_mutex_destroy(&v->mu);
-    free(v);
+    sg_secure_free(v);
 }
 
 vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen)
@@ -236,7 +236,7 @@ int vault_create(const char *path, const vault_keysource_t *ks, const char *audi
     rc = 0;
 done:
     vault__unlock(lockfd);
-    sg_free_secret(pt, ptlen);
+    sg_secure_free(pt);
     free(file);
     free(dir);
     vault_close(v);
@@ -386,7 +386,7 @@ done:
     vault__unlock(lockfd);
     pthread_mutex_unlock(&v->mu);
     if (pt != NULL)
-        sg_free_secret(pt, ptlen);
+        sg_secure_free(pt);
     free(file);
     for (size_t i = 0; i < npruned; i++)
         free(pruned[i]);

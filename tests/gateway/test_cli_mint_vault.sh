@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sasgw sas mint` without --key signs with the account's active key from the
 # vault: same token as with --key, the read is audited, a rotation changes the
-# key used, and a missing vault or account is a refusal (exit 1).
+# key used, and a missing vault or account is a refusal (exit 1). Also: a
+# vault command runs with core dumps off (RLIMIT_CORE 0, set by main()).
 set -euo pipefail
 bin=${SASGW_BINARY:?set SASGW_BINARY to the sasgw binary}
 work=$(mktemp -d)
@@ -38,4 +39,19 @@ set -e
 [ $rc_acct -eq 1 ] && grep -q "no account named 'nope'" "$work/err" || fail "unknown account: exit $rc_acct, $(cat "$work/err")"
 [ $rc_vault -eq 1 ] && grep -q "no vault at" "$work/err2" || fail "missing vault: exit $rc_vault, $(cat "$work/err2")"
 [ $rc_both -eq 2 ] || fail "--key with --vault should be a usage error (exit $rc_both)"
-echo "ok: sas mint reads its key from the vault"
+# core dumps off in a vault command: `secret set` caught while it waits for the value on stdin
+mkfifo "$work/in"
+exec 3<>"$work/in"
+"$bin" secret set s1 "${v[@]}" < "$work/in" >/dev/null 3>&- &
+setter=$!
+limits=
+for _ in $(seq 100); do
+    limits=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$setter/limits" 2>/dev/null || true)
+    [ "$limits" = "0 0" ] && [ "$(cat "/proc/$setter/comm" 2>/dev/null)" = sasgw ] && break
+    sleep 0.02
+done
+printf 'value' >&3
+exec 3>&-
+wait "$setter" || fail "secret set failed"
+[ "$limits" = "0 0" ] || fail "RLIMIT_CORE of a vault command (soft hard): $limits"
+echo "ok: sas mint reads its key from the vault; vault commands run with core dumps off"

@@ -2,8 +2,10 @@
 # End-to-end test of `sasgw serve` (SASGW_BINARY): a temporary configuration on
 # free ports, then /healthz, /readyz, /metrics, the 404/405 JSON errors,
 # HTTP/2 (h2c and over TLS with a self-signed certificate), configuration
-# errors, SIGHUP reload, and SIGTERM with a request in flight (it finishes, the
-# process exits 0 within a few seconds).
+# errors, core dumps off (RLIMIT_CORE 0), a second serve on the same
+# addresses refused while the first goes on serving, SIGHUP reload, and
+# SIGTERM with a request in flight (it finishes, the process exits 0 within a
+# few seconds).
 set -euo pipefail
 bin=${SASGW_BINARY:?set SASGW_BINARY to the sasgw binary}
 work=$(mktemp -d)
@@ -102,6 +104,21 @@ grep -Eq '^sasgw_key_age_seconds\{account="devstoreaccount1",slot="key2"\} [0-9]
 # every sample line is `name{labels} value`
 sample='^[a-z_][a-z0-9_]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [0-9.e+-]+$'
 if grep -v '^#' "$work/metrics" | grep -Eqv "$sample"; then fail "malformed sample line: $(grep -v '^#' "$work/metrics" | grep -Ev "$sample" | head -3)"; fi
+
+# core dumps are off in the server (main() sets RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 for every command)
+limits=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$pid/limits")
+[ "$limits" = "0 0" ] || fail "RLIMIT_CORE of serve (soft hard): $limits"
+
+# a second serve on the same configuration: refused at once, naming the address; the first goes on serving
+set +e; out=$(timeout 10 "$bin" serve -c "$work/sasgw.yaml" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] || fail "second serve exit $rc (124: it started, sharing the ports): $out"
+[[ $out == *"127.0.0.1:$issuer (issuer listen, line 7) is already in use: pid $pid (sasgw) listens there"*"sasgw serve"* ]] || fail "second serve message: $out"
+[ "$(curl -s "http://127.0.0.1:$issuer/healthz")" = ok ] || fail "the first serve stopped serving after the second was refused"
+# only the proxy's address taken (another config, same proxy port): refused too, naming it
+sed "s/port: $issuer}/port: $(free_port)}/; s/port: $tls\$/port: $(free_port)/" "$work/sasgw.yaml" > "$work/proxy-clash.yaml"
+set +e; out=$(timeout 10 "$bin" serve -c "$work/proxy-clash.yaml" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] || fail "serve on a taken proxy port exit $rc: $out"
+[[ $out == *"127.0.0.1:$proxy (proxy listen, line "*") is already in use"* ]] || fail "proxy clash message: $out"
 
 # SIGHUP: the reload hooks run on a loop thread
 kill -HUP "$pid"

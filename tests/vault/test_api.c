@@ -359,8 +359,8 @@ static void codec_round_trip(void **state)
         assert_int_equal(vault__decode(a, n, &t, f->err, sizeof(f->err)), -1);
     }
     vault__state_free(&st);
-    sg_free_secret(a, alen);
-    sg_free_secret(b, blen);
+    sg_secure_free(a);
+    sg_secure_free(b);
 }
 
 int main(void)

@@ -1,8 +1,9 @@
 /*
  * Tests that key and secret buffers are wiped before they are freed. The test
- * is linked with -Wl,--wrap=free: every free() in the vault and common code
- * goes through __wrap_free below, which, for the one buffer being watched,
- * records whether its bytes were all zero at that moment.
+ * is linked with -Wl,--wrap=free and -Wl,--wrap=munmap: every free() in the
+ * vault and common code goes through __wrap_free below, every unmapping of
+ * secure memory (sg_secure_free) through __wrap_munmap; for the one buffer
+ * being watched, they record whether its bytes were all zero at that moment.
  *
  * A second mode scans every freed buffer (its usable size) for a secret value
  * or key bytes during whole operations: writes, reads, backup, restore,
@@ -31,6 +32,8 @@
 
 void __real_free(void *p);
 void __wrap_free(void *p);
+int __real_munmap(void *addr, size_t len);
+int __wrap_munmap(void *addr, size_t len);
 
 static const uint8_t *scan_needle;
 static size_t scan_len;
@@ -72,6 +75,26 @@ void __wrap_free(void *p)
             }
     }
     __real_free(p);
+}
+
+/* The same checks for memory from sg_secure_alloc, which goes back to the kernel with munmap. */
+int __wrap_munmap(void *addr, size_t len)
+{
+    const uint8_t *lo = addr, *hi = lo + len;
+    if (watch_ptr != NULL && watch_ptr >= lo && watch_ptr < hi) {
+        int zero = 1;
+        for (size_t i = 0; i < watch_len; i++)
+            zero &= watch_ptr[watch_off + i] == 0;
+        watch_seen = 1;
+        watch_zero = zero;
+    }
+    if (scan_needle != NULL)
+        for (const uint8_t *b = lo; b + scan_len <= hi; b++)
+            if (b[0] == scan_needle[0] && memcmp(b, scan_needle, scan_len) == 0) {
+                scan_hits++;
+                break;
+            }
+    return __real_munmap(addr, len);
 }
 
 /* Watches [base + off, base + off + len) of the allocation that starts at base. */
