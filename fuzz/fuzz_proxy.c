@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client_addr.h"
 #include "common.h"
 #include "config.h"
 #include "keyring.h"
@@ -151,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the helpers on their own */
     sas_ip_t ip;
-    gw_proxy_client_ip(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
+    gw_client_addr(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
     gw_proxy_strip_sas(target, target_len, buf, cap);
     free(buf);
     free(x);

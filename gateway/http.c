@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client_addr.h"
 #include "common.h"
 #include "http.h"
 
@@ -332,67 +333,16 @@ h2o_iovec_t gw_http_request_id(h2o_req_t *req)
     return id;
 }
 
-static int parse_address(const char *s, size_t len, struct sockaddr_storage *sa)
+int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *ip, char *buf, size_t buflen)
 {
-    char tmp[INET6_ADDRSTRLEN + 2];
-    while (len != 0 && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
-    if (len >= 2 && s[0] == '[' && s[len - 1] == ']')
-        s++, len -= 2;
-    if (len == 0 || len >= sizeof(tmp))
-        return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    memset(sa, 0, sizeof(*sa));
-    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, tmp, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, tmp, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        return 0;
-    }
-    return -1;
-}
-
-int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, struct sockaddr_storage *out, char *buf, size_t buflen)
-{
-    struct sockaddr_storage peer;
+    sas_ip_t addr;
+    char text[GW_CLIENT_ADDR_TEXT_MAX];
     buf[0] = '\0';
-    memset(&peer, 0, sizeof(peer));
-    if (req->conn->callbacks->get_peername == NULL ||
-        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0)
+    if (gw_client_addr_of_req(req, conf, &addr) != 0 || gw_client_addr_format(&addr, text) >= buflen)
         return -1;
-
-    /* believe X-Forwarded-For only from trusted peers, walking from the right past trusted hops */
-    if (conf != NULL && gw_config_is_trusted_proxy(conf, (struct sockaddr *)&peer)) {
-        h2o_iovec_t xff = gw_http_header(req, "x-forwarded-for");
-        size_t end = xff.len;
-        while (xff.base != NULL && end != 0) {
-            size_t start = end;
-            while (start != 0 && xff.base[start - 1] != ',')
-                start--;
-            struct sockaddr_storage hop;
-            if (parse_address(xff.base + start, end - start, &hop) != 0)
-                break;
-            peer = hop;
-            if (!gw_config_is_trusted_proxy(conf, (struct sockaddr *)&hop))
-                break;
-            end = start == 0 ? 0 : start - 1;
-        }
-    }
-    if (out != NULL)
-        *out = peer;
-    const void *addr =
-        peer.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&peer)->sin_addr : (const void *)&((struct sockaddr_in6 *)&peer)->sin6_addr;
-    if (inet_ntop(peer.ss_family, addr, buf, (socklen_t)buflen) == NULL) {
-        buf[0] = '\0';
-        return -1;
-    }
+    memcpy(buf, text, strlen(text) + 1);
+    if (ip != NULL)
+        *ip = addr;
     return 0;
 }
 

@@ -91,14 +91,6 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
                                    size_t cap);
 
 /*
- * The client address for sip: the peer, or, when the peer is one of
- * trusted_proxies, the right-most hop of X-Forwarded-For that is not itself
- * trusted (the left-most when all are trusted). A malformed hop where the
- * walk stops makes the address unknown. Returns 0 and fills *out, or -1.
- */
-int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out);
-
-/*
  * Writes the query of a request without its SAS parameters (sv, ss, srt,
  * spr, st, se, sip, si, ses, sr, sp, rscc, rscd, rsce, rscl, rsct, sig and the
  * user-delegation sk* ones), keeping every other parameter in order and as

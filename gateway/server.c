@@ -2,11 +2,16 @@
  * server.c - listeners, worker threads, signals, the route table and the
  * built-in routes of sasgw's two services (server.h).
  *
- * One h2o globalconf holds a hostconf per service; every listener's accept
- * context points at the hostconf of its service only, so a request is served
- * by the service of the socket it came in on, whatever its Host header says.
- * Each worker thread owns an event loop, an h2o context and its own listening
- * socket per listener (SO_REUSEPORT: the kernel spreads connections). Signals
+ * Each service has its own h2o globalconf holding its one hostconf, so that
+ * limits h2o applies before any handler runs differ per service: the
+ * issuer's max_request_entity_size is issuer.max_body (h2o answers 413 to a
+ * larger HTTP/1.1 body before buffering it, and resets an HTTP/2 stream whose
+ * body grows past it), while the proxy keeps h2o's default for its HTTP/2
+ * uploads. Every listener's accept context points at the hostconf of its
+ * service only, so a request is served by the service of the socket it came
+ * in on, whatever its Host header says. Each worker thread owns an event
+ * loop, an h2o context per enabled service on that loop, and its own
+ * listening socket per listener (SO_REUSEPORT: the kernel spreads connections). Signals
  * are blocked in every thread and taken synchronously by gw_server_wait()
  * with sigtimedwait(), so no work happens in a signal handler; work for the
  * loops travels through h2o's multithread queues.
@@ -90,8 +95,15 @@ struct listener {
     h2o_accept_ctx_t accept_ctx;
 };
 
-struct st_gw_thread_t {
+/* A worker's h2o context for one service (on the worker's loop, with the service's globalconf). */
+struct service_context {
     h2o_context_t super;
+    gw_thread_t *thread;
+    int ready; /* initialised: the service is enabled */
+};
+
+struct st_gw_thread_t {
+    struct service_context contexts[NUM_SERVICES];
     gw_server_t *server;
     size_t index;
     pthread_t tid;
@@ -119,8 +131,8 @@ struct st_gw_server_t {
 
     /* built by gw_server_start() */
     int started;
-    h2o_globalconf_t globalconf;
-    int globalconf_ready;
+    h2o_globalconf_t globalconfs[NUM_SERVICES]; /* one per service, like hosts */
+    int globalconf_ready[NUM_SERVICES];
     h2o_hostconf_t *hosts[NUM_SERVICES][2]; /* NULL-terminated, one hostconf per service */
     struct listener_config *listeners;
     size_t num_listeners;
@@ -261,9 +273,9 @@ size_t gw_server_num_threads(gw_server_t *server)
     return server->num_threads;
 }
 
-h2o_globalconf_t *gw_server_globalconf(gw_server_t *server)
+h2o_globalconf_t *gw_server_globalconf(gw_server_t *server, gw_service_t service)
 {
-    return &server->globalconf;
+    return &server->globalconfs[service_index(service)];
 }
 
 int gw_server_add_route(gw_server_t *server, gw_service_t service, const char *method, const char *pattern, gw_route_cb cb,
@@ -422,15 +434,19 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
     static const gw_service_t services[] = {GW_SERVICE_ISSUER, GW_SERVICE_PROXY};
     const gw_config_t *conf = server->conf;
 
-    h2o_config_init(&server->globalconf);
-    server->globalconf_ready = 1;
-    server->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("sasgw"));
     for (size_t s = 0; s != NUM_SERVICES; s++) {
         gw_service_t service = services[s];
         if (!(service == GW_SERVICE_ISSUER ? conf->issuer.enabled : conf->proxy.enabled))
             continue;
+        h2o_globalconf_t *globalconf = &server->globalconfs[s];
+        h2o_config_init(globalconf);
+        server->globalconf_ready[s] = 1;
+        globalconf->server_name = h2o_iovec_init(H2O_STRLIT("sasgw"));
+        /* the issuer's bodies are small JSON documents: h2o refuses larger ones before buffering them */
+        if (service == GW_SERVICE_ISSUER)
+            globalconf->max_request_entity_size = conf->issuer.max_body;
         h2o_hostconf_t *hostconf =
-            h2o_config_register_host(&server->globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
+            h2o_config_register_host(globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;
         server->hosts[s][1] = NULL;
 
@@ -639,7 +655,9 @@ static void begin_shutdown(gw_thread_t *thread, void *arg)
             listener->fd = -1;
         }
     }
-    h2o_context_request_shutdown(&thread->super);
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (thread->contexts[s].ready)
+            h2o_context_request_shutdown(&thread->contexts[s].super);
     for (size_t i = 0; i != thread->server->shutdown_hooks.size; i++)
         thread->server->shutdown_hooks.entries[i].cb(thread, thread->server->shutdown_hooks.entries[i].data);
     thread->shutting_down = 1;
@@ -680,15 +698,22 @@ static void *run_worker(void *_thread)
     gw_server_t *server = thread->server;
 
     gw_metrics_set_thread_shard((unsigned)thread->index);
-    h2o_context_init(&thread->super, thread->loop, &server->globalconf);
-    h2o_multithread_register_receiver(thread->super.queue, &thread->receiver, on_tasks);
+    for (size_t s = 0; s != NUM_SERVICES; s++) {
+        if (!server->globalconf_ready[s])
+            continue;
+        h2o_context_init(&thread->contexts[s].super, thread->loop, &server->globalconfs[s]);
+        thread->contexts[s].thread = thread;
+        thread->contexts[s].ready = 1;
+    }
+    h2o_multithread_register_receiver(gw_thread_context(thread)->queue, &thread->receiver, on_tasks);
     thread->modules = sg_calloc(server->modules.size + 1, sizeof(void *));
     for (size_t i = 0; i != server->modules.size; i++)
         thread->modules[i] = server->modules.entries[i].init(thread, server->modules.entries[i].data);
     for (size_t i = 0; i != server->num_listeners; i++) {
         struct listener *listener = thread->listeners + i;
-        listener->accept_ctx.ctx = &thread->super;
-        listener->accept_ctx.hosts = server->hosts[service_index(server->listeners[i].service)];
+        size_t s = service_index(server->listeners[i].service);
+        listener->accept_ctx.ctx = &thread->contexts[s].super;
+        listener->accept_ctx.hosts = server->hosts[s];
         listener->accept_ctx.ssl_ctx = server->listeners[i].ssl_ctx;
         listener->sock = h2o_evloop_socket_create(thread->loop, listener->fd, H2O_SOCKET_FLAG_DONT_READ);
         listener->sock->data = listener;
@@ -835,11 +860,13 @@ void gw_server_destroy(gw_server_t *server)
         if (thread->loop != NULL) {
             /* a worker that ran: its loop is idle now (joined) */
             discard_tasks(&thread->receiver._messages);
-            h2o_multithread_unregister_receiver(thread->super.queue, &thread->receiver);
-            if (thread->num_connections == 0) {
+            h2o_multithread_unregister_receiver(gw_thread_context(thread)->queue, &thread->receiver);
+            for (size_t s = 0; thread->num_connections == 0 && s != NUM_SERVICES; s++) {
+                if (!thread->contexts[s].ready)
+                    continue;
                 /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
-                h2o_timeout_unlink(&thread->super.http2._graceful_shutdown_timeout);
-                h2o_context_dispose(&thread->super);
+                h2o_timeout_unlink(&thread->contexts[s].super.http2._graceful_shutdown_timeout);
+                h2o_context_dispose(&thread->contexts[s].super);
             }
         }
         for (size_t i = 0; thread->listeners != NULL && i != server->num_listeners; i++)
@@ -853,8 +880,9 @@ void gw_server_destroy(gw_server_t *server)
             SSL_CTX_free(server->listeners[i].ssl_ctx);
     free(server->listeners);
     /* handlers own timers on the workers' loops (the reverse proxy's socket pool): dispose them before the loops */
-    if (server->globalconf_ready)
-        h2o_config_dispose(&server->globalconf);
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (server->globalconf_ready[s])
+            h2o_config_dispose(&server->globalconfs[s]);
     for (size_t t = 0; server->threads != NULL && t != server->num_threads; t++)
         if (server->threads[t].loop != NULL && server->threads[t].num_connections == 0)
             h2o_evloop_destroy(server->threads[t].loop);
@@ -899,7 +927,10 @@ h2o_evloop_t *gw_thread_loop(gw_thread_t *thread)
 
 h2o_context_t *gw_thread_context(gw_thread_t *thread)
 {
-    return &thread->super;
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (thread->contexts[s].ready)
+            return &thread->contexts[s].super;
+    return NULL;
 }
 
 void *gw_thread_module(gw_thread_t *thread, size_t slot)
@@ -909,7 +940,7 @@ void *gw_thread_module(gw_thread_t *thread, size_t slot)
 
 gw_thread_t *gw_thread_of(h2o_req_t *req)
 {
-    return H2O_STRUCT_FROM_MEMBER(gw_thread_t, super, req->conn->ctx);
+    return ((struct service_context *)req->conn->ctx)->thread;
 }
 
 /*
