@@ -115,8 +115,10 @@ static void joined_lines_are_one_list(void **state)
 static void malformed_hops(void **state)
 {
     static const char *const bad[] = {
-        "1.2.3.4, garbage", "garbage", ",", "1.2.3.4,", "[2001:db8::1", "[2001:db8::1]x", "[2001:db8::1]:", "[2001:db8::1]:8a",
-        "1.2.3.4:80:90x", "999.1.1.1", "1.2.3.4 5.6.7.8", "0123456789012345678901234567890123456789012345678901234567890123456789",
+        "1.2.3.4, garbage", "garbage",          ",",
+        "1.2.3.4,",         "[2001:db8::1",     "[2001:db8::1]x",
+        "[2001:db8::1]:",   "[2001:db8::1]:8a", "1.2.3.4:80:90x",
+        "999.1.1.1",        "1.2.3.4 5.6.7.8",  "0123456789012345678901234567890123456789012345678901234567890123456789",
     };
     char text[GW_CLIENT_ADDR_TEXT_MAX];
     for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); i++) {
@@ -157,8 +159,10 @@ static void client_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(untrusted_peer_ignores_xff), cmocka_unit_test(trusted_peer_walks_from_the_right),
-        cmocka_unit_test(joined_lines_are_one_list),  cmocka_unit_test(malformed_hops),
+        cmocka_unit_test(untrusted_peer_ignores_xff),
+        cmocka_unit_test(trusted_peer_walks_from_the_right),
+        cmocka_unit_test(joined_lines_are_one_list),
+        cmocka_unit_test(malformed_hops),
         cmocka_unit_test(client_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
