@@ -13,9 +13,12 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth_limit.h"
+#include "client_addr.h"
 #include "common.h"
 #include "http.h"
 #include "keyring.h"
+#include "refusal_log.h"
 
 /* Longest Authorization header value looked at: a bearer token at its bound plus the scheme. */
 #define AUTHORIZATION_MAX (POLICY_MAX_TOKEN_LEN + 16)
@@ -69,7 +72,11 @@ struct st_gw_app_t {
     struct {
         gw_metric_t *audit_records;  /* sasgw_audit_records_total{result} */
         gw_metric_t *policy_reloads; /* sasgw_policy_reloads_total{result} */
+        gw_metric_t *auth_refusals;  /* sasgw_auth_refusals_total{reason} */
     } metrics;
+    /* unauthenticated callers: failures per client (issuer.auth_failures), their refusals coalesced for the audit trail */
+    gw_auth_limit_t *auth_limit;
+    gw_refusal_log_t *refusals;
 };
 
 /* ------------------------------------------------------------------ vault */
@@ -153,8 +160,8 @@ static void on_reload(gw_server_t *server, void *data)
 /* Copies rec's strings behind the item. */
 static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
 {
-    const char *const src[] = {rec->principal, rec->op,         rec->object,   rec->result,
-                               rec->client,    rec->request_id, rec->token_id, rec->reason};
+    const char *const src[] = {rec->principal,  rec->op,       rec->object, rec->result, rec->client,
+                               rec->request_id, rec->token_id, rec->reason, rec->first,  rec->last};
     size_t total = 0;
     for (size_t i = 0; i != sizeof(src) / sizeof(src[0]); i++)
         if (src[i] != NULL)
@@ -172,8 +179,17 @@ static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
         dst[i] = p;
         p += n;
     }
-    item->rec = (vault_audit_record_t){.principal = dst[0], .op = dst[1], .object = dst[2], .result = dst[3],
-                                       .client = dst[4], .request_id = dst[5], .token_id = dst[6], .reason = dst[7]};
+    item->rec = (vault_audit_record_t){.principal = dst[0],
+                                       .op = dst[1],
+                                       .object = dst[2],
+                                       .result = dst[3],
+                                       .client = dst[4],
+                                       .request_id = dst[5],
+                                       .token_id = dst[6],
+                                       .reason = dst[7],
+                                       .count = rec->count,
+                                       .first = dst[8],
+                                       .last = dst[9]};
     return item;
 }
 
@@ -315,7 +331,7 @@ static void send_unauthorized(h2o_req_t *req, const char *message)
     gw_http_send_error(req, 401, "unauthorized", message, NULL);
 }
 
-/* Queues the audit record of a refused request (no waiting: nothing was granted). */
+/* Queues the audit record of a refused request that names its principal (no waiting: nothing was granted). */
 static void audit_refusal(gw_app_t *app, h2o_req_t *req, const char *principal, const char *op, const char *reason)
 {
     vault_actor_t actor;
@@ -333,21 +349,77 @@ static void audit_refusal(gw_app_t *app, h2o_req_t *req, const char *principal, 
     gw_app_audit_submit(app, req, &rec, NULL, NULL);
 }
 
+/*
+ * The client of req as the failure limit and the coalesced refusals count it
+ * (gw_client_key): behind trusted proxies the X-Forwarded-For client, else,
+ * and when a trusted proxy sent a malformed hop, the socket peer. 0 when unknown.
+ */
+static uint64_t client_key(gw_app_t *app, h2o_req_t *req)
+{
+    sas_ip_t ip;
+    if (gw_client_addr_of_req(req, app->conf, &ip) != 0 && gw_client_addr_of_req(req, NULL, &ip) != 0)
+        return 0;
+    return gw_client_key(&ip);
+}
+
+static const char *const refusal_label[GW_REFUSAL__COUNT] = {
+    [GW_REFUSAL_NO_CREDENTIALS] = "no_credentials",
+    [GW_REFUSAL_MALFORMED] = "malformed",
+    [GW_REFUSAL_REJECTED] = "rejected",
+    [GW_REFUSAL_RATE_LIMITED] = "rate_limited",
+};
+
+/* Counts an unauthenticated refusal: in the metrics, and in the coalesced audit trail (refusal_log.h). */
+static void count_refusal(gw_app_t *app, h2o_req_t *req, uint64_t client, gw_refusal_kind_t kind, const char *detail)
+{
+    const char *route = gw_http_route_label(req);
+    gw_metrics_inc(app->metrics.auth_refusals, (const char *[]){refusal_label[kind]}, 1);
+    gw_refusal_log_add(app->refusals, client, kind, route != NULL ? route : "", detail, gw_http_request_id(req).base,
+                       (int64_t)time(NULL));
+}
+
+/* Sends the 429 of a client past issuer.auth_failures.limit, with Retry-After. */
+static void send_rate_limited(h2o_req_t *req, unsigned retry_after)
+{
+    char value[16], msg[160];
+    int n = snprintf(value, sizeof(value), "%u", retry_after);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, h2o_strdup(&req->pool, value, (size_t)n).base,
+                   (size_t)n);
+    snprintf(msg, sizeof(msg), "too many failed authentications from this client address; retry in %u s", retry_after);
+    gw_http_send_error(req, 429, "too_many_auth_failures", msg, NULL);
+}
+
+/* The coalesced records, at the end of each interval: queued for the audit thread like any other record. */
+static void on_refusal_record(const vault_audit_record_t *rec, void *data)
+{
+    gw_app_audit_submit(data, NULL, rec, NULL, NULL);
+}
+
 const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out)
 {
     char err[256];
     const policy_principal_t *principal = NULL;
     h2o_iovec_t value = gw_http_header(req, "authorization");
+    uint64_t client = client_key(app, req), now = gw_auth_limit_now();
+    unsigned retry_after;
 
     if (policy_out != NULL)
         *policy_out = NULL;
+    /* a client past its failures gets no credential checked, however good */
+    if ((retry_after = gw_auth_limit_check(app->auth_limit, client, now)) != 0) {
+        count_refusal(app, req, client, GW_REFUSAL_RATE_LIMITED, NULL);
+        send_rate_limited(req, retry_after);
+        return NULL;
+    }
+    /* no credential is not a failed attempt: it costs nothing and is how a client learns the schemes */
     if (value.base == NULL) {
-        audit_refusal(app, req, NULL, "auth", "no Authorization header");
+        count_refusal(app, req, client, GW_REFUSAL_NO_CREDENTIALS, NULL);
         send_unauthorized(req, "authentication required: send Authorization: Basic or Bearer");
         return NULL;
     }
     if (value.len > AUTHORIZATION_MAX || memchr(value.base, '\0', value.len) != NULL) {
-        audit_refusal(app, req, NULL, "auth", "malformed Authorization header");
+        gw_auth_limit_failed(app->auth_limit, client, now);
+        count_refusal(app, req, client, GW_REFUSAL_MALFORMED, NULL);
         send_unauthorized(req, "the Authorization header is malformed or too long");
         return NULL;
     }
@@ -358,7 +430,8 @@ const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, pol
     policy_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), release_request_policy);
     *slot = gw_app_policy(app);
     if (policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err)) != 0) {
-        audit_refusal(app, req, NULL, "auth", err);
+        gw_auth_limit_failed(app->auth_limit, client, now);
+        count_refusal(app, req, client, GW_REFUSAL_REJECTED, err);
         send_unauthorized(req, err);
         return NULL;
     }
@@ -472,6 +545,7 @@ static int ready_redis(void *data, char *why, size_t whylen)
 /* ------------------------------------------------------------------ life */
 
 static const char *const result_label[] = {"result"};
+static const char *const reason_label[] = {"reason"};
 
 gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err, size_t errlen)
 {
@@ -491,6 +565,8 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
         gw_metrics_counter(metrics, "sasgw_audit_records_total", "Audit records written by the server, by result", 1, result_label);
     app->metrics.policy_reloads =
         gw_metrics_counter(metrics, "sasgw_policy_reloads_total", "Policy reloads (SIGHUP or admin API), by result", 1, result_label);
+    app->metrics.auth_refusals =
+        gw_metrics_counter(metrics, "sasgw_auth_refusals_total", "Unauthenticated requests refused, by reason", 1, reason_label);
 
     /* the vault and its audit log */
     memset(&ks, 0, sizeof(ks));
@@ -534,6 +610,14 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
     }
     app->audit.started = 1;
 
+    /* unauthenticated callers: the failure limit, and their refusals coalesced into the audit trail */
+    app->auth_limit = gw_auth_limit_create(conf->issuer.auth_failures.limit, conf->issuer.auth_failures.window);
+    if ((app->refusals =
+             gw_refusal_log_create(conf->issuer.auth_failures.audit_interval, on_refusal_record, app, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "%s", why);
+        goto Error;
+    }
+
     app->thread_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, app);
     gw_server_add_readiness_check(server, "vault", ready_vault, app);
     gw_server_add_readiness_check(server, "redis", ready_redis, app);
@@ -549,6 +633,9 @@ void gw_app_destroy(gw_app_t *app)
 {
     if (app == NULL)
         return;
+    /* what the refusal log holds goes to the audit thread, which writes it before it stops */
+    gw_refusal_log_destroy(app->refusals);
+    gw_auth_limit_destroy(app->auth_limit);
     if (app->audit.started) {
         pthread_mutex_lock(&app->audit.mu);
         app->audit.stop = 1;

@@ -418,7 +418,7 @@ export function basicAuth(user, secret) {
  * The sasgw.yaml startSasgw() writes: every path absolute, inside dir; the
  * issuer and the proxy on their own loopback ports.
  */
-function sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }) {
+function sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, issuerYaml, proxyYaml, extraYaml }) {
     return `# written by tests/e2e/lib/stack.mjs startSasgw()
 vault:
   path: ${dir}/vault.db
@@ -431,12 +431,12 @@ issuer:
       port: ${issuerPort}
   max_body: ${maxBody}
   clock_skew: ${clockSkew}
-proxy:
+${issuerYaml}proxy:
   listen:
     - address: 127.0.0.1
       port: ${proxyPort}
   public_base_url: http://127.0.0.1:${proxyPort}
-accounts:
+${proxyYaml}accounts:
   ${DEV_ACCOUNT}:
     mode: passthrough
     backend: http://127.0.0.1:${azuritePort}
@@ -462,6 +462,8 @@ export function demoPolicyText() {
  *   policy           policy.yaml text (default: conf/policy.yaml); conf/demo-jwks.json and the
  *                    demo PEM files are copied beside it, so its relative key paths work
  *   threads          worker threads (default 2); maxBody, clockSkew as in sasgw.yaml
+ *   issuerYaml       lines added to the issuer: section (indented by two spaces, each ending in \n)
+ *   proxyYaml        lines added to the proxy: section (likewise)
  *   extraYaml        appended to sasgw.yaml (top-level keys not written above)
  *   account          false: do not add devstoreaccount1 to the vault (default: added, passthrough,
  *                    key1 = Azurite's well-known key, backend = Azurite)
@@ -478,7 +480,8 @@ export function demoPolicyText() {
  *   auditRecords()       the audit log parsed, one object per line
  */
 export async function startSasgw({
-    redis, azurite, redisPort, azuritePort, policy, threads = 2, maxBody = 65536, clockSkew = 300, extraYaml = '',
+    redis, azurite, redisPort, azuritePort, policy, threads = 2, maxBody = 65536, clockSkew = 300, issuerYaml = '', proxyYaml = '',
+    extraYaml = '',
     account = true, env = {},
 } = {}) {
     const bin = path.resolve(sasgwBinary());
@@ -510,7 +513,7 @@ export async function startSasgw({
         writeFileSync(files.masterKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
         chmodSync(files.masterKeyFile, 0o600);
         writeFileSync(files.configPath,
-            sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }));
+            sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, issuerYaml, proxyYaml, extraYaml }));
         const vaultOpts = ['--vault', files.vaultPath, '--master-key-file', files.masterKeyFile, '--audit-log', files.auditPath];
         const cli = (args, opts = {}) => runSasgw([...args, ...vaultOpts], { ...opts, env: { ...cleanEnv, ...opts.env } });
 
@@ -583,9 +586,10 @@ export async function startSasgw({
 
 /**
  * Sends one HTTP request and resolves to {status, headers, body (string), json (parsed or undefined)}.
- * body may be a string, a Buffer or an object (sent as JSON).
+ * body may be a string, a Buffer or an object (sent as JSON). A header given as an array is sent as
+ * that many lines; localAddress binds the client socket (e.g. '127.0.0.2', another loopback client).
  */
-export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
+export function httpRequest(url, { method = 'GET', headers = {}, body, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         let payload = body;
         const h = { ...headers };
@@ -595,7 +599,7 @@ export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
         }
         if (payload !== undefined)
             h['content-length'] = Buffer.byteLength(payload);
-        const req = http.request(url, { method, headers: h, agent: false, timeout: 10000 }, (res) => {
+        const req = http.request(url, { method, headers: h, agent: false, timeout: 10000, localAddress }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
