@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client_addr.h"
@@ -82,19 +83,42 @@ void gw_http_send_json(h2o_req_t *req, int status, json_t *body)
     free(text);
 }
 
-void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field)
+/* {"error":{"code":code,"message":message[,"field":field]}} as a new reference. */
+static json_t *error_document(const char *code, const char *message, const char *field)
 {
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err != NULL && field != NULL)
         json_object_set_new(err, "field", json_string(field));
-    gw_http_send_json(req, status, json_pack("{s:o}", "error", err));
+    return json_pack("{s:o}", "error", err);
+}
+
+void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field)
+{
+    gw_http_send_json(req, status, error_document(code, message, field));
+}
+
+h2o_iovec_t gw_http_error_body(h2o_mem_pool_t *pool, const char *code, const char *message, const char *field)
+{
+    json_t *doc = error_document(code, message, field);
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return h2o_strdup(pool, H2O_STRLIT("{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode the response\"}}"));
+    h2o_iovec_t body = h2o_strdup(pool, text, SIZE_MAX);
+    free(text);
+    return body;
+}
+
+void gw_http_body_too_large_message(size_t max, char *buf, size_t len)
+{
+    snprintf(buf, len, "the request body is larger than %zu bytes", max);
 }
 
 int gw_http_read_body(h2o_req_t *req, size_t max, h2o_iovec_t *body)
 {
     if (req->entity.len > max) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes", max);
+        gw_http_body_too_large_message(max, msg, sizeof(msg));
         gw_http_send_error(req, 413, "body_too_large", msg, NULL);
         return -1;
     }

@@ -41,6 +41,11 @@ void gw_http_send_json(h2o_req_t *req, int status, json_t *body);
  */
 void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field);
 
+/* The body gw_http_send_error() sends, as JSON text in pool (for a response built elsewhere). */
+h2o_iovec_t gw_http_error_body(h2o_mem_pool_t *pool, const char *code, const char *message, const char *field);
+/* The sentence of body_too_large: "the request body is larger than max bytes". */
+void gw_http_body_too_large_message(size_t max, char *buf, size_t len);
+
 /*
  * Returns the request body in *body when it is at most max bytes. Otherwise
  * sends 413 body_too_large and returns -1: the handler must then return 0

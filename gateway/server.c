@@ -422,6 +422,52 @@ static void add_logger(gw_server_t *server, h2o_pathconf_t *pathconf, gw_service
     logger->default_route = default_route;
 }
 
+/*
+ * h2o refuses an issuer body over max_request_entity_size (issuer.max_body)
+ * itself, before any handler ran, with a text/plain 413 on the hostconf's
+ * fallback path (HTTP/1.1; HTTP/2 resets the stream instead). This filter,
+ * on that path, makes it the JSON error the handlers send for the same
+ * reason (body_too_large): it swaps the body and its Content-Type.
+ */
+struct body_too_large_filter {
+    h2o_filter_t super;
+    size_t max_body;
+};
+
+struct body_too_large_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body; /* in req->pool */
+    int sent;
+};
+
+static void on_body_too_large_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    struct body_too_large_ostream *self = (struct body_too_large_ostream *)_self;
+    int first = !self->sent;
+    self->sent = 1;
+    h2o_ostream_send_next(&self->super, req, first ? &self->body : NULL, first, state);
+}
+
+static void on_body_too_large_setup(h2o_filter_t *_self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    struct body_too_large_filter *self = (struct body_too_large_filter *)_self;
+    ssize_t ct;
+    if (req->res.status == 413 && (ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) != -1 &&
+        h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                  H2O_STRLIT("text/plain; charset=utf-8"))) {
+        char msg[96];
+        gw_http_body_too_large_message(self->max_body, msg, sizeof(msg));
+        struct body_too_large_ostream *o = (struct body_too_large_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = on_body_too_large_send;
+        o->body = gw_http_error_body(&req->pool, "body_too_large", msg, NULL);
+        o->sent = 0;
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8"));
+        req->res.content_length = o->body.len;
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 /* Unknown paths on a hostconf whose "/" was taken by a setup hook's handler that declined. */
 static int on_fallback_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -470,6 +516,12 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
             add_logger(server, pathconf, service, "unmatched");
         }
         h2o_create_handler(&hostconf->fallback_path, sizeof(h2o_handler_t))->on_req = on_fallback_req;
+        if (service == GW_SERVICE_ISSUER) {
+            struct body_too_large_filter *f =
+                (struct body_too_large_filter *)h2o_create_filter(&hostconf->fallback_path, sizeof(*f));
+            f->super.on_setup_ostream = on_body_too_large_setup;
+            f->max_body = conf->issuer.max_body;
+        }
         add_logger(server, &hostconf->fallback_path, service, "unmatched");
         for (size_t i = 0; i != num_hook_paths; i++)
             add_logger(server, hostconf->paths.entries + i, service, hostconf->paths.entries[i].path.base);

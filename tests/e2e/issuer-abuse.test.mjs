@@ -133,10 +133,12 @@ describe('bodies', () => {
         });
     }
 
-    test('a body just over issuer.max_body gets 413 from h2o, one at the limit reaches the handler', async () => {
-        const over = await request('/v1/sas', { auth: DEMO_APP, body: { pad: 'x'.repeat(65536) }, localAddress: '127.0.0.9' });
-        assert.equal(over.status, 413);
-        assert.match(over.headers['content-type'], /^text\/plain/); /* h2o's own answer: the handler never ran */
+    test('a body just over issuer.max_body gets 413 (JSON) before authentication, one at the limit reaches the handler', async () => {
+        /* no credentials: had the handler run, it would have answered 401 first */
+        const over = await request('/v1/sas', { body: { pad: 'x'.repeat(65536) }, localAddress: '127.0.0.9' });
+        assert.equal(over.status, 413, over.text);
+        assert.match(over.headers['content-type'], /^application\/json/);
+        assert.deepEqual(over.json, { error: { code: 'body_too_large', message: 'the request body is larger than 65536 bytes' } });
         const at = '{"pad":"' + 'x'.repeat(65536 - 10) + '"}';
         assert.equal(Buffer.byteLength(at), 65536);
         const r = await new Promise((resolve, reject) => {
