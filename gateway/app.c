@@ -67,6 +67,7 @@ struct st_gw_app_t {
         pthread_t tid;
     } audit;
     size_t thread_slot;
+    _Atomic size_t threads_alive; /* workers between the app's thread init and dispose */
     char *redis_password;
     _Atomic size_t redis_connected; /* worker clients connected now */
     struct {
@@ -455,6 +456,28 @@ const policy_principal_t *gw_app_require(gw_app_t *app, h2o_req_t *req, const ch
     return principal;
 }
 
+/*
+ * Ends the audit trail's writers: the refusal log emits what it holds into
+ * the queue, then the audit thread writes everything queued and stops.
+ * Called by the last worker to stop, so that the last records are written
+ * while the server's metrics (which the audit thread counts in) still
+ * exist, and by gw_app_destroy() when no worker ran. Idempotent; never
+ * concurrent with itself (the main thread joins the workers first).
+ */
+static void stop_audit(gw_app_t *app)
+{
+    gw_refusal_log_destroy(app->refusals);
+    app->refusals = NULL;
+    if (app->audit.started) {
+        pthread_mutex_lock(&app->audit.mu);
+        app->audit.stop = 1;
+        pthread_cond_signal(&app->audit.cond);
+        pthread_mutex_unlock(&app->audit.mu);
+        pthread_join(app->audit.tid, NULL);
+        app->audit.started = 0;
+    }
+}
+
 /* ------------------------------------------------------------------ Redis per thread */
 
 static void on_redis_connect(gw_redis_t *client, void *data)
@@ -485,6 +508,7 @@ static void *on_thread_init(gw_thread_t *thread, void *data)
 
     t->app = app;
     t->thread = thread;
+    atomic_fetch_add(&app->threads_alive, 1);
     h2o_multithread_register_receiver(gw_thread_context(thread)->queue, &t->completed, on_audit_completed);
     gw_redis_options_from_config(&options, app->conf, app->redis_password);
     t->redis = gw_redis_create(gw_thread_loop(thread), &options);
@@ -507,6 +531,9 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
         atomic_fetch_sub(&app->redis_connected, 1);
     gw_redis_free(t->redis);
     free(t);
+    /* the last worker to stop: no request is left to audit, the server (and its metrics) still exists */
+    if (atomic_fetch_sub(&app->threads_alive, 1) == 1)
+        stop_audit(app);
 }
 
 gw_redis_t *gw_app_thread_redis(gw_app_t *app, gw_thread_t *thread)
@@ -560,6 +587,7 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
     pthread_mutex_init(&app->audit.mu, NULL);
     pthread_cond_init(&app->audit.cond, NULL);
     app->audit.tail = &app->audit.head;
+    atomic_init(&app->threads_alive, 0);
     gw_metrics_t *metrics = gw_server_metrics(server);
     app->metrics.audit_records =
         gw_metrics_counter(metrics, "sasgw_audit_records_total", "Audit records written by the server, by result", 1, result_label);
@@ -633,15 +661,12 @@ void gw_app_destroy(gw_app_t *app)
 {
     if (app == NULL)
         return;
-    /* what the refusal log holds goes to the audit thread, which writes it before it stops */
-    gw_refusal_log_destroy(app->refusals);
+    stop_audit(app);
     gw_auth_limit_destroy(app->auth_limit);
-    if (app->audit.started) {
-        pthread_mutex_lock(&app->audit.mu);
-        app->audit.stop = 1;
-        pthread_cond_signal(&app->audit.cond);
-        pthread_mutex_unlock(&app->audit.mu);
-        pthread_join(app->audit.tid, NULL);
+    /* records queued after the audit thread stopped (a request cut off at the end of the shutdown grace) */
+    for (struct audit_item *item = app->audit.head, *next; item != NULL; item = next) {
+        next = item->next;
+        free(item);
     }
     gw_keyring_live_destroy(app->keyring);
     policy_release(app->policy.current);

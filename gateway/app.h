@@ -46,7 +46,10 @@ typedef struct st_gw_app_t gw_app_t;
  * outlive the app. Returns NULL after writing why into err (no secret in it).
  */
 gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err, size_t errlen);
-/* Stops the audit thread (flushing what is queued), closes the vault, releases the policy. After gw_server_destroy(). */
+/*
+ * Stops the audit thread (writing what is queued) unless the last worker to
+ * stop did already, closes the vault, releases the policy. After gw_server_destroy().
+ */
 void gw_app_destroy(gw_app_t *app);
 
 const gw_config_t *gw_app_config(gw_app_t *app);

@@ -114,6 +114,7 @@ struct st_gw_thread_t {
     size_t num_connections;
     int shutting_down;
     uint64_t shutdown_deadline;
+    int contexts_disposed; /* dispose_contexts() ran */
 };
 
 struct st_gw_server_t {
@@ -718,6 +719,30 @@ static void begin_shutdown(gw_thread_t *thread, void *arg)
 
 /* workers */
 
+/*
+ * Drops the thread's pending tasks and disposes its h2o contexts (each
+ * service's), unless connections are left open. Runs on the worker itself
+ * as the last thing it does: h2o's socket buffers point at thread-local
+ * prototypes of the thread that made them (h2o_socket_buffer_prototype),
+ * so the sockets of the contexts' queues must be closed while that thread
+ * lives. gw_server_destroy() does it for a worker that did not.
+ */
+static void dispose_contexts(gw_thread_t *thread)
+{
+    if (thread->contexts_disposed)
+        return;
+    thread->contexts_disposed = 1;
+    discard_tasks(&thread->receiver._messages);
+    h2o_multithread_unregister_receiver(gw_thread_context(thread)->queue, &thread->receiver);
+    for (size_t s = 0; thread->num_connections == 0 && s != NUM_SERVICES; s++) {
+        if (!thread->contexts[s].ready)
+            continue;
+        /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
+        h2o_timeout_unlink(&thread->contexts[s].super.http2._graceful_shutdown_timeout);
+        h2o_context_dispose(&thread->contexts[s].super);
+    }
+}
+
 static void on_connection_close(void *data)
 {
     gw_thread_t *thread = data;
@@ -787,6 +812,7 @@ static void *run_worker(void *_thread)
             server->modules.entries[i].dispose(thread, thread->modules[i], server->modules.entries[i].data);
     for (int i = 0; i != 4; i++)
         h2o_evloop_run(thread->loop, 0);
+    dispose_contexts(thread);
     return NULL;
 }
 
@@ -909,18 +935,8 @@ void gw_server_destroy(gw_server_t *server)
         return;
     for (size_t t = 0; server->threads != NULL && t != server->num_threads; t++) {
         gw_thread_t *thread = server->threads + t;
-        if (thread->loop != NULL) {
-            /* a worker that ran: its loop is idle now (joined) */
-            discard_tasks(&thread->receiver._messages);
-            h2o_multithread_unregister_receiver(gw_thread_context(thread)->queue, &thread->receiver);
-            for (size_t s = 0; thread->num_connections == 0 && s != NUM_SERVICES; s++) {
-                if (!thread->contexts[s].ready)
-                    continue;
-                /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
-                h2o_timeout_unlink(&thread->contexts[s].super.http2._graceful_shutdown_timeout);
-                h2o_context_dispose(&thread->contexts[s].super);
-            }
-        }
+        if (thread->loop != NULL)
+            dispose_contexts(thread); /* a worker that ran and is joined, if it did not itself */
         for (size_t i = 0; thread->listeners != NULL && i != server->num_listeners; i++)
             if (thread->listeners[i].fd > 0 && thread->listeners[i].sock == NULL && thread->loop == NULL)
                 close(thread->listeners[i].fd);
