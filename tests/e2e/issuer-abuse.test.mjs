@@ -4,8 +4,9 @@
 // bad passwords from one address gets 429 with Retry-After past
 // issuer.auth_failures.limit while another address mints as fast as before;
 // the flood leaves a handful of coalesced audit records (their counts adding
-// up) and a chain that still verifies; two X-Forwarded-For lines cannot pass
-// a grant's ip.
+// up) and a chain that still verifies, and what is held at shutdown is
+// written then; two X-Forwarded-For lines cannot pass a grant's ip; HTTP/2
+// (TLS issuer listener) bodies are cut off at max_body too.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -339,11 +340,15 @@ describe('HTTP/2 (TLS issuer listener, ALPN h2)', () => {
     }
 
     test('a small JSON mint works over HTTP/2', async () => {
-        const r = await new Promise((resolve, reject) => {
+        const r = await h2mint({ authorization: basicAuth(DEMO_APP.user, DEMO_APP.secret) });
+        assert.equal(r.status, 201, r.text);
+    });
+
+    /* One HTTP/2 POST /v1/sas with these headers and a small body; resolves to {status, text}. */
+    function h2mint(headers) {
+        return new Promise((resolve, reject) => {
             const session = http2.connect(h2sasgw.issuerUrl, { rejectUnauthorized: false });
-            const body = JSON.stringify(mintBody('h2.txt'));
-            const stream = session.request({ ':method': 'POST', ':path': '/v1/sas', 'content-type': 'application/json',
-                authorization: basicAuth(DEMO_APP.user, DEMO_APP.secret) });
+            const stream = session.request({ ':method': 'POST', ':path': '/v1/sas', 'content-type': 'application/json', ...headers });
             let text = '', status;
             stream.on('response', (h) => (status = h[':status']));
             stream.on('data', (c) => (text += c));
@@ -352,10 +357,9 @@ describe('HTTP/2 (TLS issuer listener, ALPN h2)', () => {
                 resolve({ status, text });
             });
             stream.on('error', reject);
-            stream.end(body);
+            stream.end(JSON.stringify(mintBody('h2.txt')));
         });
-        assert.equal(r.status, 201, r.text);
-    });
+    }
 
     test('a 1 GB unauthenticated HTTP/2 body is cut off by h2o at max_body, sasgw\'s memory flat', async () => {
         const before = memoryOf(h2sasgw.pid);
@@ -369,5 +373,19 @@ describe('HTTP/2 (TLS issuer listener, ALPN h2)', () => {
         assert.notEqual(r.status, 201);
         assert.ok(r.written < 64 * 1024 * 1024, `${r.written} bytes went out before the stream ended`);
         assert.ok(afterMem.hwm - before.hwm < 32 * 1024, `VmHWM grew by ${afterMem.hwm - before.hwm} KiB`);
+    });
+
+    test('refusals still held at shutdown (audit_interval 60 s by default) reach the audit trail; it verifies', async () => {
+        for (let i = 0; i < 3; i++)
+            assert.equal((await h2mint({ authorization: basicAuth(DEMO_APP.user, 'wrong') })).status, 401);
+        assert.ok(!h2sasgw.auditRecords().some((r) => r.op === 'auth'), 'nothing before the interval ends');
+        process.kill(h2sasgw.pid, 'SIGTERM');
+        await h2sasgw.exitedPromise;
+        const recs = h2sasgw.auditRecords().filter((r) => r.op === 'auth');
+        assert.equal(recs.length, 1, JSON.stringify(recs));
+        assert.equal(recs[0].count, 3);
+        assert.equal(recs[0].client, '127.0.0.1');
+        const v = await h2sasgw.cli(['audit', 'verify']);
+        assert.equal(v.code, 0, v.stderr);
     });
 });
