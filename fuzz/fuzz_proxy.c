@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client_addr.h"
 #include "common.h"
 #include "config.h"
 #include "keyring.h"
@@ -187,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the helpers on their own */
     sas_ip_t ip;
-    gw_proxy_client_ip(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
+    gw_client_addr(conf, (struct sockaddr *)&peer, x, xff_len, &ip);
     static const char *const no_params[] = {NULL};
     static const sas_operation_t copy = {
         "Copy Blob", 'o', SAS_PERM('c') | SAS_PERM('w'), SAS_PERM('c') | SAS_PERM('w'), SAS_OP_NAMES_SOURCE | SAS_OP_CREATES,

@@ -13,9 +13,12 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth_limit.h"
+#include "client_addr.h"
 #include "common.h"
 #include "http.h"
 #include "keyring.h"
+#include "refusal_log.h"
 
 /* Longest Authorization header value looked at: a bearer token at its bound plus the scheme. */
 #define AUTHORIZATION_MAX (POLICY_MAX_TOKEN_LEN + 16)
@@ -64,12 +67,17 @@ struct st_gw_app_t {
         pthread_t tid;
     } audit;
     size_t thread_slot;
+    _Atomic size_t threads_alive; /* workers between the app's thread init and dispose */
     char *redis_password;
     _Atomic size_t redis_connected; /* worker clients connected now */
     struct {
         gw_metric_t *audit_records;  /* sasgw_audit_records_total{result} */
         gw_metric_t *policy_reloads; /* sasgw_policy_reloads_total{result} */
+        gw_metric_t *auth_refusals;  /* sasgw_auth_refusals_total{reason} */
     } metrics;
+    /* unauthenticated callers: failures per client (issuer.auth_failures), their refusals coalesced for the audit trail */
+    gw_auth_limit_t *auth_limit;
+    gw_refusal_log_t *refusals;
 };
 
 /* ------------------------------------------------------------------ vault */
@@ -153,8 +161,8 @@ static void on_reload(gw_server_t *server, void *data)
 /* Copies rec's strings behind the item. */
 static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
 {
-    const char *const src[] = {rec->principal, rec->op,         rec->object,   rec->result,
-                               rec->client,    rec->request_id, rec->token_id, rec->reason};
+    const char *const src[] = {rec->principal,  rec->op,       rec->object, rec->result, rec->client,
+                               rec->request_id, rec->token_id, rec->reason, rec->first,  rec->last};
     size_t total = 0;
     for (size_t i = 0; i != sizeof(src) / sizeof(src[0]); i++)
         if (src[i] != NULL)
@@ -172,8 +180,17 @@ static struct audit_item *audit_item_new(const vault_audit_record_t *rec)
         dst[i] = p;
         p += n;
     }
-    item->rec = (vault_audit_record_t){.principal = dst[0], .op = dst[1], .object = dst[2], .result = dst[3],
-                                       .client = dst[4], .request_id = dst[5], .token_id = dst[6], .reason = dst[7]};
+    item->rec = (vault_audit_record_t){.principal = dst[0],
+                                       .op = dst[1],
+                                       .object = dst[2],
+                                       .result = dst[3],
+                                       .client = dst[4],
+                                       .request_id = dst[5],
+                                       .token_id = dst[6],
+                                       .reason = dst[7],
+                                       .count = rec->count,
+                                       .first = dst[8],
+                                       .last = dst[9]};
     return item;
 }
 
@@ -315,7 +332,7 @@ static void send_unauthorized(h2o_req_t *req, const char *message)
     gw_http_send_error(req, 401, "unauthorized", message, NULL);
 }
 
-/* Queues the audit record of a refused request (no waiting: nothing was granted). */
+/* Queues the audit record of a refused request that names its principal (no waiting: nothing was granted). */
 static void audit_refusal(gw_app_t *app, h2o_req_t *req, const char *principal, const char *op, const char *reason)
 {
     vault_actor_t actor;
@@ -333,21 +350,77 @@ static void audit_refusal(gw_app_t *app, h2o_req_t *req, const char *principal, 
     gw_app_audit_submit(app, req, &rec, NULL, NULL);
 }
 
+/*
+ * The client of req as the failure limit and the coalesced refusals count it
+ * (gw_client_key): behind trusted proxies the X-Forwarded-For client, else,
+ * and when a trusted proxy sent a malformed hop, the socket peer. 0 when unknown.
+ */
+static uint64_t client_key(gw_app_t *app, h2o_req_t *req)
+{
+    sas_ip_t ip;
+    if (gw_client_addr_of_req(req, app->conf, &ip) != 0 && gw_client_addr_of_req(req, NULL, &ip) != 0)
+        return 0;
+    return gw_client_key(&ip);
+}
+
+static const char *const refusal_label[GW_REFUSAL__COUNT] = {
+    [GW_REFUSAL_NO_CREDENTIALS] = "no_credentials",
+    [GW_REFUSAL_MALFORMED] = "malformed",
+    [GW_REFUSAL_REJECTED] = "rejected",
+    [GW_REFUSAL_RATE_LIMITED] = "rate_limited",
+};
+
+/* Counts an unauthenticated refusal: in the metrics, and in the coalesced audit trail (refusal_log.h). */
+static void count_refusal(gw_app_t *app, h2o_req_t *req, uint64_t client, gw_refusal_kind_t kind, const char *detail)
+{
+    const char *route = gw_http_route_label(req);
+    gw_metrics_inc(app->metrics.auth_refusals, (const char *[]){refusal_label[kind]}, 1);
+    gw_refusal_log_add(app->refusals, client, kind, route != NULL ? route : "", detail, gw_http_request_id(req).base,
+                       (int64_t)time(NULL));
+}
+
+/* Sends the 429 of a client past issuer.auth_failures.limit, with Retry-After. */
+static void send_rate_limited(h2o_req_t *req, unsigned retry_after)
+{
+    char value[16], msg[160];
+    int n = snprintf(value, sizeof(value), "%u", retry_after);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, h2o_strdup(&req->pool, value, (size_t)n).base,
+                   (size_t)n);
+    snprintf(msg, sizeof(msg), "too many failed authentications from this client address; retry in %u s", retry_after);
+    gw_http_send_error(req, 429, "too_many_auth_failures", msg, NULL);
+}
+
+/* The coalesced records, at the end of each interval: queued for the audit thread like any other record. */
+static void on_refusal_record(const vault_audit_record_t *rec, void *data)
+{
+    gw_app_audit_submit(data, NULL, rec, NULL, NULL);
+}
+
 const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out)
 {
     char err[256];
     const policy_principal_t *principal = NULL;
     h2o_iovec_t value = gw_http_header(req, "authorization");
+    uint64_t client = client_key(app, req), now = gw_auth_limit_now();
+    unsigned retry_after;
 
     if (policy_out != NULL)
         *policy_out = NULL;
+    /* a client past its failures gets no credential checked, however good */
+    if ((retry_after = gw_auth_limit_check(app->auth_limit, client, now)) != 0) {
+        count_refusal(app, req, client, GW_REFUSAL_RATE_LIMITED, NULL);
+        send_rate_limited(req, retry_after);
+        return NULL;
+    }
+    /* no credential is not a failed attempt: it costs nothing and is how a client learns the schemes */
     if (value.base == NULL) {
-        audit_refusal(app, req, NULL, "auth", "no Authorization header");
+        count_refusal(app, req, client, GW_REFUSAL_NO_CREDENTIALS, NULL);
         send_unauthorized(req, "authentication required: send Authorization: Basic or Bearer");
         return NULL;
     }
     if (value.len > AUTHORIZATION_MAX || memchr(value.base, '\0', value.len) != NULL) {
-        audit_refusal(app, req, NULL, "auth", "malformed Authorization header");
+        gw_auth_limit_failed(app->auth_limit, client, now);
+        count_refusal(app, req, client, GW_REFUSAL_MALFORMED, NULL);
         send_unauthorized(req, "the Authorization header is malformed or too long");
         return NULL;
     }
@@ -358,7 +431,8 @@ const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, pol
     policy_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), release_request_policy);
     *slot = gw_app_policy(app);
     if (policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err)) != 0) {
-        audit_refusal(app, req, NULL, "auth", err);
+        gw_auth_limit_failed(app->auth_limit, client, now);
+        count_refusal(app, req, client, GW_REFUSAL_REJECTED, err);
         send_unauthorized(req, err);
         return NULL;
     }
@@ -380,6 +454,28 @@ const policy_principal_t *gw_app_require(gw_app_t *app, h2o_req_t *req, const ch
         return NULL;
     }
     return principal;
+}
+
+/*
+ * Ends the audit trail's writers: the refusal log emits what it holds into
+ * the queue, then the audit thread writes everything queued and stops.
+ * Called by the last worker to stop, so that the last records are written
+ * while the server's metrics (which the audit thread counts in) still
+ * exist, and by gw_app_destroy() when no worker ran. Idempotent; never
+ * concurrent with itself (the main thread joins the workers first).
+ */
+static void stop_audit(gw_app_t *app)
+{
+    gw_refusal_log_destroy(app->refusals);
+    app->refusals = NULL;
+    if (app->audit.started) {
+        pthread_mutex_lock(&app->audit.mu);
+        app->audit.stop = 1;
+        pthread_cond_signal(&app->audit.cond);
+        pthread_mutex_unlock(&app->audit.mu);
+        pthread_join(app->audit.tid, NULL);
+        app->audit.started = 0;
+    }
 }
 
 /* ------------------------------------------------------------------ Redis per thread */
@@ -412,6 +508,7 @@ static void *on_thread_init(gw_thread_t *thread, void *data)
 
     t->app = app;
     t->thread = thread;
+    atomic_fetch_add(&app->threads_alive, 1);
     h2o_multithread_register_receiver(gw_thread_context(thread)->queue, &t->completed, on_audit_completed);
     gw_redis_options_from_config(&options, app->conf, app->redis_password);
     t->redis = gw_redis_create(gw_thread_loop(thread), &options);
@@ -434,6 +531,9 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
         atomic_fetch_sub(&app->redis_connected, 1);
     gw_redis_free(t->redis);
     free(t);
+    /* the last worker to stop: no request is left to audit, the server (and its metrics) still exists */
+    if (atomic_fetch_sub(&app->threads_alive, 1) == 1)
+        stop_audit(app);
 }
 
 gw_redis_t *gw_app_thread_redis(gw_app_t *app, gw_thread_t *thread)
@@ -472,6 +572,7 @@ static int ready_redis(void *data, char *why, size_t whylen)
 /* ------------------------------------------------------------------ life */
 
 static const char *const result_label[] = {"result"};
+static const char *const reason_label[] = {"reason"};
 
 gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err, size_t errlen)
 {
@@ -486,11 +587,14 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
     pthread_mutex_init(&app->audit.mu, NULL);
     pthread_cond_init(&app->audit.cond, NULL);
     app->audit.tail = &app->audit.head;
+    atomic_init(&app->threads_alive, 0);
     gw_metrics_t *metrics = gw_server_metrics(server);
     app->metrics.audit_records =
         gw_metrics_counter(metrics, "sasgw_audit_records_total", "Audit records written by the server, by result", 1, result_label);
     app->metrics.policy_reloads =
         gw_metrics_counter(metrics, "sasgw_policy_reloads_total", "Policy reloads (SIGHUP or admin API), by result", 1, result_label);
+    app->metrics.auth_refusals =
+        gw_metrics_counter(metrics, "sasgw_auth_refusals_total", "Unauthenticated requests refused, by reason", 1, reason_label);
 
     /* the vault and its audit log */
     memset(&ks, 0, sizeof(ks));
@@ -534,6 +638,14 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
     }
     app->audit.started = 1;
 
+    /* unauthenticated callers: the failure limit, and their refusals coalesced into the audit trail */
+    app->auth_limit = gw_auth_limit_create(conf->issuer.auth_failures.limit, conf->issuer.auth_failures.window);
+    if ((app->refusals =
+             gw_refusal_log_create(conf->issuer.auth_failures.audit_interval, on_refusal_record, app, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "%s", why);
+        goto Error;
+    }
+
     app->thread_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, app);
     gw_server_add_readiness_check(server, "vault", ready_vault, app);
     gw_server_add_readiness_check(server, "redis", ready_redis, app);
@@ -549,12 +661,12 @@ void gw_app_destroy(gw_app_t *app)
 {
     if (app == NULL)
         return;
-    if (app->audit.started) {
-        pthread_mutex_lock(&app->audit.mu);
-        app->audit.stop = 1;
-        pthread_cond_signal(&app->audit.cond);
-        pthread_mutex_unlock(&app->audit.mu);
-        pthread_join(app->audit.tid, NULL);
+    stop_audit(app);
+    gw_auth_limit_destroy(app->auth_limit);
+    /* records queued after the audit thread stopped (a request cut off at the end of the shutdown grace) */
+    for (struct audit_item *item = app->audit.head, *next; item != NULL; item = next) {
+        next = item->next;
+        free(item);
     }
     gw_keyring_live_destroy(app->keyring);
     policy_release(app->policy.current);

@@ -46,7 +46,10 @@ typedef struct st_gw_app_t gw_app_t;
  * outlive the app. Returns NULL after writing why into err (no secret in it).
  */
 gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err, size_t errlen);
-/* Stops the audit thread (flushing what is queued), closes the vault, releases the policy. After gw_server_destroy(). */
+/*
+ * Stops the audit thread (writing what is queued) unless the last worker to
+ * stop did already, closes the vault, releases the policy. After gw_server_destroy().
+ */
 void gw_app_destroy(gw_app_t *app);
 
 const gw_config_t *gw_app_config(gw_app_t *app);
@@ -104,11 +107,19 @@ int gw_app_reload_policy(gw_app_t *app, char *err, size_t errlen);
  * (policy_authenticate). On success returns the principal; the policy it
  * belongs to is retained until req's pool is cleared, so the principal stays
  * valid for the whole request, and *policy_out (may be NULL) receives that
- * policy (borrowed: do not release it). On failure sends 401 with
+ * policy (borrowed: do not release it).
+ * A client (gw_client_addr, behind trusted_proxies; IPv6 by /64) past
+ * issuer.auth_failures.limit failed attempts within its window gets 429
+ * {"error":{"code":"too_many_auth_failures",...}} with Retry-After, before
+ * its credentials are looked at (auth_limit.h). Otherwise a missing or
+ * rejected credential gets 401 with
  * `WWW-Authenticate: Basic realm="sasgw", Bearer realm="sasgw"` and
- * {"error":{"code":"unauthorized",...}}, writes an audit record
- * (op "auth", result "refused", the reason) and returns NULL: the handler
- * then returns 0 without sending anything else. Loop thread of req.
+ * {"error":{"code":"unauthorized",...}}; a malformed or rejected one counts
+ * as a failed attempt, a missing one does not. Every refusal here is
+ * audited coalesced (refusal_log.h: op "auth", result "refused", one record
+ * per client and reason per audit_interval, with its count). On refusal
+ * returns NULL: the handler then returns 0 without sending anything else.
+ * Loop thread of req.
  */
 const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out);
 /*

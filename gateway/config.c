@@ -339,13 +339,40 @@ static int parse_listen(struct parser *p, yaml_node_t *node, const char *section
     return 0;
 }
 
-/* issuer: {listen, max_body, clock_skew} */
-static const char *const issuer_keys[] = {"listen", "max_body", "clock_skew", NULL};
+/* issuer.auth_failures: {limit, window, audit_interval} */
+static const char *const auth_failures_keys[] = {"limit", "window", "audit_interval", NULL};
+
+static int on_auth_failures(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    unsigned long v;
+    switch (i) {
+    case 0:
+        if (get_uint(p, value, "limit", 0, 1000000, &v) != 0)
+            return -1;
+        conf->issuer.auth_failures.limit = (unsigned)v;
+        return 0;
+    case 1:
+        if (get_uint(p, value, "window", 1, 86400, &v) != 0)
+            return -1;
+        conf->issuer.auth_failures.window = (unsigned)v;
+        return 0;
+    default:
+        if (get_uint(p, value, "audit_interval", 1, 3600, &v) != 0)
+            return -1;
+        conf->issuer.auth_failures.audit_interval = (unsigned)v;
+        return 0;
+    }
+}
+
+/* issuer: {listen, max_body, clock_skew, auth_failures} */
+static const char *const issuer_keys[] = {"listen", "max_body", "clock_skew", "auth_failures", NULL};
 
 static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
+    unsigned seen;
     switch (i) {
     case 0:
         return parse_listen(p, value, "issuer", &conf->issuer.listen, &conf->issuer.num_listen);
@@ -354,11 +381,13 @@ static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_no
             return -1;
         conf->issuer.max_body = v;
         return 0;
-    default:
+    case 2:
         if (get_uint(p, value, "clock_skew", 0, 86400, &v) != 0)
             return -1;
         conf->issuer.clock_skew = (unsigned)v;
         return 0;
+    default:
+        return walk_mapping(p, value, "auth_failures", auth_failures_keys, on_auth_failures, conf, &seen);
     }
 }
 
@@ -660,6 +689,9 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     conf->path = sg_strdup(name);
     conf->issuer.max_body = GW_CONFIG_DEFAULT_MAX_BODY;
     conf->issuer.clock_skew = GW_CONFIG_DEFAULT_CLOCK_SKEW;
+    conf->issuer.auth_failures.limit = GW_CONFIG_DEFAULT_AUTH_FAILURE_LIMIT;
+    conf->issuer.auth_failures.window = GW_CONFIG_DEFAULT_AUTH_FAILURE_WINDOW;
+    conf->issuer.auth_failures.audit_interval = GW_CONFIG_DEFAULT_AUTH_FAILURE_AUDIT_INTERVAL;
     conf->proxy.start_skew = GW_CONFIG_DEFAULT_START_SKEW;
     conf->proxy.expiry_skew = GW_CONFIG_DEFAULT_EXPIRY_SKEW;
     conf->proxy.upstream_timeout = GW_CONFIG_DEFAULT_UPSTREAM_TIMEOUT;

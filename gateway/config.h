@@ -27,6 +27,10 @@
 #define GW_CONFIG_MAX_THREADS 256
 #define GW_CONFIG_DEFAULT_HTTP2_MAX_BODY (64 * 1024 * 1024) /* bytes of an HTTP/2 request body on the proxy */
 #define GW_CONFIG_MAX_HTTP2_BODY (1024 * 1024 * 1024)       /* h2o buffers HTTP/2 bodies whole: never above 1 GiB */
+/* issuer.auth_failures */
+#define GW_CONFIG_DEFAULT_AUTH_FAILURE_LIMIT 20
+#define GW_CONFIG_DEFAULT_AUTH_FAILURE_WINDOW 60
+#define GW_CONFIG_DEFAULT_AUTH_FAILURE_AUDIT_INTERVAL 60
 
 /* One `listen:` entry. tls_certificate and tls_key are both NULL (plain HTTP) or both set. */
 typedef struct st_gw_listen_config_t {
@@ -76,6 +80,12 @@ typedef struct st_gw_config_t {
         size_t num_listen;
         size_t max_body;     /* bytes */
         unsigned clock_skew; /* seconds */
+        /* `auth_failures:` - failed authentications per client address (IPv6: per /64) */
+        struct {
+            unsigned limit;          /* failures within window before 429; 0 = no limit */
+            unsigned window;         /* seconds */
+            unsigned audit_interval; /* seconds: refusals are audited as one record per client and reason per interval */
+        } auth_failures;
     } issuer;
     struct {
         int enabled; /* the `proxy:` section is present */

@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "client_addr.h"
 #include "common.h"
 #include "http.h"
 
@@ -81,19 +83,42 @@ void gw_http_send_json(h2o_req_t *req, int status, json_t *body)
     free(text);
 }
 
-void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field)
+/* {"error":{"code":code,"message":message[,"field":field]}} as a new reference. */
+static json_t *error_document(const char *code, const char *message, const char *field)
 {
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err != NULL && field != NULL)
         json_object_set_new(err, "field", json_string(field));
-    gw_http_send_json(req, status, json_pack("{s:o}", "error", err));
+    return json_pack("{s:o}", "error", err);
+}
+
+void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field)
+{
+    gw_http_send_json(req, status, error_document(code, message, field));
+}
+
+h2o_iovec_t gw_http_error_body(h2o_mem_pool_t *pool, const char *code, const char *message, const char *field)
+{
+    json_t *doc = error_document(code, message, field);
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return h2o_strdup(pool, H2O_STRLIT("{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode the response\"}}"));
+    h2o_iovec_t body = h2o_strdup(pool, text, SIZE_MAX);
+    free(text);
+    return body;
+}
+
+void gw_http_body_too_large_message(size_t max, char *buf, size_t len)
+{
+    snprintf(buf, len, "the request body is larger than %zu bytes", max);
 }
 
 int gw_http_read_body(h2o_req_t *req, size_t max, h2o_iovec_t *body)
 {
     if (req->entity.len > max) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes", max);
+        gw_http_body_too_large_message(max, msg, sizeof(msg));
         gw_http_send_error(req, 413, "body_too_large", msg, NULL);
         return -1;
     }
@@ -332,67 +357,16 @@ h2o_iovec_t gw_http_request_id(h2o_req_t *req)
     return id;
 }
 
-static int parse_address(const char *s, size_t len, struct sockaddr_storage *sa)
+int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *ip, char *buf, size_t buflen)
 {
-    char tmp[INET6_ADDRSTRLEN + 2];
-    while (len != 0 && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
-    if (len >= 2 && s[0] == '[' && s[len - 1] == ']')
-        s++, len -= 2;
-    if (len == 0 || len >= sizeof(tmp))
-        return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    memset(sa, 0, sizeof(*sa));
-    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, tmp, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, tmp, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        return 0;
-    }
-    return -1;
-}
-
-int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, struct sockaddr_storage *out, char *buf, size_t buflen)
-{
-    struct sockaddr_storage peer;
+    sas_ip_t addr;
+    char text[GW_CLIENT_ADDR_TEXT_MAX];
     buf[0] = '\0';
-    memset(&peer, 0, sizeof(peer));
-    if (req->conn->callbacks->get_peername == NULL ||
-        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0)
+    if (gw_client_addr_of_req(req, conf, &addr) != 0 || gw_client_addr_format(&addr, text) >= buflen)
         return -1;
-
-    /* believe X-Forwarded-For only from trusted peers, walking from the right past trusted hops */
-    if (conf != NULL && gw_config_is_trusted_proxy(conf, (struct sockaddr *)&peer)) {
-        h2o_iovec_t xff = gw_http_header(req, "x-forwarded-for");
-        size_t end = xff.len;
-        while (xff.base != NULL && end != 0) {
-            size_t start = end;
-            while (start != 0 && xff.base[start - 1] != ',')
-                start--;
-            struct sockaddr_storage hop;
-            if (parse_address(xff.base + start, end - start, &hop) != 0)
-                break;
-            peer = hop;
-            if (!gw_config_is_trusted_proxy(conf, (struct sockaddr *)&hop))
-                break;
-            end = start == 0 ? 0 : start - 1;
-        }
-    }
-    if (out != NULL)
-        *out = peer;
-    const void *addr =
-        peer.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&peer)->sin_addr : (const void *)&((struct sockaddr_in6 *)&peer)->sin6_addr;
-    if (inet_ntop(peer.ss_family, addr, buf, (socklen_t)buflen) == NULL) {
-        buf[0] = '\0';
-        return -1;
-    }
+    memcpy(buf, text, strlen(text) + 1);
+    if (ip != NULL)
+        *ip = addr;
     return 0;
 }
 

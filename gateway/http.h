@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "signer.h"
 
 #define GW_ROUTE_MAX_PARAMS 8
 
@@ -40,11 +41,17 @@ void gw_http_send_json(h2o_req_t *req, int status, json_t *body);
  */
 void gw_http_send_error(h2o_req_t *req, int status, const char *code, const char *message, const char *field);
 
+/* The body gw_http_send_error() sends, as JSON text in pool (for a response built elsewhere). */
+h2o_iovec_t gw_http_error_body(h2o_mem_pool_t *pool, const char *code, const char *message, const char *field);
+/* The sentence of body_too_large: "the request body is larger than max bytes". */
+void gw_http_body_too_large_message(size_t max, char *buf, size_t len);
+
 /*
  * Returns the request body in *body when it is at most max bytes. Otherwise
  * sends 413 body_too_large and returns -1: the handler must then return 0
  * without sending anything else. (h2o 2.2 buffers the whole body before the
- * handler runs, up to its globalconf max_request_entity_size.)
+ * handler runs, up to its globalconf max_request_entity_size, which server.c
+ * sets to issuer.max_body on the issuer: a larger body never reaches here.)
  */
 int gw_http_read_body(h2o_req_t *req, size_t max, h2o_iovec_t *body);
 /*
@@ -102,13 +109,13 @@ h2o_iovec_t gw_http_header(h2o_req_t *req, const char *name);
 h2o_iovec_t gw_http_request_id(h2o_req_t *req);
 
 /*
- * The client's address: the socket peer, or, when the peer is one of conf's
- * trusted_proxies (conf may be NULL: no proxy is trusted), the rightmost
- * address of X-Forwarded-For that is not itself trusted. Fills *sa (may be
- * NULL) and writes the numeric text into buf (at least INET6_ADDRSTRLEN
- * bytes). Returns 0, or -1 when the peer is unknown (buf then holds "").
+ * The client's address as numeric text, by gw_client_addr_of_req()
+ * (client_addr.h): the socket peer, or behind conf's trusted_proxies (conf
+ * may be NULL: none) the right-most untrusted hop of every X-Forwarded-For
+ * line. Writes it into buf (at least INET6_ADDRSTRLEN bytes) and *ip (may be
+ * NULL). Returns 0, or -1 when the address is unknown (buf then holds "").
  */
-int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, struct sockaddr_storage *sa, char *buf, size_t buflen);
+int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *ip, char *buf, size_t buflen);
 
 /*
  * Names the route in the metrics (label `route` of sasgw_http_requests_total

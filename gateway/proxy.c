@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_addr.h"
 #include "common.h"
 #include "relay.h"
 #include "revocation.h"
@@ -62,89 +63,6 @@ struct validator {
 struct timeout_filter {
     h2o_filter_t super;
 };
-
-/* ---- client address ---- */
-
-static int ip_from_sockaddr(const struct sockaddr *sa, sas_ip_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (sa->sa_family == AF_INET) {
-        out->family = 4;
-        memcpy(out->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a)) {
-            out->family = 4;
-            memcpy(out->addr, a->s6_addr + 12, 4);
-        } else {
-            out->family = 6;
-            memcpy(out->addr, a->s6_addr, 16);
-        }
-        return 0;
-    }
-    return -1;
-}
-
-static void sockaddr_from_ip(const sas_ip_t *ip, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (ip->family == 4) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        memcpy(&sin->sin_addr, ip->addr, 4);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        memcpy(&sin6->sin6_addr, ip->addr, 16);
-    }
-}
-
-/* Parses one X-Forwarded-For hop: an address, "[v6]" or "[v6]:port", or "v4:port". Returns 0 or -1. */
-static int parse_hop(const char *s, size_t len, sas_ip_t *out)
-{
-    while (len != 0 && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
-    if (len == 0 || len > 64)
-        return -1;
-    if (s[0] == '[') {
-        const char *close = memchr(s, ']', len);
-        if (close == NULL)
-            return -1;
-        return sas_ip_parse(out, s + 1, (size_t)(close - s - 1));
-    }
-    const char *colon = memchr(s, ':', len);
-    if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) == NULL)
-        len = (size_t)(colon - s); /* v4:port */
-    return sas_ip_parse(out, s, len);
-}
-
-int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out)
-{
-    if (peer == NULL || ip_from_sockaddr(peer, out) != 0)
-        return -1;
-    if (xff == NULL || xff_len == 0 || conf == NULL || !gw_config_is_trusted_proxy(conf, peer))
-        return 0;
-    /* walk the hops right to left; the first one not trusted is the client */
-    size_t end = xff_len;
-    for (;;) {
-        size_t start = end;
-        while (start != 0 && xff[start - 1] != ',')
-            start--;
-        sas_ip_t hop;
-        if (parse_hop(xff + start, end - start, &hop) != 0)
-            return -1;
-        *out = hop;
-        struct sockaddr_storage ss;
-        sockaddr_from_ip(&hop, &ss);
-        if (!gw_config_is_trusted_proxy(conf, (struct sockaddr *)&ss) || start == 0)
-            return 0;
-        end = start - 1;
-    }
-}
 
 /* ---- query parameters ---- */
 
@@ -494,7 +412,7 @@ static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *re
     if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK)
         goto Refused;
     sas_ip_t ip;
-    int have_ip = tok.has_ip && gw_proxy_client_ip(conf, req->peer, req->xff, req->xff_len, &ip) == 0;
+    int have_ip = tok.has_ip && gw_client_addr(conf, req->peer, req->xff, req->xff_len, &ip) == 0;
     if (sas_check_network(&tok, is_https, have_ip ? &ip : NULL, &err) != SAS_OK ||
         sas_check_operation(&tok, &res, SAS_METHOD_GET, 0, &grant, &err) != SAS_OK)
         goto Refused;
@@ -843,7 +761,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     }
     /* 6. protocol and client address (the address only when sip asks for it) */
     if (tok.has_ip)
-        d->have_client_ip = gw_proxy_client_ip(conf, req->peer, req->xff, req->xff_len, &d->client_ip) == 0;
+        d->have_client_ip = gw_client_addr(conf, req->peer, req->xff, req->xff_len, &d->client_ip) == 0;
     if (sas_check_network(&tok, req->is_https, d->have_client_ip ? &d->client_ip : NULL, err) != SAS_OK) {
         refuse_signer(d, err);
         return d->verdict;
@@ -914,25 +832,6 @@ static void send_refusal(h2o_req_t *req, const gw_proxy_decision_t *d)
 }
 
 /* X-Forwarded-For, all occurrences joined by ", " (in req->pool when there are several). */
-static h2o_iovec_t forwarded_for(h2o_req_t *req)
-{
-    h2o_iovec_t v = {NULL, 0};
-    ssize_t i = -1;
-    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
-        h2o_iovec_t h = req->headers.entries[i].value;
-        if (v.base == NULL) {
-            v = h;
-        } else {
-            char *s = h2o_mem_alloc_pool(&req->pool, v.len + 2 + h.len);
-            memcpy(s, v.base, v.len);
-            memcpy(s + v.len, ", ", 2);
-            memcpy(s + v.len + 2, h.base, h.len);
-            v = h2o_iovec_init(s, v.len + 2 + h.len);
-        }
-    }
-    return v;
-}
-
 void gw_proxy_thread_env(gw_proxy_t *proxy, gw_thread_t *thread, gw_proxy_env_t *env)
 {
     struct proxy_thread *pt = gw_thread_module(thread, proxy->module_slot);
@@ -961,7 +860,7 @@ static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
     gw_proxy_thread_env(proxy, gw_thread_of(req), &env);
     h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
     socklen_t peerlen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
-    h2o_iovec_t xff = forwarded_for(req);
+    h2o_iovec_t xff = gw_client_addr_forwarded_for(req);
     gw_proxy_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(*headers) * (req->headers.size + 1));
     for (size_t i = 0; i != req->headers.size; i++)
         headers[i] = (gw_proxy_header_t){.name = req->headers.entries[i].name->base,

@@ -154,15 +154,6 @@ int gw_proxy_check_op_rules(const sas_operation_t *op, sas_perm_t perms, unsigne
                             gw_proxy_decision_t *d);
 
 /*
- * The client address for sip: the peer, or, when the peer is one of
- * trusted_proxies, the right-most hop of X-Forwarded-For that is not itself
- * trusted (the left-most when all are trusted). A malformed hop where the
- * walk stops makes the address unknown. Returns 0 and fills *out, or -1.
- */
-int gw_proxy_client_ip(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out);
-
-
-/*
  * Renders Azure's error document for a refusal into buf:
  * <?xml version="1.0" encoding="utf-8"?><Error><Code>code</Code><Message>...</Message>
  * <AuthenticationErrorDetail>detail</AuthenticationErrorDetail></Error>, XML-escaped.

@@ -2,11 +2,16 @@
  * server.c - listeners, worker threads, signals, the route table and the
  * built-in routes of sasgw's two services (server.h).
  *
- * One h2o globalconf holds a hostconf per service; every listener's accept
- * context points at the hostconf of its service only, so a request is served
- * by the service of the socket it came in on, whatever its Host header says.
- * Each worker thread owns an event loop, an h2o context and its own listening
- * socket per listener (SO_REUSEPORT: the kernel spreads connections). Signals
+ * Each service has its own h2o globalconf holding its one hostconf, so that
+ * limits h2o applies before any handler runs differ per service: the
+ * issuer's max_request_entity_size is issuer.max_body (h2o answers 413 to a
+ * larger HTTP/1.1 body before buffering it, and resets an HTTP/2 stream whose
+ * body grows past it), the proxy's is proxy.http2_max_body (h2o reads an
+ * HTTP/2 request body whole before the handler runs). Every listener's accept context points at the hostconf of its
+ * service only, so a request is served by the service of the socket it came
+ * in on, whatever its Host header says. Each worker thread owns an event
+ * loop, an h2o context per enabled service on that loop, and its own
+ * listening socket per listener (SO_REUSEPORT: the kernel spreads connections). Signals
  * are blocked in every thread and taken synchronously by gw_server_wait()
  * with sigtimedwait(), so no work happens in a signal handler; work for the
  * loops travels through h2o's multithread queues.
@@ -91,8 +96,15 @@ struct listener {
     h2o_accept_ctx_t accept_ctx;
 };
 
-struct st_gw_thread_t {
+/* A worker's h2o context for one service (on the worker's loop, with the service's globalconf). */
+struct service_context {
     h2o_context_t super;
+    gw_thread_t *thread;
+    int ready; /* initialised: the service is enabled */
+};
+
+struct st_gw_thread_t {
+    struct service_context contexts[NUM_SERVICES];
     gw_server_t *server;
     size_t index;
     pthread_t tid;
@@ -103,6 +115,7 @@ struct st_gw_thread_t {
     size_t num_connections;
     int shutting_down;
     uint64_t shutdown_deadline;
+    int contexts_disposed; /* dispose_contexts() ran */
 };
 
 struct st_gw_server_t {
@@ -120,8 +133,8 @@ struct st_gw_server_t {
 
     /* built by gw_server_start() */
     int started;
-    h2o_globalconf_t globalconf;
-    int globalconf_ready;
+    h2o_globalconf_t globalconfs[NUM_SERVICES]; /* one per service, like hosts */
+    int globalconf_ready[NUM_SERVICES];
     h2o_hostconf_t *hosts[NUM_SERVICES][2]; /* NULL-terminated, one hostconf per service */
     struct listener_config *listeners;
     size_t num_listeners;
@@ -262,9 +275,9 @@ size_t gw_server_num_threads(gw_server_t *server)
     return server->num_threads;
 }
 
-h2o_globalconf_t *gw_server_globalconf(gw_server_t *server)
+h2o_globalconf_t *gw_server_globalconf(gw_server_t *server, gw_service_t service)
 {
-    return &server->globalconf;
+    return &server->globalconfs[service_index(service)];
 }
 
 int gw_server_add_route(gw_server_t *server, gw_service_t service, const char *method, const char *pattern, gw_route_cb cb,
@@ -413,6 +426,52 @@ static void add_logger(gw_server_t *server, h2o_pathconf_t *pathconf, gw_service
     logger->default_route = default_route;
 }
 
+/*
+ * h2o refuses an issuer body over max_request_entity_size (issuer.max_body)
+ * itself, before any handler ran, with a text/plain 413 on the hostconf's
+ * fallback path (HTTP/1.1; HTTP/2 resets the stream instead). This filter,
+ * on that path, makes it the JSON error the handlers send for the same
+ * reason (body_too_large): it swaps the body and its Content-Type.
+ */
+struct body_too_large_filter {
+    h2o_filter_t super;
+    size_t max_body;
+};
+
+struct body_too_large_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body; /* in req->pool */
+    int sent;
+};
+
+static void on_body_too_large_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    struct body_too_large_ostream *self = (struct body_too_large_ostream *)_self;
+    int first = !self->sent;
+    self->sent = 1;
+    h2o_ostream_send_next(&self->super, req, first ? &self->body : NULL, first, state);
+}
+
+static void on_body_too_large_setup(h2o_filter_t *_self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    struct body_too_large_filter *self = (struct body_too_large_filter *)_self;
+    ssize_t ct;
+    if (req->res.status == 413 && (ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) != -1 &&
+        h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                  H2O_STRLIT("text/plain; charset=utf-8"))) {
+        char msg[96];
+        gw_http_body_too_large_message(self->max_body, msg, sizeof(msg));
+        struct body_too_large_ostream *o = (struct body_too_large_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = on_body_too_large_send;
+        o->body = gw_http_error_body(&req->pool, "body_too_large", msg, NULL);
+        o->sent = 0;
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8"));
+        req->res.content_length = o->body.len;
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 /* Unknown paths on a hostconf whose "/" was taken by a setup hook's handler that declined. */
 static int on_fallback_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -425,25 +484,22 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
     static const gw_service_t services[] = {GW_SERVICE_ISSUER, GW_SERVICE_PROXY};
     const gw_config_t *conf = server->conf;
 
-    h2o_config_init(&server->globalconf);
-    server->globalconf_ready = 1;
-    server->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("sasgw"));
-    /*
-     * h2o resets an HTTP/2 stream whose buffered body grows past this (and
-     * answers 413 to an HTTP/1.1 one: the issuer's). The proxy's HTTP/2 limit,
-     * or the issuer's max_body when that is larger (its own check then
-     * answers); never h2o's default of 1 GiB.
-     */
-    server->globalconf.max_request_entity_size =
-        conf->proxy.enabled ? conf->proxy.http2_max_body : GW_CONFIG_DEFAULT_HTTP2_MAX_BODY;
-    if (conf->issuer.enabled && conf->issuer.max_body > server->globalconf.max_request_entity_size)
-        server->globalconf.max_request_entity_size = conf->issuer.max_body;
     for (size_t s = 0; s != NUM_SERVICES; s++) {
         gw_service_t service = services[s];
         if (!(service == GW_SERVICE_ISSUER ? conf->issuer.enabled : conf->proxy.enabled))
             continue;
-        h2o_hostconf_t *hostconf = h2o_config_register_host(
-            &server->globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
+        h2o_globalconf_t *globalconf = &server->globalconfs[s];
+        h2o_config_init(globalconf);
+        server->globalconf_ready[s] = 1;
+        globalconf->server_name = h2o_iovec_init(H2O_STRLIT("sasgw"));
+        /* the issuer's bodies are small JSON documents: h2o refuses larger ones before buffering them */
+        if (service == GW_SERVICE_ISSUER)
+            globalconf->max_request_entity_size = conf->issuer.max_body;
+        /* h2o reads an HTTP/2 request body whole before the proxy's handler runs: it resets a stream past this */
+        if (service == GW_SERVICE_PROXY)
+            globalconf->max_request_entity_size = conf->proxy.http2_max_body;
+        h2o_hostconf_t *hostconf =
+            h2o_config_register_host(globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;
         server->hosts[s][1] = NULL;
 
@@ -467,6 +523,12 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
             add_logger(server, pathconf, service, "unmatched");
         }
         h2o_create_handler(&hostconf->fallback_path, sizeof(h2o_handler_t))->on_req = on_fallback_req;
+        if (service == GW_SERVICE_ISSUER) {
+            struct body_too_large_filter *f =
+                (struct body_too_large_filter *)h2o_create_filter(&hostconf->fallback_path, sizeof(*f));
+            f->super.on_setup_ostream = on_body_too_large_setup;
+            f->max_body = conf->issuer.max_body;
+        }
         add_logger(server, &hostconf->fallback_path, service, "unmatched");
         for (size_t i = 0; i != num_hook_paths; i++)
             add_logger(server, hostconf->paths.entries + i, service, hostconf->paths.entries[i].path.base);
@@ -657,7 +719,9 @@ static void begin_shutdown(gw_thread_t *thread, void *arg)
             listener->fd = -1;
         }
     }
-    h2o_context_request_shutdown(&thread->super);
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (thread->contexts[s].ready)
+            h2o_context_request_shutdown(&thread->contexts[s].super);
     for (size_t i = 0; i != thread->server->shutdown_hooks.size; i++)
         thread->server->shutdown_hooks.entries[i].cb(thread, thread->server->shutdown_hooks.entries[i].data);
     thread->shutting_down = 1;
@@ -665,6 +729,30 @@ static void begin_shutdown(gw_thread_t *thread, void *arg)
 }
 
 /* workers */
+
+/*
+ * Drops the thread's pending tasks and disposes its h2o contexts (each
+ * service's), unless connections are left open. Runs on the worker itself
+ * as the last thing it does: h2o's socket buffers point at thread-local
+ * prototypes of the thread that made them (h2o_socket_buffer_prototype),
+ * so the sockets of the contexts' queues must be closed while that thread
+ * lives. gw_server_destroy() does it for a worker that did not.
+ */
+static void dispose_contexts(gw_thread_t *thread)
+{
+    if (thread->contexts_disposed)
+        return;
+    thread->contexts_disposed = 1;
+    discard_tasks(&thread->receiver._messages);
+    h2o_multithread_unregister_receiver(gw_thread_context(thread)->queue, &thread->receiver);
+    for (size_t s = 0; thread->num_connections == 0 && s != NUM_SERVICES; s++) {
+        if (!thread->contexts[s].ready)
+            continue;
+        /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
+        h2o_timeout_unlink(&thread->contexts[s].super.http2._graceful_shutdown_timeout);
+        h2o_context_dispose(&thread->contexts[s].super);
+    }
+}
 
 static void on_connection_close(void *data)
 {
@@ -704,15 +792,22 @@ static void *run_worker(void *_thread)
     gw_server_t *server = thread->server;
 
     gw_metrics_set_thread_shard((unsigned)thread->index);
-    h2o_context_init(&thread->super, thread->loop, &server->globalconf);
-    h2o_multithread_register_receiver(thread->super.queue, &thread->receiver, on_tasks);
+    for (size_t s = 0; s != NUM_SERVICES; s++) {
+        if (!server->globalconf_ready[s])
+            continue;
+        h2o_context_init(&thread->contexts[s].super, thread->loop, &server->globalconfs[s]);
+        thread->contexts[s].thread = thread;
+        thread->contexts[s].ready = 1;
+    }
+    h2o_multithread_register_receiver(gw_thread_context(thread)->queue, &thread->receiver, on_tasks);
     thread->modules = sg_calloc(server->modules.size + 1, sizeof(void *));
     for (size_t i = 0; i != server->modules.size; i++)
         thread->modules[i] = server->modules.entries[i].init(thread, server->modules.entries[i].data);
     for (size_t i = 0; i != server->num_listeners; i++) {
         struct listener *listener = thread->listeners + i;
-        listener->accept_ctx.ctx = &thread->super;
-        listener->accept_ctx.hosts = server->hosts[service_index(server->listeners[i].service)];
+        size_t s = service_index(server->listeners[i].service);
+        listener->accept_ctx.ctx = &thread->contexts[s].super;
+        listener->accept_ctx.hosts = server->hosts[s];
         listener->accept_ctx.ssl_ctx = server->listeners[i].ssl_ctx;
         listener->sock = h2o_evloop_socket_create(thread->loop, listener->fd, H2O_SOCKET_FLAG_DONT_READ);
         listener->sock->data = listener;
@@ -734,6 +829,7 @@ static void *run_worker(void *_thread)
             server->modules.entries[i].dispose(thread, thread->modules[i], server->modules.entries[i].data);
     for (int i = 0; i != 4; i++)
         h2o_evloop_run(thread->loop, 0);
+    dispose_contexts(thread);
     return NULL;
 }
 
@@ -858,16 +954,8 @@ void gw_server_destroy(gw_server_t *server)
         return;
     for (size_t t = 0; server->threads != NULL && t != server->num_threads; t++) {
         gw_thread_t *thread = server->threads + t;
-        if (thread->loop != NULL) {
-            /* a worker that ran: its loop is idle now (joined) */
-            discard_tasks(&thread->receiver._messages);
-            h2o_multithread_unregister_receiver(thread->super.queue, &thread->receiver);
-            if (thread->num_connections == 0) {
-                /* h2o 2.2 leaves its HTTP/2 graceful-shutdown timer linked; it must go before the timeouts are disposed */
-                h2o_timeout_unlink(&thread->super.http2._graceful_shutdown_timeout);
-                h2o_context_dispose(&thread->super);
-            }
-        }
+        if (thread->loop != NULL)
+            dispose_contexts(thread); /* a worker that ran and is joined, if it did not itself */
         for (size_t i = 0; thread->listeners != NULL && i != server->num_listeners; i++)
             if (thread->listeners[i].fd > 0 && thread->listeners[i].sock == NULL && thread->loop == NULL)
                 close(thread->listeners[i].fd);
@@ -879,8 +967,9 @@ void gw_server_destroy(gw_server_t *server)
             SSL_CTX_free(server->listeners[i].ssl_ctx);
     free(server->listeners);
     /* handlers own timers on the workers' loops (the reverse proxy's socket pool): dispose them before the loops */
-    if (server->globalconf_ready)
-        h2o_config_dispose(&server->globalconf);
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (server->globalconf_ready[s])
+            h2o_config_dispose(&server->globalconfs[s]);
     for (size_t t = 0; server->threads != NULL && t != server->num_threads; t++)
         if (server->threads[t].loop != NULL && server->threads[t].num_connections == 0)
             h2o_evloop_destroy(server->threads[t].loop);
@@ -925,7 +1014,10 @@ h2o_evloop_t *gw_thread_loop(gw_thread_t *thread)
 
 h2o_context_t *gw_thread_context(gw_thread_t *thread)
 {
-    return &thread->super;
+    for (size_t s = 0; s != NUM_SERVICES; s++)
+        if (thread->contexts[s].ready)
+            return &thread->contexts[s].super;
+    return NULL;
 }
 
 void *gw_thread_module(gw_thread_t *thread, size_t slot)
@@ -935,7 +1027,7 @@ void *gw_thread_module(gw_thread_t *thread, size_t slot)
 
 gw_thread_t *gw_thread_of(h2o_req_t *req)
 {
-    return H2O_STRUCT_FROM_MEMBER(gw_thread_t, super, req->conn->ctx);
+    return ((struct service_context *)req->conn->ctx)->thread;
 }
 
 /*

@@ -58,8 +58,11 @@ void gw_server_destroy(gw_server_t *server);
 const gw_config_t *gw_server_config(gw_server_t *server);
 gw_metrics_t *gw_server_metrics(gw_server_t *server);
 size_t gw_server_num_threads(gw_server_t *server);
-/* h2o's global configuration, e.g. to adjust limits in a setup hook. */
-h2o_globalconf_t *gw_server_globalconf(gw_server_t *server);
+/*
+ * h2o's global configuration of a service (each service has its own, built by
+ * gw_server_start()), e.g. to adjust limits in a setup hook.
+ */
+h2o_globalconf_t *gw_server_globalconf(gw_server_t *server, gw_service_t service);
 
 /*
  * A route handler: runs on the request's loop thread, must send a response
@@ -189,6 +192,11 @@ gw_thread_t *gw_server_thread(gw_server_t *server, size_t index);
 gw_server_t *gw_thread_server(gw_thread_t *thread);
 size_t gw_thread_index(gw_thread_t *thread);
 h2o_evloop_t *gw_thread_loop(gw_thread_t *thread);
+/*
+ * An h2o context on the thread's loop (that of its first enabled service: each
+ * service has one), for what any context serves: its multithread queue, its
+ * hostinfo receiver.
+ */
 h2o_context_t *gw_thread_context(gw_thread_t *thread);
 /* The instance the module in this slot returned from its init on this thread. */
 void *gw_thread_module(gw_thread_t *thread, size_t slot);

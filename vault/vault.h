@@ -337,7 +337,8 @@ int vault_restore(const char *vault_path, const vault_keysource_t *ks, const cha
 /*
  * The audit log: JSON lines, one record each:
  *   {"ts":"2026-01-02T03:04:05.678Z","seq":N,"principal":…,"op":…,"object":…,"result":…,
- *    ["client":…,"request_id":…,"token_id":…,"reason":…,] "prev":"<hex SHA-256 of the previous line>"}
+ *    ["client":…,"request_id":…,"token_id":…,"reason":…,"count":N,"first":…,"last":…,]
+ *    "prev":"<hex SHA-256 of the previous line>"}
  * The first record's prev is 64 zeros; seq starts at 1. Appends are O_APPEND +
  * fsync under an exclusive flock on the log (processes) and a mutex (threads).
  */
@@ -349,6 +350,14 @@ typedef struct {
     const char *object;                                  /* e.g. "devstoreaccount1/photos" (NULL: "") */
     const char *result;                                  /* "ok", "refused", "error" (required) */
     const char *client, *request_id, *token_id, *reason; /* optional; never keys, secrets or signatures */
+    /*
+     * Optional, for a record standing for several like events (refusals
+     * coalesced per client and reason): count > 0 adds "count":N, and first
+     * and last (when set) the times of the first and the last of them
+     * ("YYYY-MM-DDTHH:MM:SSZ"). 0 / NULL: a record of one event, as usual.
+     */
+    uint64_t count;
+    const char *first, *last;
 } vault_audit_record_t;
 
 /* The log beside the vault: "<dir of vault_path>/audit.log". Returns a string to free(). */

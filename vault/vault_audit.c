@@ -28,6 +28,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -308,8 +309,8 @@ static size_t put_field(char *out, const char *name, const char *value)
 
 /* Bytes a record's line takes besides its fields: {"ts":"<24>","seq":<20>,"prev":"<64>"}\n */
 #define LINE_FRAME 128
-/* The most a record's fields (between seq and prev) can take: 8 fields escaped. */
-#define FIELDS_MAX (8 * (6 * FIELD_MAX + 32))
+/* The most a record's fields (between seq and prev) can take: 10 string fields escaped and a count. */
+#define FIELDS_MAX (10 * (6 * FIELD_MAX + 32) + 32)
 
 /*
  * Writes rec's fields (everything between seq and prev, fixed order) into
@@ -336,6 +337,12 @@ static size_t format_fields(char *out, const vault_audit_record_t *rec, char *er
         o += put_field(out + o, "token_id", rec->token_id);
     if (rec->reason != NULL)
         o += put_field(out + o, "reason", rec->reason);
+    if (rec->count != 0)
+        o += (size_t)sprintf(out + o, ",\"count\":%" PRIu64, rec->count);
+    if (rec->first != NULL)
+        o += put_field(out + o, "first", rec->first);
+    if (rec->last != NULL)
+        o += put_field(out + o, "last", rec->last);
     if (o + LINE_FRAME > LINE_MAX_LEN) {
         vault__err(err, errlen, "the audit record is longer than %d bytes", LINE_MAX_LEN);
         return 0;

@@ -27,7 +27,8 @@ let importedKey = null; /* the key1 imported by the keys test: never in a respon
 
 before(async () => {
     redis = await startRedis();
-    sasgw = await startSasgw({ redis });
+    /* unauthenticated refusals reach the audit trail coalesced, at the end of each audit_interval: 1 s here */
+    sasgw = await startSasgw({ redis, issuerYaml: '  auth_failures: { audit_interval: 1 }\n' });
 });
 after(stopAll);
 

@@ -36,6 +36,9 @@ static void loads_shipped_config(void **state)
     assert_null(conf->issuer.listen[0].tls_certificate);
     assert_int_equal(conf->issuer.max_body, 65536);
     assert_int_equal(conf->issuer.clock_skew, 300);
+    assert_int_equal(conf->issuer.auth_failures.limit, 20);
+    assert_int_equal(conf->issuer.auth_failures.window, 60);
+    assert_int_equal(conf->issuer.auth_failures.audit_interval, 60);
     assert_true(conf->proxy.enabled);
     assert_int_equal(conf->proxy.listen[0].port, 8000);
     assert_string_equal(conf->proxy.public_base_url, "http://127.0.0.1:8000");
@@ -73,6 +76,9 @@ static void applies_defaults(void **state)
     assert_string_equal(conf->vault.path, "var/vault.db");
     assert_string_equal(conf->audit.path, "var/audit.log");
     assert_int_equal(conf->issuer.max_body, GW_CONFIG_DEFAULT_MAX_BODY);
+    assert_int_equal(conf->issuer.auth_failures.limit, GW_CONFIG_DEFAULT_AUTH_FAILURE_LIMIT);
+    assert_int_equal(conf->issuer.auth_failures.window, GW_CONFIG_DEFAULT_AUTH_FAILURE_WINDOW);
+    assert_int_equal(conf->issuer.auth_failures.audit_interval, GW_CONFIG_DEFAULT_AUTH_FAILURE_AUDIT_INTERVAL);
     assert_false(conf->proxy.enabled);
     assert_int_equal(conf->redis.port, 6379);
     assert_string_equal(conf->redis.host, "127.0.0.1");
@@ -145,6 +151,26 @@ static void reads_everything(void **state)
     gw_config_free(conf);
 }
 
+/* issuer.auth_failures: every key, each with its default when left out. */
+static void parses_auth_failures(void **state)
+{
+    char err[512];
+    gw_config_t *conf = parse(MINIMAL "  auth_failures: {limit: 0, window: 86400, audit_interval: 1}\n", err, sizeof(err));
+    if (conf == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(conf->issuer.auth_failures.limit, 0);
+    assert_int_equal(conf->issuer.auth_failures.window, 86400);
+    assert_int_equal(conf->issuer.auth_failures.audit_interval, 1);
+    gw_config_free(conf);
+    conf = parse(MINIMAL "  auth_failures:\n    limit: 5\n", err, sizeof(err));
+    if (conf == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(conf->issuer.auth_failures.limit, 5);
+    assert_int_equal(conf->issuer.auth_failures.window, GW_CONFIG_DEFAULT_AUTH_FAILURE_WINDOW);
+    assert_int_equal(conf->issuer.auth_failures.audit_interval, GW_CONFIG_DEFAULT_AUTH_FAILURE_AUDIT_INTERVAL);
+    gw_config_free(conf);
+}
+
 /* Each bad configuration, the place its error must name, and words it must contain. */
 static const struct {
     const char *text, *place, *words;
@@ -169,6 +195,15 @@ static const struct {
      "t.yaml:5:42:", "required key 'key'"},
     {"vault: {path: v.db}\npolicy: p\nissuer:\n  listen:\n    - {address: 127.0.0.1, port: 1, tls: true}\n",
      "t.yaml:5:42:", "'tls' must be a mapping"},
+    {MINIMAL "  auth_failures: {limt: 1}\n",
+     "t.yaml:6:19:", "unknown key 'limt' in 'auth_failures' (expected one of: limit, window, audit_interval)"},
+    {MINIMAL "  auth_failures: {limit: 1000001}\n", "t.yaml:6:26:", "'limit' must be between 0 and 1000000"},
+    {MINIMAL "  auth_failures: {limit: -1}\n", "t.yaml:6:26:", "'limit' must be a non-negative decimal integer"},
+    {MINIMAL "  auth_failures: {window: 0}\n", "t.yaml:6:27:", "'window' must be between 1 and 86400"},
+    {MINIMAL "  auth_failures: {audit_interval: 3601}\n", "t.yaml:6:35:", "'audit_interval' must be between 1 and 3600"},
+    {MINIMAL "  auth_failures: {window: '60'}\n", "t.yaml:6:27:", "must be an integer, not a string"},
+    {MINIMAL "  auth_failures: {limit: 1, limit: 2}\n", "t.yaml:6:29:", "duplicate key 'limit' in 'auth_failures'"},
+    {MINIMAL "  auth_failures: 20\n", "t.yaml:6:18:", "'auth_failures' must be a mapping"},
     {MINIMAL "threads: -1\n", "t.yaml:6:10:", "'threads'"},
     {MINIMAL "threads: 1000\n", "t.yaml:6:10:", "between 0 and 256"},
     {MINIMAL "threads: 99999999999999999999999\n", "t.yaml:6:10:", "between 0 and 256"},
@@ -259,8 +294,10 @@ static void parses_cidrs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_shipped_config),      cmocka_unit_test(applies_defaults),     cmocka_unit_test(reads_everything),
-        cmocka_unit_test(reports_errors_with_place), cmocka_unit_test(reports_missing_file), cmocka_unit_test(parses_cidrs),
+        cmocka_unit_test(loads_shipped_config), cmocka_unit_test(applies_defaults),
+        cmocka_unit_test(reads_everything),     cmocka_unit_test(reports_errors_with_place),
+        cmocka_unit_test(parses_auth_failures), cmocka_unit_test(reports_missing_file),
+        cmocka_unit_test(parses_cidrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

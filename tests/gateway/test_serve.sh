@@ -46,7 +46,7 @@ issuer:
     - address: 127.0.0.1
       port: $tls
       tls: {certificate: $work/cert.pem, key: $work/key.pem}
-  max_body: 1024
+  max_body: 65536
 proxy:
   listen: [{address: 127.0.0.1, port: $proxy}]
   public_base_url: http://127.0.0.1:$proxy

@@ -170,6 +170,39 @@ static void invalid_record_refuses_batch(void **state)
     vault_audit_close(a);
 }
 
+/* A record standing for many refusals carries count, first and last; a plain one carries none; the chain holds. */
+static void coalesced_record_fields(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    vault_audit_t *a = vault_audit_open(f->log, err, sizeof(err));
+    vault_audit_record_t recs[2] = {
+        {.principal = "anonymous",
+         .op = "auth",
+         .object = "/v1/sas",
+         .result = "refused",
+         .client = "192.0.2.1",
+         .reason = "credentials rejected",
+         .count = 300,
+         .first = "2026-01-01T00:00:00Z",
+         .last = "2026-01-01T00:00:59Z"},
+        {.op = "sas.issue", .result = "ok"},
+    };
+    assert_int_equal(vault_audit_append_batch(a, recs, 2, err, sizeof(err)), 0);
+    assert_int_equal(verified(f->log), 2);
+    size_t len;
+    char *text = (char *)vt_read(f->log, &len);
+    text[len] = '\0';
+    char *second = strchr(text, '\n') + 1;
+    second[-1] = '\0';
+    assert_non_null(strstr(text, ",\"reason\":\"credentials rejected\",\"count\":300,\"first\":\"2026-01-01T00:00:00Z\","
+                                 "\"last\":\"2026-01-01T00:00:59Z\",\"prev\":"));
+    assert_null(strstr(second, "\"count\""));
+    assert_null(strstr(second, "\"first\""));
+    free(text);
+    vault_audit_close(a);
+}
+
 /* A log that cannot be written refuses the batch with one sentence. */
 static void unwritable_log_refuses(void **state)
 {
@@ -256,6 +289,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(batches_interleave_with_singles, setup, teardown),
         cmocka_unit_test_setup_teardown(second_process_keeps_one_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_record_refuses_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(coalesced_record_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_log_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(utf8_round_trip, setup, teardown),
     };

@@ -25,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,10 +129,11 @@ export function redisPing(port, host = '127.0.0.1') {
     });
 }
 
-/** Resolves to the HTTP status of a GET on url (any status means the server is up). */
+/** Resolves to the HTTP status of a GET on url (any status means the server is up; https: any certificate). */
 export function httpStatus(url) {
     return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 1000, agent: false }, (res) => {
+        const get = url.startsWith('https:') ? https.get : http.get;
+        const req = get(url, { timeout: 1000, agent: false, rejectUnauthorized: false }, (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode));
         });
@@ -418,7 +420,10 @@ export function basicAuth(user, secret) {
  * The sasgw.yaml startSasgw() writes: every path absolute, inside dir; the
  * issuer and the proxy on their own loopback ports.
  */
-function sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }) {
+function sasgwYaml({
+    dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, issuerTls, issuerYaml, proxyYaml, extraYaml,
+}) {
+    const tls = issuerTls ? `      tls: { certificate: ${issuerTls.certificate}, key: ${issuerTls.key} }\n` : '';
     return `# written by tests/e2e/lib/stack.mjs startSasgw()
 vault:
   path: ${dir}/vault.db
@@ -429,14 +434,14 @@ issuer:
   listen:
     - address: 127.0.0.1
       port: ${issuerPort}
-  max_body: ${maxBody}
+${tls}  max_body: ${maxBody}
   clock_skew: ${clockSkew}
-proxy:
+${issuerYaml}proxy:
   listen:
     - address: 127.0.0.1
       port: ${proxyPort}
   public_base_url: http://127.0.0.1:${proxyPort}
-accounts:
+${proxyYaml}accounts:
   ${DEV_ACCOUNT}:
     mode: passthrough
     backend: http://127.0.0.1:${azuritePort}
@@ -462,6 +467,9 @@ export function demoPolicyText() {
  *   policy           policy.yaml text (default: conf/policy.yaml); conf/demo-jwks.json and the
  *                    demo PEM files are copied beside it, so its relative key paths work
  *   threads          worker threads (default 2); maxBody, clockSkew as in sasgw.yaml
+ *   issuerTls        {certificate, key}: PEM files for a TLS issuer listener (HTTP/2 by ALPN); issuerUrl is https then
+ *   issuerYaml       lines added to the issuer: section (indented by two spaces, each ending in \n)
+ *   proxyYaml        lines added to the proxy: section (likewise)
  *   extraYaml        appended to sasgw.yaml (top-level keys not written above)
  *   account          false: do not add devstoreaccount1 to the vault (default: added, passthrough,
  *                    key1 = Azurite's well-known key, backend = Azurite)
@@ -478,7 +486,9 @@ export function demoPolicyText() {
  *   auditRecords()       the audit log parsed, one object per line
  */
 export async function startSasgw({
-    redis, azurite, redisPort, azuritePort, policy, threads = 2, maxBody = 65536, clockSkew = 300, extraYaml = '',
+    redis, azurite, redisPort, azuritePort, policy, threads = 2, maxBody = 65536, clockSkew = 300, issuerTls, issuerYaml = '',
+    proxyYaml = '',
+    extraYaml = '',
     account = true, env = {},
 } = {}) {
     const bin = path.resolve(sasgwBinary());
@@ -510,7 +520,9 @@ export async function startSasgw({
         writeFileSync(files.masterKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
         chmodSync(files.masterKeyFile, 0o600);
         writeFileSync(files.configPath,
-            sasgwYaml({ dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, extraYaml }));
+            sasgwYaml({
+                dir, issuerPort, proxyPort, redisPort, azuritePort, threads, maxBody, clockSkew, issuerTls, issuerYaml, proxyYaml, extraYaml,
+            }));
         const vaultOpts = ['--vault', files.vaultPath, '--master-key-file', files.masterKeyFile, '--audit-log', files.auditPath];
         const cli = (args, opts = {}) => runSasgw([...args, ...vaultOpts], { ...opts, env: { ...cleanEnv, ...opts.env } });
 
@@ -539,7 +551,7 @@ export async function startSasgw({
         Object.assign(svc, files, {
             issuerPort,
             proxyPort,
-            issuerUrl: `http://127.0.0.1:${issuerPort}`,
+            issuerUrl: `${issuerTls ? 'https' : 'http'}://127.0.0.1:${issuerPort}`,
             proxyUrl: `http://127.0.0.1:${proxyPort}`,
             cli,
         });
@@ -583,9 +595,10 @@ export async function startSasgw({
 
 /**
  * Sends one HTTP request and resolves to {status, headers, body (string), json (parsed or undefined)}.
- * body may be a string, a Buffer or an object (sent as JSON).
+ * body may be a string, a Buffer or an object (sent as JSON). A header given as an array is sent as
+ * that many lines; localAddress binds the client socket (e.g. '127.0.0.2', another loopback client).
  */
-export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
+export function httpRequest(url, { method = 'GET', headers = {}, body, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         let payload = body;
         const h = { ...headers };
@@ -595,7 +608,7 @@ export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
         }
         if (payload !== undefined)
             h['content-length'] = Buffer.byteLength(payload);
-        const req = http.request(url, { method, headers: h, agent: false, timeout: 10000 }, (res) => {
+        const req = http.request(url, { method, headers: h, agent: false, timeout: 10000, localAddress }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
