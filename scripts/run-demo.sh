@@ -84,7 +84,8 @@ demo_init_vault() {
     fi
 }
 
-# Redis and Azurite, each in its own process group, stopped by the EXIT trap.
+# Redis and Azurite, each in its own process group, stopped by the EXIT trap
+# (and by their death signal if this script is killed outright).
 demo_start_backends() {
     stack_start_redis "$REDIS_PORT" "$VAR/redis"
     stack_start_azurite "$AZURITE_PORT" "$VAR/azurite"
@@ -98,7 +99,7 @@ demo_prepare_storage() {
 # sasgw itself, with the shipped configuration and policy.
 demo_start_sasgw() {
     "$BIN" serve -c "$CONFIG" --check >/dev/null
-    stack_spawn sasgw "$VAR/sasgw.log" "$BIN" serve -c "$CONFIG"
+    stack_spawn sasgw "$VAR/sasgw.log" "$BIN" serve -c "$CONFIG" --die-with-parent
     stack_wait_port "sasgw (issuer)" "$ISSUER_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
     stack_wait_port "sasgw (proxy)" "$PROXY_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
 }
@@ -127,9 +128,7 @@ EOF
 main() {
     demo_check_prereqs
     demo_check_ports
-    trap stack_stop_all EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    stack_trap_exit
     demo_init_vault
     demo_write_config
     demo_start_backends
