@@ -32,6 +32,7 @@ STACK_PIDS=()
 STACK_NAMES=()
 STACK_ON_EXIT=
 STACK_GRACE=${STACK_GRACE:-5}
+STACK_HOLD=${STACK_HOLD:-1} # 0: servers outlive this shell (a benchmark's KEEP mode)
 # Run by each server's process between setpriv and the server: exits when the
 # shell that spawned it ($1) is already gone (it died before setpriv set the
 # death signal, which would then never come), else becomes the server.
@@ -79,12 +80,16 @@ stack__on_exit() {
 
 # stack_spawn NAME LOGFILE CMD ARGS...: starts CMD in a new process group with
 # its output appended to LOGFILE, held so that it gets SIGTERM when this shell
-# dies, and records it. Needs a shell without job control (a script), so that
+# dies (unless STACK_HOLD=0), and records it. Needs a shell without job control (a script), so that
 # setsid need not fork and the pid recorded is the server's.
 stack_spawn() {
     local name=$1 log=$2 shell=$BASHPID # here: the words of `cmd &` expand in the child
     shift 2
-    setsid setpriv --pdeathsig TERM -- bash -c "$STACK__HOLD" stack-hold "$shell" "$@" >>"$log" 2>&1 </dev/null &
+    if [ "$STACK_HOLD" = 0 ]; then
+        setsid "$@" >>"$log" 2>&1 </dev/null &
+    else
+        setsid setpriv --pdeathsig TERM -- bash -c "$STACK__HOLD" stack-hold "$shell" "$@" >>"$log" 2>&1 </dev/null &
+    fi
     STACK_PIDS+=("$!")
     STACK_NAMES+=("$name")
 }

@@ -6,17 +6,20 @@
 # test sets for the script it starts; every descendant inherits it, whatever
 # session or process group it moves to, so the test finds exactly the
 # processes it started (never another engineer's) by reading /proc/PID/environ.
-# Redis rewrites that memory for its process title, so a process listening on
-# one of the run's ports whose title names that port counts as the run's too.
+# Redis rewrites that memory for its process title, so two more marks count:
+# a working directory inside one of the run's directories (Redis runs in its
+# data directory), and listening on one of the run's ports with that port in
+# the process title.
 #
 #   sig_seed                 seeds $RANDOM from $SEED (else a fresh seed), prints the seed
 #   sig_token                a fresh run token
-#   sig_procs TOKEN PORTS... the pids of live processes carrying TOKEN, or listening on
-#                            one of PORTS with that port in their title; one a line
+#   sig_procs TOKEN MARKS... the pids of live processes carrying TOKEN, or marked as the
+#                            run's by MARKS (ports, and directories: absolute paths); one a line
 #   sig_port_open PORT       true when 127.0.0.1:PORT accepts connections
 #   sig_free_base N          a port P with P..P+N-1 all free (20000-32000, below the ephemeral range)
-#   sig_wait_clean SECS TOKEN PORTS...   waits until no process carries TOKEN and no PORT
-#                            listens; on failure prints what is left, kills it (it is
+#   sig_wait_leader SECS PID waits up to SECS for this shell's child PID to end, and reaps it
+#   sig_wait_clean SECS TOKEN MARKS...   waits until sig_procs finds nothing and no port
+#                            of MARKS listens; on failure prints what is left, kills it (it is
 #                            ours: it carries TOKEN) and returns 1
 
 # sig_seed: SEED (given, for a replay) or a new one; $RANDOM follows it.
@@ -38,6 +41,12 @@ sig_procs() {
     done
     shift
     for port in "$@"; do
+        if [[ $port == /* ]]; then
+            for f in /proc/[0-9]*/cwd; do
+                [[ "$(readlink "$f" 2>/dev/null)" == "$port"/* ]] && pid=${f#/proc/} && echo "${pid%/cwd}"
+            done
+            continue
+        fi
         for pid in $(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
             tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qw "$port" && echo "$pid"
         done
@@ -61,6 +70,15 @@ sig_free_base() {
     return 1
 }
 
+sig_wait_leader() {
+    local n
+    for ((n = 0; n < $1 * 10; n++)); do
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$2" 2>/dev/null || wait "$2" 2>/dev/null || true
+}
+
 sig_wait_clean() {
     local secs=$1 token=$2
     shift 2
@@ -68,7 +86,7 @@ sig_wait_clean() {
     for (( ; ; )); do
         procs=$(sig_procs "$token" "$@" | sort -u)
         open=
-        for p in "$@"; do sig_port_open "$p" && open+=" $p"; done
+        for p in "$@"; do [[ $p == /* ]] || ! sig_port_open "$p" || open+=" $p"; done
         [ -z "$procs$open" ] && return 0
         [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ] && break
         sleep 0.1
