@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test_bench_signals.sh - issue 14: each bench/*.sh interrupted once, by a
-# random signal (SIGTERM, SIGINT, SIGHUP, SIGKILL) to its process group at a
-# random moment of its start-up, leaves no process behind within CLEAN_SECS
+# test_bench_signals.sh - issue 14: each bench/*.sh interrupted once, by one
+# of SIGTERM, SIGINT, SIGHUP, SIGKILL (in turn from a random start) sent to
+# its process group at a random moment of its start-up, leaves no process behind within CLEAN_SECS
 # seconds; after a signal it can trap, its temporary directory is gone too.
 #
 # Each script runs in a session of its own, marked by SASGW_SIGTEST_RUN
@@ -31,17 +31,18 @@ cleanup() {
 trap cleanup EXIT
 
 # The scripts, each with the span (ms) its start-up and first load take here.
-benches=("mint.sh 5000" "proxy.sh 6000")
+benches=("mint.sh 4500" "proxy.sh 6000")
 if [ -n "${SASGW_BUILD_DIR:-}" ]; then
-    benches+=("vault_open_write.sh 4000")
+    benches+=("vault_open_write.sh 2500")
 else
     echo "skip: vault_open_write.sh (SASGW_BUILD_DIR unset)"
 fi
 
 failures=0
-for entry in "${benches[@]}"; do
-    read -r script span <<<"$entry"
-    sig=${SIGNALS[RANDOM % ${#SIGNALS[@]}]}
+offset=$((RANDOM % ${#SIGNALS[@]}))
+for i in "${!benches[@]}"; do
+    read -r script span <<<"${benches[i]}"
+    sig=${SIGNALS[(offset + i) % ${#SIGNALS[@]}]} # a different signal for each
     delay=$(( (RANDOM * 32768 + RANDOM) % span ))
     tmp=$work/${script%.sh}
     mkdir -p "$tmp"
