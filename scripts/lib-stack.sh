@@ -28,6 +28,9 @@
 #    was skipped, since kill -- -PID found no group: the pid is signalled too.
 #  - Only a trapped signal was handled: SIGKILL of the script (or of make)
 #    left everything; now the servers die with the script (pdeathsig).
+# Not a race, but alike: a script started with `&` by another script starts
+# with SIGINT ignored, and bash cannot trap a signal ignored at its start;
+# such a script stops on TERM or HUP only (its servers still die with it).
 STACK_PIDS=()
 STACK_NAMES=()
 STACK_ON_EXIT=
@@ -72,6 +75,7 @@ stack__on_signal() {
     exit "$1"
 }
 
+# The EXIT trap: the servers, then the caller's cleanup, with signals ignored.
 stack__on_exit() {
     trap '' HUP INT TERM
     stack_stop_all
@@ -80,8 +84,9 @@ stack__on_exit() {
 
 # stack_spawn NAME LOGFILE CMD ARGS...: starts CMD in a new process group with
 # its output appended to LOGFILE, held so that it gets SIGTERM when this shell
-# dies (unless STACK_HOLD=0), and records it. Needs a shell without job control (a script), so that
-# setsid need not fork and the pid recorded is the server's.
+# dies (unless STACK_HOLD=0), and records it. Needs a shell without job
+# control (a script), so that setsid need not fork and the pid recorded is the
+# server's.
 stack_spawn() {
     local name=$1 log=$2 shell=$BASHPID # here: the words of `cmd &` expand in the child
     shift 2

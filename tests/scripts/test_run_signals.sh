@@ -10,7 +10,8 @@
 # process group as soon as /readyz answers (the recipe). Then TRIES
 # runs, each sent one of the signals in turn (from a random start) after a
 # random delay in [0, T + 1 s] (T + 3 s through make), to the process group
-# (as a terminal or a supervisor does) or to the script alone.
+# (as a terminal or a supervisor does), to the script alone, or twice: to the
+# group and 0-90 ms later to the script again (what make does with SIGTERM).
 # After each signal every process of the run and every port must be gone
 # within CLEAN_SECS seconds. Through make only where make's own build is a
 # no-op (the ctest build directory is build/): make forwards SIGTERM to the
@@ -94,19 +95,26 @@ offset=$((RANDOM % ${#SIGNALS[@]}))
 for ((i = 1; i <= TRIES; i++)); do
     sig=${SIGNALS[(offset + i) % ${#SIGNALS[@]}]} # every signal within four tries
     how=script
-    [ "$use_make" = 1 ] && [ $((i % 3)) = 0 ] && how=make
+    [ "$use_make" = 1 ] && [ $((i % 3)) = 0 ] && how='make'
     target=group
-    [ $((RANDOM % 3)) = 0 ] && { [ "$how" = script ] || [ "$sig" = TERM ]; } && target=leader
+    case $((RANDOM % 3)) in
+    1) { [ "$how" = script ] || [ "$sig" = TERM ]; } && target=leader ;;
+    2) [ "$sig" = KILL ] || target=twice ;; # the group, then the leader again, as make forwards SIGTERM
+    esac
     span=$((T + 1000))
     [ "$how" = make ] && span=$((span + 2000))
     delay=$(( (RANDOM * 32768 + RANDOM) % span ))
     start_demo "$how" "$work/run$i.log"
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     phase=$( (grep -v "^\s*$" "$work/run$i.log" || true) | tail -n 1 | cut -c1-60)
-    echo "run $i: SIG$sig to the $target ($how) after ${delay} ms${phase:+ (last output: $phase)}"
-    if [ "$target" = group ]; then
+    echo "run $i: SIG$sig to the ${target/twice/group, then the leader} ($how) after ${delay} ms${phase:+ (last output: $phase)}"
+    if [ "$target" != leader ]; then
         kill "-$sig" -- "-$leader" 2>/dev/null || true
-    else
+    fi
+    if [ "$target" = twice ]; then
+        sleep "0.0$((RANDOM % 10))"
+    fi
+    if [ "$target" != group ]; then
         kill "-$sig" "$leader" 2>/dev/null || true
     fi
     check "run $i (SIG$sig to the $target of $how after $delay ms, seed $SEED)" "$work/run$i.log"
