@@ -26,7 +26,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, sign as cryptoSign } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -181,9 +181,28 @@ const SETPRIV = '/usr/bin/setpriv';
  */
 const HOLD = '[ "$PPID" = "$1" ] || { echo "stack: parent $1 gone before the start" >&2; exit 129; }; shift; exec "$@"';
 
-/* [file, args] that runs file args held: SIGTERM when this process dies. Unchanged without setpriv. */
+/* True when file names an executable file, itself (with a slash) or on $PATH. */
+function runnable(file) {
+    const canRun = (f) => {
+        try {
+            accessSync(f, fsConstants.X_OK);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    if (file.includes('/'))
+        return canRun(file);
+    return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && canRun(path.join(dir, file)));
+}
+
+/*
+ * [file, args] that runs file args held: SIGTERM when this process dies.
+ * Unchanged without setpriv, or when file cannot be run (spawn then reports
+ * that at once, as ENOENT, instead of a wrapper's exit code 127).
+ */
 function held(file, args) {
-    if (!existsSync(SETPRIV))
+    if (!existsSync(SETPRIV) || !runnable(file))
         return [file, args];
     return [SETPRIV, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', HOLD, 'stack-hold', String(process.pid), file, ...args]];
 }
