@@ -130,7 +130,7 @@ grep -q "sasgw: stopped" "$work/log" || fail "stopped line"
 if curl -s -o /dev/null "http://127.0.0.1:$issuer/healthz"; then fail "still listening after exit"; fi
 
 # --die-with-parent: the parent killed outright (SIGKILL) stops sasgw gracefully
-bash -c '"$1" serve -c "$2" --die-with-parent >>"$3" 2>&1 & echo $! >"$4"; sleep 30' _ "$bin" "$work/sasgw.yaml" \
+bash -c '"$1" serve -c "$2" --die-with-parent >>"$3" 2>&1 & echo $! >"$4"; exec sleep 30' _ "$bin" "$work/sasgw.yaml" \
     "$work/log" "$work/held.pid" &
 parent=$!
 wait_port "http://127.0.0.1:$issuer/healthz" || fail "--die-with-parent: not serving"

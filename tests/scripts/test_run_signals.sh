@@ -16,7 +16,7 @@
 # within CLEAN_SECS seconds. Through make only where make's own build is a
 # no-op (the ctest build directory is build/): make forwards SIGTERM to the
 # script but waits without forwarding on SIGINT and SIGHUP, so those go to the
-# group, as a terminal sends them.
+# group, as a terminal sends them; SIGKILL to make alone must stop the demo too.
 #
 #   SEED=N TRIES=N CLEAN_SECS=N tests/scripts/test_run_signals.sh
 set -euo pipefail
@@ -98,7 +98,7 @@ for ((i = 1; i <= TRIES; i++)); do
     [ "$use_make" = 1 ] && [ $((i % 3)) = 0 ] && how='make'
     target=group
     case $((RANDOM % 3)) in
-    1) { [ "$how" = script ] || [ "$sig" = TERM ]; } && target=leader ;;
+    1) { [ "$how" = script ] || [ "$sig" = TERM ] || [ "$sig" = KILL ]; } && target=leader ;;
     2) [ "$sig" = KILL ] || target=twice ;; # the group, then the leader again, as make forwards SIGTERM
     esac
     span=$((T + 1000))
