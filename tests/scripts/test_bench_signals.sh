@@ -55,6 +55,7 @@ for i in "${!benches[@]}"; do
     leader=$!
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     echo "bench/$script: SIG$sig to the process group after $delay ms"
+    sent=$(( $(date +%s%N) / 1000000 ))
     kill "-$sig" -- "-$leader" 2>/dev/null || echo "  (it had already exited)"
     sig_wait_leader "$CLEAN_SECS" "$leader"
     ok=1
@@ -64,7 +65,7 @@ for i in "${!benches[@]}"; do
         ok=0
     fi
     if [ "$ok" = 1 ]; then
-        echo "  ok: nothing left"
+        echo "  ok: nothing left $(( $(date +%s%N) / 1000000 - sent )) ms after the signal"
     else
         echo "FAIL: bench/$script after SIG$sig at $delay ms (seed $SEED); last lines of its output:" >&2
         tail -n 5 "$tmp.log" | sed 's/^/    /' >&2

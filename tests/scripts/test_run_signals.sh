@@ -66,7 +66,7 @@ failures=0
 check() {
     sig_wait_leader "$CLEAN_SECS" "$leader"
     if sig_wait_clean "$CLEAN_SECS" "$current" "${ports[@]}" "$work"; then
-        echo "  ok: nothing left"
+        echo "  ok: nothing left $(( $(date +%s%N) / 1000000 - sent )) ms after the signal"
     else
         echo "FAIL: $1 left processes or ports; last lines of its output:" >&2
         tail -n 5 "$2" | sed 's/^/    /' >&2
@@ -89,6 +89,7 @@ done
 T=$(( $(now_ms) - t0 ))
 echo "run 0: ready after ${T} ms; SIGTERM to the process group at once"
 kill -TERM -- "-$leader"
+sent=$(now_ms)
 check "run 0 (SIGTERM once ready)" "$work/run0.log"
 
 offset=$((RANDOM % ${#SIGNALS[@]}))
@@ -108,6 +109,7 @@ for ((i = 1; i <= TRIES; i++)); do
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     phase=$( (grep -v "^\s*$" "$work/run$i.log" || true) | tail -n 1 | cut -c1-60)
     echo "run $i: SIG$sig to the ${target/twice/group, then the leader} ($how) after ${delay} ms${phase:+ (last output: $phase)}"
+    sent=$(now_ms)
     if [ "$target" != leader ]; then
         kill "-$sig" -- "-$leader" 2>/dev/null || true
     fi
