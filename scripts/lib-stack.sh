@@ -4,7 +4,7 @@
 # Each server runs in its own process group (setsid), its pid recorded in
 # STACK_PIDS, and is held by this shell: it gets SIGTERM when the shell dies,
 # even of SIGKILL (setpriv --pdeathsig). stack_stop_all ends every group
-# (TERM, then KILL once a shared grace period is over), newest first. Scripts
+# (TERM, then KILL once a shared grace period is over). Scripts
 # install the traps with stack_trap_exit before their first server:
 #
 #     . scripts/lib-stack.sh
@@ -28,9 +28,14 @@
 #    was skipped, since kill -- -PID found no group: the pid is signalled too.
 #  - Only a trapped signal was handled: SIGKILL of the script (or of make)
 #    left everything; now the servers die with the script (pdeathsig).
-# Not a race, but alike: a script started with `&` by another script starts
-# with SIGINT ignored, and bash cannot trap a signal ignored at its start;
-# such a script stops on TERM or HUP only (its servers still die with it).
+# Left as bash makes it: a script started with `&` by another script starts
+# with SIGINT ignored, and bash cannot trap a signal ignored at its start; such
+# a script stops on TERM or HUP only (its servers still die with it). And a
+# SIGINT that comes while bash waits for a foreground command which then exits
+# normally (it was exiting anyway, or it handled SIGINT) is taken as handled
+# by that command and dropped (POSIX's "wait and cooperative exit"; SIGINT
+# only): call stack_trap_exit before anything else, and prefer builtins
+# (wait, not sleep) where a script spends its time.
 STACK_PIDS=()
 STACK_NAMES=()
 STACK_ON_EXIT=
@@ -40,7 +45,14 @@ STACK_HOLD=${STACK_HOLD:-1} # 0: servers outlive this shell (a benchmark's KEEP 
 # shell that spawned it ($1) is already gone (it died before setpriv set the
 # death signal, which would then never come), else becomes the server.
 STACK__HOLD='[ "$PPID" = "$1" ] || { echo "stack: parent $1 gone before the start" >&2; exit 129; }; shift; exec "$@"'
-STACK_ROOT=${STACK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# The source tree, found without a subshell: sourcing this file forks nothing
+# (see the note on SIGINT above).
+if [ -z "${STACK_ROOT:-}" ]; then
+    STACK_ROOT=${BASH_SOURCE[0]%/*}
+    [ "$STACK_ROOT" != "${BASH_SOURCE[0]}" ] || STACK_ROOT=.
+    [[ $STACK_ROOT == /* ]] || STACK_ROOT=$PWD/$STACK_ROOT
+    STACK_ROOT=$STACK_ROOT/..
+fi
 
 # stack_port_open PORT: true if something accepts connections on 127.0.0.1:PORT.
 stack_port_open() {
@@ -161,12 +173,12 @@ stack__signal() {
 }
 
 # stack_stop_all: ends every recorded process group and every background job
-# of this shell not yet recorded, newest first: TERM, then KILL for whatever
-# is still there STACK_GRACE (5) seconds after the first TERM (each gets at
-# least 1 s). Safe to call
-# more than once; never fails (it runs in EXIT traps under set -e).
+# of this shell not yet recorded: TERM to each, newest first, then KILL for
+# whatever is still there STACK_GRACE (5) seconds later. All at once, so that
+# stopping takes as long as the slowest server, not the sum. Safe to call more
+# than once; never fails (it runs in EXIT traps under set -e).
 stack_stop_all() {
-    local i pid pids=() names=() deadline n
+    local i pid pids=() names=() left deadline=$((SECONDS + STACK_GRACE))
     for pid in $(jobs -p); do
         [[ " ${STACK_PIDS[*]} " == *" $pid "* ]] || { pids+=("$pid"); names+=("job $pid"); }
     done
@@ -174,20 +186,20 @@ stack_stop_all() {
         pids+=("${STACK_PIDS[i]}")
         names+=("${STACK_NAMES[i]}")
     done
-    deadline=$((SECONDS + STACK_GRACE))
-    for i in "${!pids[@]}"; do
-        pid=${pids[i]}
-        stack__alive "$pid" || continue
+    for pid in "${pids[@]}"; do
         stack__signal TERM "$pid"
-        # at least 1 s each, else until the shared deadline
-        for ((n = 0; n < 10 || SECONDS < deadline; n++)); do
-            stack__alive "$pid" || break
-            sleep 0.1
+    done
+    for (( ; ; )); do
+        left=()
+        for i in "${!pids[@]}"; do
+            if stack__alive "${pids[i]}"; then left+=("$i"); fi
         done
-        if stack__alive "$pid"; then
-            echo "stack: ${names[i]} did not stop on TERM, killing" >&2
-            stack__signal KILL "$pid"
-        fi
+        [ "${#left[@]}" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.1
+    done
+    for i in "${left[@]}"; do
+        echo "stack: ${names[i]} did not stop on TERM, killing" >&2
+        stack__signal KILL "${pids[i]}"
     done
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true

@@ -126,9 +126,9 @@ EOF
 }
 
 main() {
+    stack_trap_exit
     demo_check_prereqs
     demo_check_ports
-    stack_trap_exit
     demo_init_vault
     demo_write_config
     demo_start_backends
