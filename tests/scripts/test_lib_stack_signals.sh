@@ -12,8 +12,8 @@ set -euo pipefail
 src=${SASGW_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/scripts/lib-signals.sh"
 sig_seed
-TRIES=${TRIES:-40}
-CLEAN_SECS=${CLEAN_SECS:-8}
+TRIES=${TRIES:-30}
+CLEAN_SECS=${CLEAN_SECS:-10}
 SIGNALS=(TERM INT HUP KILL)
 work=$(mktemp -d /tmp/sasgw-sigtest-lib-XXXXXX)
 current=
@@ -50,7 +50,8 @@ for ((i = 1; i <= TRIES; i++)); do
     [ "$twice" = 0 ] || kill "-$sig" "$leader" 2>/dev/null || true
     sig_wait_leader "$CLEAN_SECS" "$leader"
     if ! sig_wait_clean "$CLEAN_SECS" "$current"; then
-        echo "FAIL: try $i: SIG$sig$([ "$twice" = 0 ] || echo ' twice') after $delay ms (seed $SEED)" >&2
+        echo "FAIL: try $i: SIG$sig$([ "$twice" = 0 ] || echo ' twice') after $delay ms (seed $SEED); its output:" >&2
+        sed 's/^/    /' "$work/out" >&2
         failures=$((failures + 1))
     fi
     current=
