@@ -31,11 +31,11 @@
 # Left as bash makes it: a script started with `&` by another script starts
 # with SIGINT ignored, and bash cannot trap a signal ignored at its start; such
 # a script stops on TERM or HUP only (its servers still die with it). And a
-# SIGINT that comes while bash waits for a foreground command which then exits
-# normally (it was exiting anyway, or it handled SIGINT) is taken as handled
-# by that command and dropped (POSIX's "wait and cooperative exit"; SIGINT
-# only): call stack_trap_exit before anything else, and prefer builtins
-# (wait, not sleep) where a script spends its time.
+# SIGINT to the process group while bash waits for a foreground command that
+# does not die of it (it handles SIGINT and exits 0) is taken as handled by
+# that command and dropped, trap or not ("wait and cooperative exit"; SIGINT
+# only; none of the demo's commands handles it): call stack_trap_exit before
+# anything else, and prefer builtins (wait -n) where a script spends its time.
 STACK_PIDS=()
 STACK_NAMES=()
 STACK_ON_EXIT=
