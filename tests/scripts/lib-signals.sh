@@ -15,12 +15,15 @@
 #   sig_token                a fresh run token
 #   sig_procs TOKEN MARKS... the pids of live processes carrying TOKEN, or marked as the
 #                            run's by MARKS (ports, and directories: absolute paths); one a line
-#   sig_port_open PORT       true when 127.0.0.1:PORT accepts connections
 #   sig_free_base N          a port P with P..P+N-1 all free (20000-32000, below the ephemeral range)
 #   sig_wait_leader SECS PID waits up to SECS for this shell's child PID to end, and reaps it
 #   sig_wait_clean SECS TOKEN MARKS...   waits until sig_procs finds nothing and no port
 #                            of MARKS listens; on failure prints what is left, kills it (it is
 #                            ours: it carries TOKEN) and returns 1
+
+
+# stack_port_open, from the scripts under test
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/lib-stack.sh"
 
 # sig_seed: SEED (given, for a replay) or a new one; $RANDOM follows it.
 sig_seed() {
@@ -54,15 +57,13 @@ sig_procs() {
     return 0
 }
 
-sig_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 sig_free_base() {
     local n=$1 base p ok
     for _ in $(seq 50); do
         base=$((20000 + RANDOM % 12000))
         ok=1
         for ((p = base; p < base + n; p++)); do
-            if sig_port_open "$p"; then ok=0; break; fi
+            if stack_port_open "$p"; then ok=0; break; fi
         done
         [ "$ok" = 1 ] && { echo "$base"; return 0; }
     done
@@ -86,7 +87,7 @@ sig_wait_clean() {
     for (( ; ; )); do
         procs=$(sig_procs "$token" "$@" | sort -u)
         open=
-        for p in "$@"; do [[ $p == /* ]] || ! sig_port_open "$p" || open+=" $p"; done
+        for p in "$@"; do [[ $p == /* ]] || ! stack_port_open "$p" || open+=" $p"; done
         [ -z "$procs$open" ] && return 0
         [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ] && break
         sleep 0.1
