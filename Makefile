@@ -20,8 +20,12 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERROR=$(WERROR) >/dev/null
 	@cmake --build build -j $(JOBS)
 
+# The demo dies with make, even if make is killed outright (setpriv: SIGTERM to
+# the script when make exits). Signals to the whole process group (Ctrl-C, a
+# supervisor) reach the script directly; make itself forwards only SIGTERM and
+# waits for the script to finish its cleanup.
 run: build
-	@scripts/run-demo.sh
+	@setpriv --pdeathsig TERM -- scripts/run-demo.sh
 
 test: build
 	cd build && ctest --output-on-failure -j 1

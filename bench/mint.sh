@@ -39,10 +39,8 @@ done
 
 . scripts/lib-stack.sh
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sasgw-bench-mint-XXXXXX")
-cleanup() { stack_stop_all; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup() { rm -rf "$WORK"; }
+stack_trap_exit cleanup # the servers first, then cleanup, on exit and on INT, TERM or HUP
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 REDIS_PORT=$(free_port)

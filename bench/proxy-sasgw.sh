@@ -2,7 +2,7 @@
 # validating proxy in origin mode in front of the nginx origin, with $REVOKED
 # random ids in the revocation list. Uses what proxy.sh defines ($work,
 # $SASGW, $KEY, free_port, wait_port, $P_SASGW, $P_REDIS, $P_ISSUER,
-# $P_ORIGIN, $OBJ, $REVOKED, $WORKERS, pids). Defines URL_D, SASGW_PID and
+# $P_ORIGIN, $OBJ, $REVOKED, $WORKERS, lib-stack.sh). Defines URL_D, SASGW_PID and
 # sasgw_rss_with_million().
 
 # Writes RESP "ZADD sasgw:revoked <expiry> <id>" commands for N random token ids on stdout.
@@ -17,9 +17,8 @@ for _ in range(n):
 PY
 }
 
-redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-    --dir "$work/redis" --loglevel warning >"$work/redis/redis.log" 2>&1 &
-pids+=($!)
+stack_spawn redis "$work/redis/redis.log" redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$work/redis" --loglevel warning
 wait_port "$P_REDIS"
 revoked_ids_resp "$REVOKED" | redis-cli -p "$P_REDIS" --pipe >/dev/null
 
@@ -54,9 +53,8 @@ audit:
 YAML
 
 start_sasgw() {
-    "$SASGW" serve -c "$work/sasgw.yaml" >>"$work/sasgw.log" 2>&1 &
-    SASGW_PID=$!
-    pids+=($SASGW_PID)
+    stack_spawn sasgw "$work/sasgw.log" "$SASGW" serve -c "$work/sasgw.yaml"
+    SASGW_PID=${STACK_PIDS[-1]}
     wait_port "$P_SASGW"
     for _ in $(seq 200); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_ISSUER/readyz")" = 200 ] && return 0

@@ -28,15 +28,13 @@ for tool in wrk nginx h2o redis-server redis-cli; do
 done
 [ -x "$SASGW" ] || { echo "bench/proxy.sh: $SASGW is missing (make build)" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/sasgw-bench.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-[ -z "${KEEP:-}" ] || trap - EXIT
+. scripts/lib-stack.sh
+work=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sasgw-bench.XXXXXX")
+cleanup() { rm -rf "$work"; }
+# Every server is stopped on exit and on INT, TERM or HUP (and dies with this
+# script if it is killed outright); KEEP=1 leaves them running instead.
+stack_trap_exit cleanup
+[ -z "${KEEP:-}" ] || { trap - EXIT; STACK_HOLD=0; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -90,8 +88,7 @@ http {
     }
 }
 NGX
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
+stack_spawn nginx "$work/nginx/stderr.log" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf"
 
 # (b) h2o's plain reverse proxy
 cat >"$work/h2o.conf" <<H2O
@@ -106,8 +103,7 @@ hosts:
       /:
         proxy.reverse.url: http://127.0.0.1:$P_ORIGIN/
 H2O
-h2o -c "$work/h2o.conf" >/dev/null 2>&1 &
-pids+=($!)
+stack_spawn h2o /dev/null h2o -c "$work/h2o.conf"
 wait_port "$P_ORIGIN"; wait_port "$P_SECURE"; wait_port "$P_H2O"
 
 expires=$(( $(date +%s) + 86400 ))

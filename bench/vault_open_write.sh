@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 cmake --build "$build" --target bench_vault sasgw >/dev/null
-dir=$(mktemp -d /tmp/sasgw-bench-vault-XXXXXX)
+dir=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sasgw-bench-vault-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 bin="$build/gateway/sasgw"
 SASGW_MASTER_KEY=$("$bin" vault keygen)

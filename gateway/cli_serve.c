@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,11 +23,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: sasgw serve -c FILE [--threads N] [--check]\n\n"
+    fprintf(out, "usage: sasgw serve -c FILE [--threads N] [--check] [--die-with-parent]\n\n"
                  "Runs the issuing API and the validating proxy as FILE (conf/sasgw.yaml) describes.\n\n"
                  "  -c, --config FILE   the server configuration\n"
                  "  --threads N         worker threads (overrides 'threads:'; default one per core)\n"
                  "  --check             validate the configuration and exit\n"
+                 "  --die-with-parent   stop (as on SIGTERM) when the process that started sasgw exits,\n"
+                 "                      even by SIGKILL; refuse to start if it is already gone\n"
                  "  -h, --help          this text\n\n"
                  "Signals: SIGTERM or SIGINT stop gracefully, SIGHUP reloads the policy.\n");
 }
@@ -144,6 +148,27 @@ static int probe_listen(const gw_listen_config_t *list, size_t n, const char *se
 }
 
 /*
+ * --die-with-parent: asks the kernel for SIGTERM (the graceful stop) when the
+ * parent exits, however it exits (PR_SET_PDEATHSIG). The parent may have died
+ * before that call, and then the signal never comes: sasgw has been handed to
+ * init (pid 1) or, between the two getppid() calls, to another process.
+ * Returns 0, or -1 after printing why (the parent is gone, or prctl failed).
+ */
+static int die_with_parent(void)
+{
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+        fprintf(stderr, "sasgw serve: --die-with-parent: prctl: %s\n", strerror(errno));
+        return -1;
+    }
+    if (parent == 1 || getppid() != parent) {
+        fprintf(stderr, "sasgw serve: --die-with-parent: the parent process is already gone\n");
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Where the modules plug in: the app (vault, policy, keyring, Redis, audit;
  * its readiness checks and the SIGHUP policy reload), then the issuing API,
  * the admin API and the proxy register their routes, setup hooks and thread
@@ -178,7 +203,7 @@ int gw_cli_serve(int argc, char **argv)
 {
     const char *config_path = NULL;
     unsigned threads = 0;
-    int check_only = 0;
+    int check_only = 0, with_parent = 0;
     char err[512];
 
     for (int i = 1; i < argc; i++) {
@@ -194,6 +219,8 @@ int gw_cli_serve(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--check") == 0) {
             check_only = 1;
+        } else if (strcmp(argv[i], "--die-with-parent") == 0) {
+            with_parent = 1;
         } else {
             fprintf(stderr, "sasgw serve: unexpected argument '%s'\n\n", argv[i]);
             usage(stderr);
@@ -205,6 +232,8 @@ int gw_cli_serve(int argc, char **argv)
         usage(stderr);
         return GW_EXIT_USAGE;
     }
+    if (with_parent && die_with_parent() != 0)
+        return GW_EXIT_REFUSED;
 
     gw_config_t *conf = gw_config_load(config_path, err, sizeof(err));
     if (conf == NULL) {

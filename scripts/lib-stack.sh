@@ -2,22 +2,57 @@
 # lib-stack.sh - start and stop the demo's servers from bash (sourced, not run).
 #
 # Each server runs in its own process group (setsid), its pid recorded in
-# STACK_PIDS; stack_stop_all ends every group (TERM, then KILL after a grace
-# period), newest first. Scripts install it as their EXIT trap:
+# STACK_PIDS, and is held by this shell: it gets SIGTERM when the shell dies,
+# even of SIGKILL (setpriv --pdeathsig). stack_stop_all ends every group
+# (TERM, then KILL once a shared grace period is over). Scripts
+# install the traps with stack_trap_exit before their first server:
 #
 #     . scripts/lib-stack.sh
-#     trap stack_stop_all EXIT
-#     trap 'exit 130' INT
-#     trap 'exit 143' TERM
+#     stack_trap_exit            # or: stack_trap_exit my_cleanup
 #     stack_require_free_port "Redis" 6390
 #     stack_start_redis 6390 var/redis
 #
 # Servers listen on 127.0.0.1 only. Output goes to a log file named by the
 # caller, so the foreground stays readable.
-
+#
+# The races this closes (issue 14: SIGTERM to `make run` soon after start left
+# every server running):
+#  - make forwards SIGTERM to the script, which also got it from the group
+#    kill: the second TERM ran the old trap 'exit 143' again inside the EXIT
+#    trap, and that exit ended stack_stop_all before it had stopped anything.
+#    Now the first signal makes every later INT, TERM and HUP ignored, and the
+#    cleanup runs once, to its end.
+#  - A signal between `cmd &` and STACK_PIDS+=("$!") left that server out of
+#    the list: stack_stop_all also stops the shell's own background jobs.
+#  - A server forked but not yet in its own group (setsid() not yet called)
+#    was skipped, since kill -- -PID found no group: the pid is signalled too.
+#  - Only a trapped signal was handled: SIGKILL of the script (or of make)
+#    left everything; now the servers die with the script (pdeathsig).
+# Left as bash makes it: a script started with `&` by another script starts
+# with SIGINT ignored, and bash cannot trap a signal ignored at its start; such
+# a script stops on TERM or HUP only (its servers still die with it). And a
+# SIGINT to the process group while bash waits for a foreground command that
+# does not die of it (it handles SIGINT and exits 0) is taken as handled by
+# that command and dropped, trap or not ("wait and cooperative exit"; SIGINT
+# only; none of the demo's commands handles it): call stack_trap_exit before
+# anything else, and prefer builtins (wait -n) where a script spends its time.
 STACK_PIDS=()
 STACK_NAMES=()
-STACK_ROOT=${STACK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+STACK_ON_EXIT=
+STACK_GRACE=${STACK_GRACE:-5}
+STACK_HOLD=${STACK_HOLD:-1} # 0: servers outlive this shell (a benchmark's KEEP mode)
+# Run by each server's process between setpriv and the server: exits when the
+# shell that spawned it ($1) is already gone (it died before setpriv set the
+# death signal, which would then never come), else becomes the server.
+STACK__HOLD='[ "$PPID" = "$1" ] || { echo "stack: parent $1 gone before the start" >&2; exit 129; }; shift; exec "$@"'
+# The source tree, found without a subshell: sourcing this file forks nothing
+# (see the note on SIGINT above).
+if [ -z "${STACK_ROOT:-}" ]; then
+    STACK_ROOT=${BASH_SOURCE[0]%/*}
+    [ "$STACK_ROOT" != "${BASH_SOURCE[0]}" ] || STACK_ROOT=.
+    [[ $STACK_ROOT == /* ]] || STACK_ROOT=$PWD/$STACK_ROOT
+    STACK_ROOT=$STACK_ROOT/..
+fi
 
 # stack_port_open PORT: true if something accepts connections on 127.0.0.1:PORT.
 stack_port_open() {
@@ -33,12 +68,45 @@ stack_require_free_port() {
     fi
 }
 
+# stack_trap_exit [FUNCTION]: installs the EXIT, INT, TERM and HUP traps that
+# stop every server (and then run FUNCTION, the caller's own cleanup) exactly
+# once, whichever signal comes and however many. Call it before the first
+# stack_spawn. The script exits 130 on INT, 143 on TERM, 129 on HUP.
+stack_trap_exit() {
+    STACK_ON_EXIT=${1:-}
+    trap stack__on_exit EXIT
+    trap 'stack__on_signal 129' HUP
+    trap 'stack__on_signal 130' INT
+    trap 'stack__on_signal 143' TERM
+}
+
+# The first signal: later ones are ignored from here on (a second TERM, from
+# make or a supervisor, must not cut the cleanup short); exit runs the EXIT trap.
+stack__on_signal() {
+    trap '' HUP INT TERM
+    exit "$1"
+}
+
+# The EXIT trap: the servers, then the caller's cleanup, with signals ignored.
+stack__on_exit() {
+    trap '' HUP INT TERM
+    stack_stop_all
+    if [ -n "$STACK_ON_EXIT" ]; then "$STACK_ON_EXIT" || true; fi
+}
+
 # stack_spawn NAME LOGFILE CMD ARGS...: starts CMD in a new process group with
-# its output appended to LOGFILE, and records it.
+# its output appended to LOGFILE, held so that it gets SIGTERM when this shell
+# dies (unless STACK_HOLD=0), and records it. Needs a shell without job
+# control (a script), so that setsid need not fork and the pid recorded is the
+# server's.
 stack_spawn() {
-    local name=$1 log=$2
+    local name=$1 log=$2 shell=$BASHPID # here: the words of `cmd &` expand in the child
     shift 2
-    setsid "$@" >>"$log" 2>&1 </dev/null &
+    if [ "$STACK_HOLD" = 0 ]; then
+        setsid "$@" >>"$log" 2>&1 </dev/null &
+    else
+        setsid setpriv --pdeathsig TERM -- bash -c "$STACK__HOLD" stack-hold "$shell" "$@" >>"$log" 2>&1 </dev/null &
+    fi
     STACK_PIDS+=("$!")
     STACK_NAMES+=("$name")
 }
@@ -88,25 +156,57 @@ stack_start_azurite() {
     stack_wait_port "Azurite" "$port" "${STACK_PIDS[-1]}" "$dir/azurite.log"
 }
 
-# stack_stop_all: ends every recorded process group, newest first: TERM, up to
-# 5 s grace, then KILL. Safe to call more than once.
+# stack__alive PID: true while the process group PID, or the process PID
+# itself, still exists.
+stack__alive() {
+    kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null
+}
+
+# stack__signal SIG PID: signals the group PID and, when it is this shell's
+# child, the process PID itself (a child that has not called setsid() yet has
+# no group of its own).
+stack__signal() {
+    kill "-$1" -- "-$2" 2>/dev/null || true
+    if [ "$(ps -o ppid= -p "$2" 2>/dev/null | tr -d ' ')" = "$BASHPID" ]; then
+        kill "-$1" "$2" 2>/dev/null || true
+    fi
+}
+
+# stack_stop_all: ends every recorded process group and every background job
+# of this shell not yet recorded: TERM to each, newest first, then KILL for
+# whatever is still there STACK_GRACE (5) seconds later. All at once, so that
+# stopping takes as long as the slowest server, not the sum. Safe to call more
+# than once; never fails (it runs in EXIT traps under set -e).
 stack_stop_all() {
-    local i pid n
+    local i pid pids=() names=() left deadline=$((SECONDS + STACK_GRACE))
+    for pid in $(jobs -p); do
+        [[ " ${STACK_PIDS[*]} " == *" $pid "* ]] || { pids+=("$pid"); names+=("job $pid"); }
+    done
     for ((i = ${#STACK_PIDS[@]} - 1; i >= 0; i--)); do
-        pid=${STACK_PIDS[i]}
-        kill -TERM -- "-$pid" 2>/dev/null || continue
-        for ((n = 0; n < 50; n++)); do
-            kill -0 -- "-$pid" 2>/dev/null || break
-            sleep 0.1
+        pids+=("${STACK_PIDS[i]}")
+        names+=("${STACK_NAMES[i]}")
+    done
+    for pid in "${pids[@]}"; do
+        stack__signal TERM "$pid"
+    done
+    for (( ; ; )); do
+        left=()
+        for i in "${!pids[@]}"; do
+            if stack__alive "${pids[i]}"; then left+=("$i"); fi
         done
-        if kill -0 -- "-$pid" 2>/dev/null; then
-            echo "stack: ${STACK_NAMES[i]} did not stop on TERM, killing" >&2
-            kill -KILL -- "-$pid" 2>/dev/null || true
-        fi
+        [ "${#left[@]}" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.1
+    done
+    for i in "${left[@]}"; do
+        echo "stack: ${names[i]} did not stop on TERM, killing" >&2
+        stack__signal KILL "${pids[i]}"
+    done
+    for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
     STACK_PIDS=()
     STACK_NAMES=()
+    return 0
 }
 
 # stack_wait_any: blocks until a recorded server exits (or a trapped signal

@@ -7,6 +7,15 @@
 # and the vault (var/vault.db) holding account devstoreaccount1 with Azurite's
 # well-known key, in passthrough mode to Azurite. Ctrl-C (or SIGTERM) stops
 # everything. Each phase is one function; main() at the bottom runs them.
+#
+# Environment (for tests and for a second demo beside the first; both unset by
+# default, and then conf/sasgw.yaml is used as it stands):
+#   SASGW_DEMO_VAR=DIR        the state directory instead of var/ (vault, master
+#                             key, audit log, Redis and Azurite data, logs)
+#   SASGW_DEMO_PORT_BASE=N    issuer N, proxy N+1, Redis N+2, Azurite N+3
+#                             instead of 8080, 8000, 6390, 10000
+# With either set, the script writes DIR/sasgw.yaml: conf/sasgw.yaml with those
+# ports and paths, and serves that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib-stack.sh
@@ -15,16 +24,20 @@ BIN=${SASGW_BINARY:-build/gateway/sasgw}
 ACCOUNT=devstoreaccount1
 # Azurite's well-known development key (public; never a real account's).
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-REDIS_PORT=6390
-AZURITE_PORT=10000
+VAR=${SASGW_DEMO_VAR:-var}
+if [ -n "${SASGW_DEMO_PORT_BASE:-}" ]; then
+    ISSUER_PORT=$SASGW_DEMO_PORT_BASE PROXY_PORT=$((SASGW_DEMO_PORT_BASE + 1))
+    REDIS_PORT=$((SASGW_DEMO_PORT_BASE + 2)) AZURITE_PORT=$((SASGW_DEMO_PORT_BASE + 3))
+else
+    ISSUER_PORT=8080 PROXY_PORT=8000 REDIS_PORT=6390 AZURITE_PORT=10000
+fi
 AZURITE_URL=http://127.0.0.1:$AZURITE_PORT/$ACCOUNT
 CONTAINER=demo
 CONFIG=conf/sasgw.yaml
-ISSUER_PORT=8080
-PROXY_PORT=8000
-VAULT=var/vault.db
-MASTER_KEY=var/master.key
-VAULT_OPTS=(--vault "$VAULT" --master-key-file "$MASTER_KEY" --audit-log var/audit.log)
+[ -z "${SASGW_DEMO_VAR:-}${SASGW_DEMO_PORT_BASE:-}" ] || CONFIG=$VAR/sasgw.yaml
+VAULT=$VAR/vault.db
+MASTER_KEY=$VAR/master.key
+VAULT_OPTS=(--vault "$VAULT" --master-key-file "$MASTER_KEY" --audit-log "$VAR/audit.log")
 
 # Everything this script needs is there, else say what to run.
 demo_check_prereqs() {
@@ -41,10 +54,24 @@ demo_check_ports() {
     stack_require_free_port "the sasgw proxy" "$PROXY_PORT"
 }
 
+# The configuration for SASGW_DEMO_VAR / SASGW_DEMO_PORT_BASE: conf/sasgw.yaml
+# with the ports and the var/ paths replaced (written on every start).
+demo_write_config() {
+    [ "$CONFIG" != conf/sasgw.yaml ] || return 0
+    local var=${VAR//[|&\\]/\\&}
+    sed -e "s|^\(      port:\) 8080\b|\1 $ISSUER_PORT|" -e "s|^\(      port:\) 8000\b|\1 $PROXY_PORT|" \
+        -e "s|127\.0\.0\.1:8000\b|127.0.0.1:$PROXY_PORT|" -e "s|127\.0\.0\.1:10000\b|127.0.0.1:$AZURITE_PORT|" \
+        -e "s|^\(  port:\) 6390\b|\1 $REDIS_PORT|" -e "s|\bvar/|$var/|g" conf/sasgw.yaml >"$CONFIG"
+    local port
+    for port in "$ISSUER_PORT" "$PROXY_PORT" "$REDIS_PORT" "$AZURITE_PORT"; do
+        grep -q "\b$port\b" "$CONFIG" || { echo "error: $CONFIG: port $port not set (conf/sasgw.yaml changed shape?)" >&2; exit 1; }
+    done
+}
+
 # First start only: the master key and the vault with the demo account.
 demo_init_vault() {
-    mkdir -p var
-    chmod 700 var
+    mkdir -p "$VAR"
+    chmod 700 "$VAR"
     if [ ! -f "$MASTER_KEY" ]; then
         (umask 077 && head -c 32 /dev/urandom | base64 >"$MASTER_KEY")
         chmod 600 "$MASTER_KEY"
@@ -57,10 +84,11 @@ demo_init_vault() {
     fi
 }
 
-# Redis and Azurite, each in its own process group, stopped by the EXIT trap.
+# Redis and Azurite, each in its own process group, stopped by the EXIT trap
+# (and by their death signal if this script is killed outright).
 demo_start_backends() {
-    stack_start_redis "$REDIS_PORT" var/redis
-    stack_start_azurite "$AZURITE_PORT" var/azurite
+    stack_start_redis "$REDIS_PORT" "$VAR/redis"
+    stack_start_azurite "$AZURITE_PORT" "$VAR/azurite"
 }
 
 # The demo container in Azurite (shared key, idempotent).
@@ -71,9 +99,9 @@ demo_prepare_storage() {
 # sasgw itself, with the shipped configuration and policy.
 demo_start_sasgw() {
     "$BIN" serve -c "$CONFIG" --check >/dev/null
-    stack_spawn sasgw var/sasgw.log "$BIN" serve -c "$CONFIG"
-    stack_wait_port "sasgw (issuer)" "$ISSUER_PORT" "${STACK_PIDS[-1]}" var/sasgw.log
-    stack_wait_port "sasgw (proxy)" "$PROXY_PORT" "${STACK_PIDS[-1]}" var/sasgw.log
+    stack_spawn sasgw "$VAR/sasgw.log" "$BIN" serve -c "$CONFIG" --die-with-parent
+    stack_wait_port "sasgw (issuer)" "$ISSUER_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
+    stack_wait_port "sasgw (proxy)" "$PROXY_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
 }
 
 # Where everything listens, and something to paste.
@@ -83,9 +111,9 @@ demo_banner() {
 == sasgw demo is up (Ctrl-C stops everything)
    issuer   http://127.0.0.1:$ISSUER_PORT   POST /v1/sas, admin API, /healthz /readyz /metrics
    proxy    http://127.0.0.1:$PROXY_PORT   validates SAS tokens, forwards to Azurite
-   Redis    127.0.0.1:$REDIS_PORT         data var/redis, log var/redis/redis.log
-   Azurite  $AZURITE_URL   data+log var/azurite (container '$CONTAINER')
-   vault    $VAULT (sealed by $MASTER_KEY), audit var/audit.log, sasgw log var/sasgw.log
+   Redis    127.0.0.1:$REDIS_PORT         data $VAR/redis, log $VAR/redis/redis.log
+   Azurite  $AZURITE_URL   data+log $VAR/azurite (container '$CONTAINER')
+   vault    $VAULT (sealed by $MASTER_KEY), audit $VAR/audit.log, sasgw log $VAR/sasgw.log
 
    Mint a token for demo/hello.txt (principal demo-app, secret demo-secret; the policy is conf/policy.yaml):
      curl -u demo-app:demo-secret -d '{"account":"devstoreaccount1","container":"demo","blob":"hello.txt","permissions":"rw","expires_in":600}' http://127.0.0.1:$ISSUER_PORT/v1/sas
@@ -93,17 +121,16 @@ demo_banner() {
    Then, with URL set to the "url" it returns (the proxy checks the token and forwards to Azurite):
      curl -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary 'hello' "\$URL"
      curl "\$URL"
-   After editing conf/policy.yaml: kill -HUP \$(pgrep -f 'sasgw serve -c $CONFIG')   (var/sasgw.log says how it went)
+   After editing conf/policy.yaml: kill -HUP \$(pgrep -f 'sasgw serve -c $CONFIG')   ($VAR/sasgw.log says how it went)
 EOF
 }
 
 main() {
+    stack_trap_exit
     demo_check_prereqs
     demo_check_ports
-    trap stack_stop_all EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
     demo_init_vault
+    demo_write_config
     demo_start_backends
     demo_prepare_storage
     demo_start_sasgw

@@ -3,9 +3,9 @@
 # free ports, then /healthz, /readyz, /metrics, the 404/405 JSON errors,
 # HTTP/2 (h2c and over TLS with a self-signed certificate), configuration
 # errors, core dumps off (RLIMIT_CORE 0), a second serve on the same
-# addresses refused while the first goes on serving, SIGHUP reload, and
-# SIGTERM with a request in flight (it finishes, the process exits 0 within a
-# few seconds).
+# addresses refused while the first goes on serving, SIGHUP reload, SIGTERM
+# with a request in flight (it finishes, the process exits 0 within a few
+# seconds), and --die-with-parent.
 set -euo pipefail
 bin=${SASGW_BINARY:?set SASGW_BINARY to the sasgw binary}
 work=$(mktemp -d)
@@ -145,4 +145,28 @@ wait "$client" || true
 grep -q "sasgw: SIGTERM: shutting down" "$work/log" || fail "shutdown line"
 grep -q "sasgw: stopped" "$work/log" || fail "stopped line"
 if curl -s -o /dev/null "http://127.0.0.1:$issuer/healthz"; then fail "still listening after exit"; fi
+
+# --die-with-parent: the parent killed outright (SIGKILL) stops sasgw gracefully
+bash -c '"$1" serve -c "$2" --die-with-parent >>"$3" 2>&1 & echo $! >"$4"; exec sleep 30' _ "$bin" "$work/sasgw.yaml" \
+    "$work/log" "$work/held.pid" &
+parent=$!
+wait_port "http://127.0.0.1:$issuer/healthz" || fail "--die-with-parent: not serving"
+held=$(cat "$work/held.pid")
+kill -KILL "$parent"
+for _ in $(seq 100); do kill -0 "$held" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$held" 2>/dev/null; then kill -KILL "$held"; fail "--die-with-parent: running 5 s after its parent died"; fi
+[ "$(grep -c 'sasgw: SIGTERM: shutting down' "$work/log")" = 2 ] || fail "--die-with-parent: no graceful stop"
+# ... and refuses to start when its parent is already gone (then it belongs to init, pid 1)
+orphan=$(bash -c '( sleep 0.5; exec "$1" serve -c "$2" --die-with-parent ) >"$3" 2>&1 & echo $!' _ "$bin" \
+    "$work/sasgw.yaml" "$work/orphan.log")
+sleep 0.2
+if [ "$(ps -o ppid= -p "$orphan" | tr -d ' ')" = 1 ]; then
+    for _ in $(seq 100); do kill -0 "$orphan" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$orphan" 2>/dev/null; then kill -KILL "$orphan"; fail "--die-with-parent: an orphan started serving"; fi
+    grep -q "the parent process is already gone" "$work/orphan.log" || fail "--die-with-parent: $(cat "$work/orphan.log")"
+else
+    echo "skip: orphans go to a subreaper here, not init"
+    kill -KILL "$orphan" 2>/dev/null || true
+fi
+
 echo "ok: serve end-to-end (shutdown in ${elapsed} ms)"

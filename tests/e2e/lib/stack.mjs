@@ -7,8 +7,11 @@
 // resolves only once the service answers (Redis: PING -> +PONG; Azurite: any
 // HTTP response), polling instead of sleeping. stop() ends the whole process
 // group (SIGTERM, then SIGKILL after a grace period) and removes the directory.
-// Anything still running when the test process exits, however it exits short
-// of SIGKILL, is killed by an exit hook, so a failing run leaves nothing behind.
+// Anything still running when the test process exits is killed by an exit
+// hook, so a failing run leaves nothing behind; and each service is held so
+// that it gets SIGTERM when the test process dies even of SIGKILL (ctest's
+// timeout, a killed runner): Redis and Azurite through util-linux's
+// `setpriv --pdeathsig`, sasgw by its own `serve --die-with-parent`.
 //
 // Typical use:
 //
@@ -23,7 +26,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, sign as cryptoSign } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -172,6 +175,40 @@ function signalGroup(pgid, signal) {
     }
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+/*
+ * Run between setpriv and the service: exits when this process ($1) is
+ * already gone (it died before setpriv set the death signal, which then never
+ * comes), else becomes the service. As scripts/lib-stack.sh does.
+ */
+const HOLD = '[ "$PPID" = "$1" ] || { echo "stack: parent $1 gone before the start" >&2; exit 129; }; shift; exec "$@"';
+
+/* True when file names an executable file, itself (with a slash) or on $PATH. */
+function runnable(file) {
+    const canRun = (f) => {
+        try {
+            accessSync(f, fsConstants.X_OK);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    if (file.includes('/'))
+        return canRun(file);
+    return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && canRun(path.join(dir, file)));
+}
+
+/*
+ * [file, args] that runs file args held: SIGTERM when this process dies.
+ * Unchanged without setpriv, or when file cannot be run (spawn then reports
+ * that at once, as ENOENT, instead of a wrapper's exit code 127).
+ */
+function held(file, args) {
+    if (!existsSync(SETPRIV) || !runnable(file))
+        return [file, args];
+    return [SETPRIV, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', HOLD, 'stack-hold', String(process.pid), file, ...args]];
+}
+
 /**
  * A running service: its process group, port, working directory and the tail
  * of its output (for error messages). Created by startService().
@@ -255,7 +292,7 @@ async function startService({ name, command, ready, port: fixedPort }) {
         const port = fixedPort ?? (await freePort());
         const dir = mkdtempSync(path.join(os.tmpdir(), `sasgw-e2e-${process.pid}-${name}-`));
         const [file, args] = command(port, dir);
-        const child = spawn(file, args, {
+        const child = spawn(...held(file, args), {
             cwd: dir,
             detached: true, /* own process group: stop() kills it and whatever it forked */
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -540,7 +577,7 @@ export async function startSasgw({
             }
         }
 
-        const child = spawn(bin, ['serve', '-c', files.configPath], {
+        const child = spawn(bin, ['serve', '-c', files.configPath, '--die-with-parent'], {
             cwd: dir,
             detached: true,
             stdio: ['ignore', 'pipe', 'pipe'],
