@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int vfail(ys_doc_t *d, size_t line, size_t column, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int vfail(ys_doc_t *d, size_t line, size_t column, const char *fmt, va_list ap)
 {
     if (d->errlen == 0)
         return -1;
