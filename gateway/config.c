@@ -17,168 +17,16 @@
 
 #include "common.h"
 #include "config.h"
-
-struct parser {
-    const char *name;
-    yaml_document_t *doc;
-    char *err;
-    size_t errlen;
-};
-
-/* Writes "name:line:column: message" into the error buffer and returns -1. */
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, const yaml_node_t *node, const char *fmt, ...)
-{
-    size_t off = 0;
-    if (p->errlen == 0)
-        return -1;
-    if (node != NULL)
-        snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->name, node->start_mark.line + 1, node->start_mark.column + 1);
-    else
-        snprintf(p->err, p->errlen, "%s: ", p->name);
-    off = strlen(p->err);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->err + off, p->errlen - off, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static yaml_node_t *node_at(struct parser *p, int index)
-{
-    return yaml_document_get_node(p->doc, index);
-}
-
-static const char *kind_name(const yaml_node_t *node)
-{
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        return "a scalar";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    default:
-        return "nothing";
-    }
-}
-
-/* A plain scalar spelling YAML's null: an empty value, "~" or "null". */
-static int is_null(const yaml_node_t *node)
-{
-    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return 0;
-    const char *s = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    return len == 0 || (len == 1 && s[0] == '~') ||
-           (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 || memcmp(s, "NULL", 4) == 0));
-}
+#include "yaml_schema.h"
 
 /* Reads a non-empty string without NUL bytes into *out (a fresh copy; a previous value is freed). */
-static int get_string(struct parser *p, const yaml_node_t *node, const char *key, char **out)
+static int get_string(ys_doc_t *p, const yaml_node_t *node, const char *key, char **out)
 {
-    if (node->type != YAML_SCALAR_NODE || is_null(node))
-        return fail(p, node, "'%s' must be a string, not %s", key, is_null(node) ? "null" : kind_name(node));
-    const char *s = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    if (len == 0)
-        return fail(p, node, "'%s' must not be empty", key);
-    if (memchr(s, '\0', len) != NULL)
-        return fail(p, node, "'%s' must not contain a NUL character", key);
+    const char *s = ys_string(p, node, key);
+    if (s == NULL)
+        return -1;
     free(*out);
-    *out = sg_strndup(s, len);
-    return 0;
-}
-
-/* Reads a plain decimal integer within [min, max]. */
-static int get_uint(struct parser *p, const yaml_node_t *node, const char *key, unsigned long min, unsigned long max,
-                    unsigned long *out)
-{
-    *out = 0; /* set on every path: gcc -O2 cannot see that fail() returns -1 */
-    if (is_null(node))
-        return fail(p, node, "'%s' must be an integer, not null", key);
-    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return fail(p, node, "'%s' must be an integer, not %s", key, node->type == YAML_SCALAR_NODE ? "a string" : kind_name(node));
-    const char *s = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    unsigned long long v = 0;
-    for (size_t i = 0; i != len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return fail(p, node, "'%s' must be a non-negative decimal integer, not '%.*s'", key, (int)(len > 40 ? 40 : len), s);
-        if (v > 1000000000000ull)
-            return fail(p, node, "'%s' must be between %lu and %lu", key, min, max);
-        v = v * 10 + (unsigned long long)(s[i] - '0');
-    }
-    if (v < min || v > max)
-        return fail(p, node, "'%s' must be between %lu and %lu, not %llu", key, min, max, v);
-    *out = (unsigned long)v;
-    return 0;
-}
-
-static int get_bool(struct parser *p, const yaml_node_t *node, const char *key, int *out)
-{
-    if (node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-        const char *s = (const char *)node->data.scalar.value;
-        size_t len = node->data.scalar.length;
-        if (len == 4 && memcmp(s, "true", 4) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (len == 5 && memcmp(s, "false", 5) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return fail(p, node, "'%s' must be true or false", key);
-}
-
-/*
- * Walks a mapping whose keys must be among allowed (NULL-terminated). For each
- * pair calls on_pair with the key's index in allowed. Sets bit i of *seen for
- * every key present. section names the mapping in messages.
- */
-typedef int (*pair_cb)(struct parser *p, size_t index, const yaml_node_t *key, yaml_node_t *value, void *data);
-
-static int walk_mapping(struct parser *p, yaml_node_t *node, const char *section, const char *const *allowed, pair_cb on_pair,
-                        void *data, unsigned *seen)
-{
-    *seen = 0;
-    if (node->type != YAML_MAPPING_NODE)
-        return fail(p, node, "'%s' must be a mapping, not %s", section, is_null(node) ? "null" : kind_name(node));
-    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start; pair != node->data.mapping.pairs.top; pair++) {
-        yaml_node_t *key = node_at(p, pair->key), *value = node_at(p, pair->value);
-        if (key == NULL || value == NULL)
-            return fail(p, node, "malformed mapping in '%s'", section);
-        if (key->type != YAML_SCALAR_NODE)
-            return fail(p, key, "keys in '%s' must be strings", section);
-        const char *k = (const char *)key->data.scalar.value;
-        size_t klen = key->data.scalar.length, i;
-        for (i = 0; allowed[i] != NULL; i++)
-            if (strlen(allowed[i]) == klen && memcmp(allowed[i], k, klen) == 0)
-                break;
-        if (allowed[i] == NULL) {
-            char list[256] = "";
-            for (size_t j = 0; allowed[j] != NULL; j++) {
-                size_t used = strlen(list);
-                snprintf(list + used, sizeof(list) - used, "%s%s", j == 0 ? "" : ", ", allowed[j]);
-            }
-            return fail(p, key, "unknown key '%.*s' in '%s' (expected one of: %s)", (int)(klen > 64 ? 64 : klen), k, section, list);
-        }
-        if ((*seen & (1u << i)) != 0)
-            return fail(p, key, "duplicate key '%s' in '%s'", allowed[i], section);
-        *seen |= 1u << i;
-        if (on_pair(p, i, key, value, data) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Checks that every key whose bit is set in required is in seen; names the first missing one. */
-static int check_required(struct parser *p, const yaml_node_t *node, const char *section, const char *const *allowed,
-                          unsigned required, unsigned seen)
-{
-    for (size_t i = 0; allowed[i] != NULL; i++)
-        if ((required & (1u << i)) != 0 && (seen & (1u << i)) == 0)
-            return fail(p, node, "'%s' is missing the required key '%s'", section, allowed[i]);
+    *out = sg_strdup(s);
     return 0;
 }
 
@@ -265,7 +113,7 @@ static int parse_http_url(const char *url, int *tls, char **host, uint16_t *port
 /* vault: {path, master_key_file, passphrase_file} */
 static const char *const vault_keys[] = {"path", "master_key_file", "passphrase_file", NULL};
 
-static int on_vault(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_vault(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     char **slots[] = {&conf->vault.path, &conf->vault.master_key_file, &conf->vault.passphrase_file};
@@ -275,7 +123,7 @@ static int on_vault(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
 /* tls: {certificate, key} */
 static const char *const tls_keys[] = {"certificate", "key", NULL};
 
-static int on_tls(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_tls(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_listen_config_t *l = data;
     return get_string(p, value, tls_keys[i], i == 0 ? &l->tls_certificate : &l->tls_key);
@@ -284,57 +132,52 @@ static int on_tls(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_
 /* listen: [{address, port, tls?, http2?}] */
 static const char *const listen_keys[] = {"address", "port", "tls", "http2", NULL};
 
-static int on_listen(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_listen(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_listen_config_t *l = data;
     unsigned long port;
-    unsigned seen;
     switch (i) {
     case 0: {
         if (get_string(p, value, "address", &l->address) != 0)
             return -1;
         struct in6_addr a;
         if (inet_pton(AF_INET, l->address, &a) != 1 && inet_pton(AF_INET6, l->address, &a) != 1)
-            return fail(p, value, "'address' must be a numeric IPv4 or IPv6 address, not '%s'", l->address);
+            return ys_fail(p, value, "'address' must be a numeric IPv4 or IPv6 address, not '%s'", l->address);
         return 0;
     }
     case 1:
-        if (get_uint(p, value, "port", 1, 65535, &port) != 0)
+        if (ys_uint(p, value, "port", 1, 65535, &port) != 0)
             return -1;
         l->port = (uint16_t)port;
         return 0;
     case 2:
-        if (walk_mapping(p, value, "tls", tls_keys, on_tls, l, &seen) != 0)
-            return -1;
-        return check_required(p, value, "tls", tls_keys, 3, seen);
+        return ys_walk(p, value, "tls", tls_keys, 3, on_tls, l);
     default:
-        return get_bool(p, value, "http2", &l->http2);
+        return ys_bool(p, value, "http2", &l->http2);
     }
 }
 
-static int parse_listen(struct parser *p, yaml_node_t *node, const char *section, gw_listen_config_t **out, size_t *num)
+static int parse_listen(ys_doc_t *p, yaml_node_t *node, const char *section, gw_listen_config_t **out, size_t *num)
 {
-    if (node->type != YAML_SEQUENCE_NODE)
-        return fail(p, node, "'%s.listen' must be a list of {address, port, tls?, http2?}, not %s", section, kind_name(node));
-    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    char where[32];
+    snprintf(where, sizeof(where), "%s.listen", section);
+    long count = ys_sequence(p, node, where, "a list of {address, port, tls?, http2?}");
+    if (count < 0)
+        return -1;
+    size_t n = (size_t)count;
     if (n == 0)
-        return fail(p, node, "'%s.listen' needs at least one entry", section);
+        return ys_fail(p, node, "'%s.listen' needs at least one entry", section);
     if (n > 64)
-        return fail(p, node, "'%s.listen' has more than 64 entries", section);
+        return ys_fail(p, node, "'%s.listen' has more than 64 entries", section);
     *out = sg_calloc(n, sizeof(**out));
     *num = n;
     for (size_t i = 0; i != n; i++) {
-        yaml_node_t *item = node_at(p, node->data.sequence.items.start[i]);
-        unsigned seen;
-        if (item == NULL)
-            return fail(p, node, "malformed list in '%s.listen'", section);
+        yaml_node_t *item = ys_item(p, node, i);
         (*out)[i].line = (unsigned)item->start_mark.line + 1;
-        if (walk_mapping(p, item, "listen", listen_keys, on_listen, *out + i, &seen) != 0)
-            return -1;
-        if (check_required(p, item, "listen", listen_keys, 3, seen) != 0)
+        if (ys_walk(p, item, "listen", listen_keys, 3, on_listen, *out + i) != 0)
             return -1;
         if ((*out)[i].http2 && strcmp(section, "proxy") != 0)
-            return fail(p, item, "'http2' is a key of 'proxy.listen' entries only");
+            return ys_fail(p, item, "'http2' is a key of 'proxy.listen' entries only");
     }
     return 0;
 }
@@ -342,23 +185,23 @@ static int parse_listen(struct parser *p, yaml_node_t *node, const char *section
 /* issuer.auth_failures: {limit, window, audit_interval} */
 static const char *const auth_failures_keys[] = {"limit", "window", "audit_interval", NULL};
 
-static int on_auth_failures(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_auth_failures(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
     switch (i) {
     case 0:
-        if (get_uint(p, value, "limit", 0, 1000000, &v) != 0)
+        if (ys_uint(p, value, "limit", 0, 1000000, &v) != 0)
             return -1;
         conf->issuer.auth_failures.limit = (unsigned)v;
         return 0;
     case 1:
-        if (get_uint(p, value, "window", 1, 86400, &v) != 0)
+        if (ys_uint(p, value, "window", 1, 86400, &v) != 0)
             return -1;
         conf->issuer.auth_failures.window = (unsigned)v;
         return 0;
     default:
-        if (get_uint(p, value, "audit_interval", 1, 3600, &v) != 0)
+        if (ys_uint(p, value, "audit_interval", 1, 3600, &v) != 0)
             return -1;
         conf->issuer.auth_failures.audit_interval = (unsigned)v;
         return 0;
@@ -368,26 +211,25 @@ static int on_auth_failures(struct parser *p, size_t i, const yaml_node_t *key, 
 /* issuer: {listen, max_body, clock_skew, auth_failures} */
 static const char *const issuer_keys[] = {"listen", "max_body", "clock_skew", "auth_failures", NULL};
 
-static int on_issuer(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_issuer(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
-    unsigned seen;
     switch (i) {
     case 0:
         return parse_listen(p, value, "issuer", &conf->issuer.listen, &conf->issuer.num_listen);
     case 1:
-        if (get_uint(p, value, "max_body", 1, 64 * 1024 * 1024, &v) != 0)
+        if (ys_uint(p, value, "max_body", 1, 64 * 1024 * 1024, &v) != 0)
             return -1;
         conf->issuer.max_body = v;
         return 0;
     case 2:
-        if (get_uint(p, value, "clock_skew", 0, 86400, &v) != 0)
+        if (ys_uint(p, value, "clock_skew", 0, 86400, &v) != 0)
             return -1;
         conf->issuer.clock_skew = (unsigned)v;
         return 0;
     default:
-        return walk_mapping(p, value, "auth_failures", auth_failures_keys, on_auth_failures, conf, &seen);
+        return ys_walk(p, value, "auth_failures", auth_failures_keys, 0, on_auth_failures, conf);
     }
 }
 
@@ -406,7 +248,7 @@ static const char *const proxy_keys[] = {"listen",
                                          "http2_max_body",
                                          NULL};
 
-static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_proxy(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
@@ -421,7 +263,7 @@ static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
         if (get_string(p, value, "public_base_url", &conf->proxy.public_base_url) != 0)
             return -1;
         if (parse_http_url(conf->proxy.public_base_url, &tls, &host, &port, &path, &why) != 0)
-            return fail(p, value, "'public_base_url' %s", why);
+            return ys_fail(p, value, "'public_base_url' %s", why);
         free(host);
         free(path);
         size_t len = strlen(conf->proxy.public_base_url);
@@ -432,37 +274,38 @@ static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
     case 2:
     case 3:
     case 4:
-        if (get_uint(p, value, proxy_keys[i], i == 4 ? 1 : 0, i == 4 ? 3600 : 86400, &v) != 0)
+        if (ys_uint(p, value, proxy_keys[i], i == 4 ? 1 : 0, i == 4 ? 3600 : 86400, &v) != 0)
             return -1;
         *(i == 2 ? &conf->proxy.start_skew : i == 3 ? &conf->proxy.expiry_skew : &conf->proxy.upstream_timeout) = (unsigned)v;
         return 0;
     case 5: {
-        if (value->type != YAML_SEQUENCE_NODE)
-            return fail(p, value, "'trusted_proxies' must be a list of addresses or CIDRs, not %s", kind_name(value));
-        size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+        long count = ys_sequence(p, value, "trusted_proxies", "a list of addresses or CIDRs");
+        if (count < 0)
+            return -1;
+        size_t n = (size_t)count;
         if (n > 1024)
-            return fail(p, value, "'trusted_proxies' has more than 1024 entries");
+            return ys_fail(p, value, "'trusted_proxies' has more than 1024 entries");
         conf->proxy.trusted_proxies = sg_calloc(n + 1, sizeof(gw_cidr_t));
         conf->proxy.num_trusted_proxies = 0;
         for (size_t j = 0; j != n; j++) {
-            yaml_node_t *item = node_at(p, value->data.sequence.items.start[j]);
+            yaml_node_t *item = ys_item(p, value, j);
             char *text = NULL;
-            if (item == NULL || get_string(p, item, "trusted_proxies", &text) != 0)
-                return item == NULL ? fail(p, value, "malformed list in 'trusted_proxies'") : -1;
+            if (get_string(p, item, "trusted_proxies", &text) != 0)
+                return -1;
             int bad = gw_cidr_parse(conf->proxy.trusted_proxies + j, text);
             free(text);
             if (bad)
-                return fail(p, item, "'trusted_proxies' entries must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8");
+                return ys_fail(p, item, "'trusted_proxies' entries must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8");
             conf->proxy.num_trusted_proxies++;
         }
         return 0;
     }
     case 6:
-        return get_bool(p, value, "debug", &conf->proxy.debug);
+        return ys_bool(p, value, "debug", &conf->proxy.debug);
     case 7:
-        return get_bool(p, value, "allow_external_copy_sources", &conf->proxy.allow_external_copy_sources);
+        return ys_bool(p, value, "allow_external_copy_sources", &conf->proxy.allow_external_copy_sources);
     default:
-        if (get_uint(p, value, "http2_max_body", 1, GW_CONFIG_MAX_HTTP2_BODY, &v) != 0)
+        if (ys_uint(p, value, "http2_max_body", 1, GW_CONFIG_MAX_HTTP2_BODY, &v) != 0)
             return -1;
         conf->proxy.http2_max_body = v;
         return 0;
@@ -472,7 +315,7 @@ static int on_proxy(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
 /* accounts: {name: {mode, backend}} */
 static const char *const account_keys[] = {"mode", "backend", NULL};
 
-static int on_account(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_account(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_account_config_t *a = data;
     char *text = NULL;
@@ -487,13 +330,13 @@ static int on_account(struct parser *p, size_t i, const yaml_node_t *key, yaml_n
         else
             ok = 0;
         free(text);
-        return ok ? 0 : fail(p, value, "'mode' must be passthrough or origin");
+        return ok ? 0 : ys_fail(p, value, "'mode' must be passthrough or origin");
     }
     const char *why;
     if (get_string(p, value, "backend", &a->backend) != 0)
         return -1;
     if (parse_http_url(a->backend, &a->backend_tls, &a->backend_host, &a->backend_port, &a->backend_path, &why) != 0)
-        return fail(p, value, "'backend' %s", why);
+        return ys_fail(p, value, "'backend' %s", why);
     return 0;
 }
 
@@ -507,34 +350,24 @@ static int valid_account_name(const char *s, size_t len)
     return 1;
 }
 
-static int parse_accounts(struct parser *p, yaml_node_t *node, gw_config_t *conf)
+static int parse_accounts(ys_doc_t *p, yaml_node_t *node, gw_config_t *conf)
 {
-    if (is_null(node))
+    ys_map_t m;
+    if (ys_is_null(node))
         return 0;
-    if (node->type != YAML_MAPPING_NODE)
-        return fail(p, node, "'accounts' must be a mapping of account names, not %s", kind_name(node));
+    if (ys_names_open(p, &m, node, "accounts", "a mapping of account names", "account") != 0)
+        return -1;
     size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
     conf->accounts = sg_calloc(n + 1, sizeof(*conf->accounts));
-    for (size_t i = 0; i != n; i++) {
-        yaml_node_pair_t *pair = node->data.mapping.pairs.start + i;
-        yaml_node_t *key = node_at(p, pair->key), *value = node_at(p, pair->value);
-        unsigned seen;
-        if (key == NULL || value == NULL)
-            return fail(p, node, "malformed mapping in 'accounts'");
-        if (key->type != YAML_SCALAR_NODE)
-            return fail(p, key, "account names must be strings");
-        const char *name = (const char *)key->data.scalar.value;
-        size_t len = key->data.scalar.length;
+    while (ys_map_next(&m)) {
+        const char *name = m.text;
+        size_t len = m.key->data.scalar.length;
         if (!valid_account_name(name, len))
-            return fail(p, key, "account name '%.*s' must be 3 to 24 lower-case letters and digits", (int)(len > 64 ? 64 : len),
-                        name);
-        if (gw_config_find_account(conf, name, len) != NULL)
-            return fail(p, key, "duplicate account '%.*s'", (int)len, name);
+            return ys_fail(p, m.key, "account name '%.*s' must be 3 to 24 lower-case letters and digits",
+                           (int)(len > 64 ? 64 : len), name);
         gw_account_config_t *a = conf->accounts + conf->num_accounts++;
         a->name = sg_strndup(name, len);
-        if (walk_mapping(p, value, a->name, account_keys, on_account, a, &seen) != 0)
-            return -1;
-        if (check_required(p, value, a->name, account_keys, 3, seen) != 0)
+        if (ys_walk(p, m.value, a->name, account_keys, 3, on_account, a) != 0)
             return -1;
     }
     return 0;
@@ -543,7 +376,7 @@ static int parse_accounts(struct parser *p, yaml_node_t *node, gw_config_t *conf
 /* redis: {host, port, password_file} */
 static const char *const redis_keys[] = {"host", "port", "password_file", NULL};
 
-static int on_redis(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_redis(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
@@ -551,7 +384,7 @@ static int on_redis(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
         return get_string(p, value, "host", &conf->redis.host);
     if (i == 2)
         return get_string(p, value, "password_file", &conf->redis.password_file);
-    if (get_uint(p, value, "port", 1, 65535, &v) != 0)
+    if (ys_uint(p, value, "port", 1, 65535, &v) != 0)
         return -1;
     conf->redis.port = (uint16_t)v;
     return 0;
@@ -560,13 +393,13 @@ static int on_redis(struct parser *p, size_t i, const yaml_node_t *key, yaml_nod
 /* revocation: {max_staleness, fail_open} */
 static const char *const revocation_keys[] = {"max_staleness", "fail_open", NULL};
 
-static int on_revocation(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_revocation(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     unsigned long v;
     if (i == 1)
-        return get_bool(p, value, "fail_open", &conf->revocation.fail_open);
-    if (get_uint(p, value, "max_staleness", 0, 86400, &v) != 0)
+        return ys_bool(p, value, "fail_open", &conf->revocation.fail_open);
+    if (ys_uint(p, value, "max_staleness", 0, 86400, &v) != 0)
         return -1;
     conf->revocation.max_staleness = (unsigned)v;
     return 0;
@@ -575,7 +408,7 @@ static int on_revocation(struct parser *p, size_t i, const yaml_node_t *key, yam
 /* audit: {path} */
 static const char *const audit_keys[] = {"path", NULL};
 
-static int on_audit(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_audit(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
     return get_string(p, value, "path", &conf->audit.path);
@@ -586,48 +419,43 @@ static const char *const root_keys[] = {"vault",    "policy", "threads",    "iss
                                         "accounts", "redis",  "revocation", "audit",  NULL};
 enum { ROOT_VAULT, ROOT_POLICY, ROOT_THREADS, ROOT_ISSUER, ROOT_PROXY, ROOT_ACCOUNTS, ROOT_REDIS, ROOT_REVOCATION, ROOT_AUDIT };
 
-static int on_root(struct parser *p, size_t i, const yaml_node_t *key, yaml_node_t *value, void *data)
+static int on_root(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
     gw_config_t *conf = data;
-    unsigned seen;
     unsigned long v;
     switch (i) {
     case ROOT_VAULT:
-        if (walk_mapping(p, value, "vault", vault_keys, on_vault, conf, &seen) != 0)
+        if (ys_walk(p, value, "vault", vault_keys, 0, on_vault, conf) != 0)
             return -1;
         if (conf->vault.master_key_file != NULL && conf->vault.passphrase_file != NULL)
-            return fail(p, value, "'vault' may set master_key_file or passphrase_file, not both");
+            return ys_fail(p, value, "'vault' may set master_key_file or passphrase_file, not both");
         return 0;
     case ROOT_POLICY:
         return get_string(p, value, "policy", &conf->policy);
     case ROOT_THREADS:
-        if (get_uint(p, value, "threads", 0, GW_CONFIG_MAX_THREADS, &v) != 0)
+        if (ys_uint(p, value, "threads", 0, GW_CONFIG_MAX_THREADS, &v) != 0)
             return -1;
         conf->threads = (unsigned)v;
         return 0;
     case ROOT_ISSUER:
         conf->issuer.enabled = 1;
-        if (walk_mapping(p, value, "issuer", issuer_keys, on_issuer, conf, &seen) != 0)
-            return -1;
-        return check_required(p, value, "issuer", issuer_keys, 1, seen);
+        return ys_walk(p, value, "issuer", issuer_keys, 1, on_issuer, conf);
     case ROOT_PROXY:
         conf->proxy.enabled = 1;
-        if (walk_mapping(p, value, "proxy", proxy_keys, on_proxy, conf, &seen) != 0)
-            return -1;
-        return check_required(p, value, "proxy", proxy_keys, 3, seen);
+        return ys_walk(p, value, "proxy", proxy_keys, 3, on_proxy, conf);
     case ROOT_ACCOUNTS:
         return parse_accounts(p, value, conf);
     case ROOT_REDIS:
-        return walk_mapping(p, value, "redis", redis_keys, on_redis, conf, &seen);
+        return ys_walk(p, value, "redis", redis_keys, 0, on_redis, conf);
     case ROOT_REVOCATION:
-        return walk_mapping(p, value, "revocation", revocation_keys, on_revocation, conf, &seen);
+        return ys_walk(p, value, "revocation", revocation_keys, 0, on_revocation, conf);
     default:
-        return walk_mapping(p, value, "audit", audit_keys, on_audit, conf, &seen);
+        return ys_walk(p, value, "audit", audit_keys, 0, on_audit, conf);
     }
 }
 
 /* Two listeners (of either service) may not share an address and port. */
-static int check_listeners(struct parser *p, gw_config_t *conf)
+static int check_listeners(ys_doc_t *p, gw_config_t *conf)
 {
     gw_listen_config_t *all[128];
     size_t n = 0;
@@ -662,27 +490,14 @@ static void apply_defaults(gw_config_t *conf)
 
 gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
-    struct parser p = {name, NULL, err, errlen};
-    yaml_parser_t yparser;
-    yaml_document_t doc;
+    ys_doc_t doc;
     gw_config_t *conf = NULL;
     int ok = 0;
 
-    if (errlen != 0)
-        err[0] = '\0';
-    if (!yaml_parser_initialize(&yparser)) {
-        fail(&p, NULL, "cannot initialise the YAML parser");
+    if (ys_load(&doc, name, YS_NAMED, 0, text, len, err, errlen) != 0) {
+        ys_dispose(&doc);
         return NULL;
     }
-    yaml_parser_set_input_string(&yparser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&yparser, &doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, yparser.problem_mark.line + 1, yparser.problem_mark.column + 1,
-                 yparser.problem != NULL ? yparser.problem : "malformed YAML", yparser.context != NULL ? " " : "",
-                 yparser.context != NULL ? yparser.context : "");
-        yaml_parser_delete(&yparser);
-        return NULL;
-    }
-    p.doc = &doc;
 
     /* defaults first; the walk overwrites what the file sets */
     conf = sg_calloc(1, sizeof(*conf));
@@ -699,42 +514,24 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     conf->redis.port = GW_CONFIG_DEFAULT_REDIS_PORT;
     conf->revocation.max_staleness = GW_CONFIG_DEFAULT_MAX_STALENESS;
 
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    unsigned seen;
+    yaml_node_t *root = ys_root(&doc);
     if (root == NULL) {
-        fail(&p, NULL, "the file is empty");
+        ys_fail_at(&doc, 1, 1, "the file is empty");
         goto Exit;
     }
-    /* a second document would be silently ignored: refuse it */
-    {
-        yaml_document_t extra;
-        if (!yaml_parser_load(&yparser, &extra)) {
-            fail(&p, NULL, "malformed YAML after the first document");
-            goto Exit;
-        }
-        int more = yaml_document_get_root_node(&extra) != NULL;
-        yaml_document_delete(&extra);
-        if (more) {
-            fail(&p, NULL, "the file holds more than one YAML document");
-            goto Exit;
-        }
-    }
-    if (walk_mapping(&p, root, "the configuration", root_keys, on_root, conf, &seen) != 0)
-        goto Exit;
-    if (check_required(&p, root, "the configuration", root_keys, 1u << ROOT_VAULT | 1u << ROOT_POLICY, seen) != 0)
+    if (ys_walk(&doc, root, "the configuration", root_keys, 1u << ROOT_VAULT | 1u << ROOT_POLICY, on_root, conf) != 0)
         goto Exit;
     if (!conf->issuer.enabled && !conf->proxy.enabled) {
-        fail(&p, root, "the configuration needs an 'issuer' or a 'proxy' section (or both)");
+        ys_fail(&doc, root, "the configuration needs an 'issuer' or a 'proxy' section (or both)");
         goto Exit;
     }
-    if (check_listeners(&p, conf) != 0)
+    if (check_listeners(&doc, conf) != 0)
         goto Exit;
     apply_defaults(conf);
     ok = 1;
 
 Exit:
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&yparser);
+    ys_dispose(&doc);
     if (!ok) {
         gw_config_free(conf);
         conf = NULL;

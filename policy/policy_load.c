@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "common.h"
+#include "yaml_schema.h"
 
 #define MAX_PRINCIPALS 10000
 #define MAX_ROLES 10000
@@ -30,26 +31,9 @@
 typedef struct st_loader_t {
     const char *file;
     const char *basedir;
-    yaml_document_t doc;
-    uint8_t *seen; /* per node: visited once already (a second visit means an alias) */
-    size_t nnodes;
-    char *err;
-    size_t errlen;
+    ys_doc_t y;
     policy_t *policy;
 } loader_t;
-
-/* Writes "file:line:column: message" for node into the caller's buffer. Returns -1. */
-__attribute__((format(printf, 3, 4))) static int fail(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
-{
-    va_list ap;
-    int n = snprintf(l->err, l->errlen, "%s:%zu:%zu: ", l->file, node->start_mark.line + 1, node->start_mark.column + 1);
-    if (n < 0 || (size_t)n >= l->errlen)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Formats a dotted path for messages ("roles.x.grants[0].permissions"), truncated to fit. */
 __attribute__((format(printf, 3, 4))) static void pathf(char *out, size_t cap, const char *fmt, ...)
@@ -60,114 +44,30 @@ __attribute__((format(printf, 3, 4))) static void pathf(char *out, size_t cap, c
     va_end(ap);
 }
 
-/* Fetches a child node, refusing a node seen before: aliases (*anchor) could make the walk loop or explode. */
-static yaml_node_t *child(loader_t *l, int index, const yaml_node_t *parent)
-{
-    yaml_node_t *node = yaml_document_get_node(&l->doc, index);
-    if (node == NULL) {
-        fail(l, parent, "malformed YAML document");
-        return NULL;
-    }
-    size_t i = (size_t)(index - 1);
-    if (l->seen[i]) {
-        fail(l, node, "this node is used again through an alias (*name); aliases are not supported in a policy");
-        return NULL;
-    }
-    l->seen[i] = 1;
-    return node;
-}
+#define fail(l, ...) ys_fail(&(l)->y, __VA_ARGS__)
 
-static const char *type_name(const yaml_node_t *node)
-{
-    switch (node->type) {
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    case YAML_SEQUENCE_NODE:
-        return "a sequence";
-    case YAML_SCALAR_NODE:
-        return "a scalar";
-    default:
-        return "nothing";
-    }
-}
-
-static int is_null(const yaml_node_t *node)
-{
-    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return 0;
-    const char *v = (const char *)node->data.scalar.value;
-    return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-/* The text of a scalar node: a non-empty string without NUL, of at most MAX_STRING bytes. NULL after fail(). */
+/* The text of a scalar: a non-empty string without NUL, of at most MAX_STRING bytes. NULL after fail(). */
 static const char *string(loader_t *l, const yaml_node_t *node, const char *path)
 {
-    if (node->type != YAML_SCALAR_NODE || is_null(node)) {
-        fail(l, node, "%s: expected a string, found %s", path, is_null(node) ? "null" : type_name(node));
-        return NULL;
-    }
-    const char *v = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    if (len == 0 || strlen(v) != len || len > MAX_STRING) {
-        fail(l, node, "%s: %s", path,
-             len == 0           ? "must not be empty"
-             : len > MAX_STRING ? "is too long"
-                                : "contains a NUL character");
-        return NULL;
-    }
-    return v;
+    return ys_string(&l->y, node, path);
 }
 
-static int expect(loader_t *l, const yaml_node_t *node, yaml_node_type_t type, const char *path)
+/* Checks that node is a sequence; fails with "path: expected a sequence, found ..." otherwise. */
+static int expect_sequence(loader_t *l, const yaml_node_t *node, const char *path)
 {
-    if (node->type == type && !is_null(node))
-        return 0;
-    const char *want = type == YAML_MAPPING_NODE ? "a mapping" : type == YAML_SEQUENCE_NODE ? "a sequence" : "a scalar";
-    return fail(l, node, "%s: expected %s, found %s", path, want, is_null(node) ? "null" : type_name(node));
+    return ys_sequence(&l->y, node, path, NULL) < 0 ? -1 : 0;
 }
 
-/*
- * Checks that node is a mapping whose keys are distinct strings. Key nodes are
- * marked seen here; callers fetch values with child().
- */
-static int mapping(loader_t *l, const yaml_node_t *node, const char *path)
-{
-    if (expect(l, node, YAML_MAPPING_NODE, path) != 0)
-        return -1;
-    /* bounds the quadratic duplicate check below */
-    if (node->data.mapping.pairs.top - node->data.mapping.pairs.start > MAX_PRINCIPALS)
-        return fail(l, node, "%s: more than %d keys", path, MAX_PRINCIPALS);
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        char kpath[MAX_STRING];
-        yaml_node_t *key = child(l, p->key, node);
-        if (key == NULL)
-            return -1;
-        pathf(kpath, sizeof(kpath), "%s: a key", path);
-        if (string(l, key, kpath) == NULL)
-            return -1;
-        for (yaml_node_pair_t *q = node->data.mapping.pairs.start; q < p; q++) {
-            yaml_node_t *prev = yaml_document_get_node(&l->doc, q->key);
-            if (strcmp((const char *)prev->data.scalar.value, (const char *)key->data.scalar.value) == 0)
-                return fail(l, key, "%s: key '%s' appears twice", path, (const char *)key->data.scalar.value);
-        }
-    }
-    return 0;
-}
-
-static const char *key_of(loader_t *l, const yaml_node_pair_t *p)
-{
-    return (const char *)yaml_document_get_node(&l->doc, p->key)->data.scalar.value;
-}
-
-static const yaml_node_t *key_node(loader_t *l, const yaml_node_pair_t *p)
-{
-    return yaml_document_get_node(&l->doc, p->key);
-}
-
-static int unknown_key(loader_t *l, const yaml_node_pair_t *p, const char *path, const char *allowed)
-{
-    return fail(l, key_node(l, p), "%s: unknown key '%s' (expected one of: %s)", path, key_of(l, p), allowed);
-}
+/* The allowed keys of each mapping, in the order messages list them. */
+static const char *const root_keys[] = {"principals", "roles", "jwt_issuers", NULL};
+static const char *const issuer_keys[] = {"issuer", "audience", "keys", "leeway", "algorithms", NULL};
+static const char *const grant_keys[] = {"account", "container",   "prefix",   "permissions",    "max_ttl", "protocol",
+                                         "ip",      "account_sas", "services", "resource_types", NULL};
+static const char *const role_keys[] = {"grants", "admin", NULL};
+static const char *const jwt_keys[] = {"issuer", "subject", NULL};
+static const char *const basic_keys[] = {"secret_sha256", NULL};
+static const char *const auth_keys[] = {"basic", "jwt", NULL};
+static const char *const principal_keys[] = {"auth", "roles", NULL};
 
 /* Principal and role names: 1 to 64 of [A-Za-z0-9._@-]. */
 static int check_name(loader_t *l, const yaml_node_t *node, const char *name, const char *what)
@@ -210,20 +110,6 @@ static int duration(loader_t *l, const yaml_node_t *node, const char *path, uint
     return 0;
 }
 
-static int boolean(loader_t *l, const yaml_node_t *node, const char *path, int *out)
-{
-    const char *s = string(l, node, path);
-    if (s == NULL)
-        return -1;
-    if (strcmp(s, "true") == 0)
-        *out = 1;
-    else if (strcmp(s, "false") == 0)
-        *out = 0;
-    else
-        return fail(l, node, "%s: expected true or false, found '%s'", path, s);
-    return 0;
-}
-
 /* A letter set (permissions, services, resource types) copied into out (capacity cap). */
 static int letters(loader_t *l, const yaml_node_t *node, const char *path, const char *set, char *out, size_t cap)
 {
@@ -255,15 +141,14 @@ static int load_issuer(loader_t *l, const yaml_node_t *node, const char *path, p
     const char *keys_path = NULL;
     char sub[MAX_STRING];
 
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, issuer_keys) != 0)
         return -1;
     iss->leeway = DEFAULT_LEEWAY;
     iss->algs = (1u << POLICY__ALG_RS256) | (1u << POLICY__ALG_ES256);
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p), *s;
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text, *s;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "issuer") == 0) {
             if ((s = string(l, v, sub)) == NULL)
@@ -288,11 +173,11 @@ static int load_issuer(loader_t *l, const yaml_node_t *node, const char *path, p
                 return fail(l, v, "%s: expected a number of seconds from 0 to %d, found '%s'", sub, MAX_LEEWAY, s);
             iss->leeway = atoi(s);
         } else if (strcmp(k, "algorithms") == 0) {
-            if (expect(l, v, YAML_SEQUENCE_NODE, sub) != 0)
+            if (expect_sequence(l, v, sub) != 0)
                 return -1;
             iss->algs = 0;
             for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-                yaml_node_t *a = child(l, *it, v);
+                yaml_node_t *a = ys_node(&l->y, *it);
                 if (a == NULL || (s = string(l, a, sub)) == NULL)
                     return -1;
                 unsigned bit = strcmp(s, "RS256") == 0   ? 1u << POLICY__ALG_RS256
@@ -306,12 +191,10 @@ static int load_issuer(loader_t *l, const yaml_node_t *node, const char *path, p
             }
             if (iss->algs == 0)
                 return fail(l, v, "%s: must name at least one algorithm", sub);
-        } else {
-            return unknown_key(l, p, path, "issuer, audience, keys, leeway, algorithms");
         }
     }
-    if (iss->issuer == NULL || iss->audience == NULL || keys_path == NULL)
-        return fail(l, node, "%s: issuer, audience and keys are required", path);
+    if (ys_map_required(&m, 1u << 0 | 1u << 1 | 1u << 2) != 0) /* issuer, audience, keys */
+        return -1;
 
     /* keys: relative to the policy file's directory */
     char *full, why[512];
@@ -331,7 +214,7 @@ static int load_issuer(loader_t *l, const yaml_node_t *node, const char *path, p
 static int load_issuers(loader_t *l, const yaml_node_t *node)
 {
     policy_t *pol = l->policy;
-    if (expect(l, node, YAML_SEQUENCE_NODE, "jwt_issuers") != 0)
+    if (expect_sequence(l, node, "jwt_issuers") != 0)
         return -1;
     size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
     if (n > MAX_ISSUERS)
@@ -339,7 +222,7 @@ static int load_issuers(loader_t *l, const yaml_node_t *node)
     pol->issuers = sg_calloc(n, sizeof(*pol->issuers));
     for (size_t i = 0; i < n; i++) {
         char path[64];
-        yaml_node_t *v = child(l, node->data.sequence.items.start[i], node);
+        yaml_node_t *v = ys_node(&l->y, node->data.sequence.items.start[i]);
         if (v == NULL)
             return -1;
         pathf(path, sizeof(path), "jwt_issuers[%zu]", i);
@@ -360,7 +243,7 @@ static int load_ips(loader_t *l, const yaml_node_t *node, const char *path, poli
     if (node->type == YAML_SCALAR_NODE) {
         /* a single range may be written without a list */
         single = 1;
-    } else if (expect(l, node, YAML_SEQUENCE_NODE, path) != 0) {
+    } else if (expect_sequence(l, node, path) != 0) {
         return -1;
     } else {
         start = node->data.sequence.items.start;
@@ -373,7 +256,7 @@ static int load_ips(loader_t *l, const yaml_node_t *node, const char *path, poli
     size_t n = single ? 1 : (size_t)(top - start);
     g->ips = sg_calloc(n, sizeof(*g->ips));
     for (size_t i = 0; i < n; i++) {
-        const yaml_node_t *item = single ? node : child(l, start[i], node);
+        const yaml_node_t *item = single ? node : ys_node(&l->y, start[i]);
         const char *s;
         if (item == NULL || (s = string(l, item, path)) == NULL)
             return -1;
@@ -422,15 +305,13 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
 {
     const yaml_node_t *perm_node = NULL, *container_node = NULL, *prefix_node = NULL, *services_node = NULL, *srt_node = NULL;
     char sub[MAX_STRING];
-    int has_ttl = 0;
 
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, grant_keys) != 0)
         return -1;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p), *s;
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text, *s;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "account") == 0) {
             if ((s = string(l, v, sub)) == NULL || check_account(l, v, sub, s) != 0)
@@ -453,7 +334,6 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
         } else if (strcmp(k, "max_ttl") == 0) {
             if (duration(l, v, sub, &g->max_ttl) != 0)
                 return -1;
-            has_ttl = 1;
         } else if (strcmp(k, "protocol") == 0) {
             if ((s = string(l, v, sub)) == NULL)
                 return -1;
@@ -467,7 +347,7 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
             if (load_ips(l, v, sub, g) != 0)
                 return -1;
         } else if (strcmp(k, "account_sas") == 0) {
-            if (boolean(l, v, sub, &g->account_sas) != 0)
+            if (ys_bool(&l->y, v, sub, &g->account_sas) != 0)
                 return -1;
         } else if (strcmp(k, "services") == 0) {
             if (letters(l, v, sub, POLICY__SERVICES, g->services, sizeof(g->services)) != 0)
@@ -477,14 +357,10 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
             if (letters(l, v, sub, POLICY__RESOURCE_TYPES, g->resource_types, sizeof(g->resource_types)) != 0)
                 return -1;
             srt_node = v;
-        } else {
-            return unknown_key(
-                l, p, path,
-                "account, container, prefix, permissions, max_ttl, protocol, ip, account_sas, services, resource_types");
         }
     }
-    if (g->account == NULL || perm_node == NULL || !has_ttl)
-        return fail(l, node, "%s: account, permissions and max_ttl are required", path);
+    if (ys_map_required(&m, 1u << 0 | 1u << 3 | 1u << 4) != 0) /* account, permissions, max_ttl */
+        return -1;
     pathf(sub, sizeof(sub), "%s.permissions", path);
     if (letters(l, perm_node, sub, g->account_sas ? POLICY__ACCOUNT_PERMISSIONS : POLICY__SERVICE_PERMISSIONS, g->permissions,
                 sizeof(g->permissions)) != 0)
@@ -509,16 +385,15 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
 {
     char sub[MAX_STRING];
     int any = 0;
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, role_keys) != 0)
         return -1;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p);
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "grants") == 0) {
-            if (expect(l, v, YAML_SEQUENCE_NODE, sub) != 0)
+            if (expect_sequence(l, v, sub) != 0)
                 return -1;
             size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
             if (n > MAX_GRANTS)
@@ -526,7 +401,7 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
             role->grants = sg_calloc(n, sizeof(*role->grants));
             for (size_t i = 0; i < n; i++) {
                 char gpath[MAX_STRING];
-                yaml_node_t *g = child(l, v->data.sequence.items.start[i], v);
+                yaml_node_t *g = ys_node(&l->y, v->data.sequence.items.start[i]);
                 if (g == NULL)
                     return -1;
                 pathf(gpath, sizeof(gpath), "%s[%zu]", sub, i);
@@ -537,10 +412,10 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
             }
             any |= n > 0;
         } else if (strcmp(k, "admin") == 0) {
-            if (expect(l, v, YAML_SEQUENCE_NODE, sub) != 0)
+            if (expect_sequence(l, v, sub) != 0)
                 return -1;
             for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-                yaml_node_t *c = child(l, *it, v);
+                yaml_node_t *c = ys_node(&l->y, *it);
                 const char *s;
                 size_t i = 0;
                 if (c == NULL || (s = string(l, c, sub)) == NULL)
@@ -558,8 +433,6 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
                 role->caps |= 1u << i;
             }
             any |= role->caps != 0;
-        } else {
-            return unknown_key(l, p, path, "grants, admin");
         }
     }
     if (!any)
@@ -570,18 +443,18 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
 static int load_roles(loader_t *l, const yaml_node_t *node)
 {
     policy_t *pol = l->policy;
-    if (mapping(l, node, "roles") != 0)
+    ys_map_t m;
+    if (ys_names_open(&l->y, &m, node, "roles", NULL, NULL) != 0)
         return -1;
     size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
     if (n > MAX_ROLES)
         return fail(l, node, "roles: more than %d roles", MAX_ROLES);
     pol->roles = sg_calloc(n, sizeof(*pol->roles));
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_pair_t *p = &node->data.mapping.pairs.start[i];
-        const char *name = key_of(l, p);
+    for (size_t i = 0; ys_map_next(&m); i++) {
+        const char *name = m.text;
         char path[MAX_STRING];
-        yaml_node_t *v;
-        if (check_name(l, key_node(l, p), name, "role") != 0 || (v = child(l, p->value, node)) == NULL)
+        yaml_node_t *v = m.value;
+        if (check_name(l, m.key, name, "role") != 0)
             return -1;
         pathf(path, sizeof(path), "roles.%s", name);
         pol->roles[i].name = sg_strdup(name);
@@ -617,13 +490,12 @@ static int load_auth_jwt(loader_t *l, const yaml_node_t *node, const char *path,
     const char *issuer = NULL;
     const yaml_node_t *issuer_node = NULL;
     char sub[MAX_STRING];
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, jwt_keys) != 0)
         return -1;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p), *s;
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text, *s;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "issuer") == 0) {
             if ((issuer = string(l, v, sub)) == NULL)
@@ -633,12 +505,10 @@ static int load_auth_jwt(loader_t *l, const yaml_node_t *node, const char *path,
             if ((s = string(l, v, sub)) == NULL)
                 return -1;
             pr->jwt_subject = sg_strdup(s);
-        } else {
-            return unknown_key(l, p, path, "issuer, subject");
         }
     }
-    if (issuer == NULL || pr->jwt_subject == NULL)
-        return fail(l, node, "%s: issuer and subject are required", path);
+    if (ys_map_required(&m, 3) != 0)
+        return -1;
     /* the issuer must be configured, and issuer+subject name one principal only */
     for (size_t i = 0; i < l->policy->nissuers; i++)
         if (strcmp(l->policy->issuers[i].issuer, issuer) == 0)
@@ -656,36 +526,29 @@ static int load_auth_jwt(loader_t *l, const yaml_node_t *node, const char *path,
 static int load_auth(loader_t *l, const yaml_node_t *node, const char *path, policy_principal_t *pr)
 {
     char sub[MAX_STRING];
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, auth_keys) != 0)
         return -1;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p);
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "basic") == 0) {
-            if (mapping(l, v, sub) != 0)
+            ys_map_t b;
+            if (ys_map_open(&l->y, &b, v, sub, NULL, basic_keys) != 0)
                 return -1;
-            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+            while (ys_map_next(&b)) {
                 char hpath[MAX_STRING];
-                yaml_node_t *h = child(l, q->value, v);
-                if (h == NULL)
-                    return -1;
-                if (strcmp(key_of(l, q), "secret_sha256") != 0)
-                    return unknown_key(l, q, sub, "secret_sha256");
                 pathf(hpath, sizeof(hpath), "%s.secret_sha256", sub);
-                if (hex_sha256(l, h, hpath, pr->secret_sha256) != 0)
+                if (hex_sha256(l, b.value, hpath, pr->secret_sha256) != 0)
                     return -1;
                 pr->has_basic = 1;
             }
-            if (!pr->has_basic)
-                return fail(l, v, "%s: secret_sha256 is required", sub);
+            if (ys_map_required(&b, 1) != 0)
+                return -1;
         } else if (strcmp(k, "jwt") == 0) {
             if (load_auth_jwt(l, v, sub, pr) != 0)
                 return -1;
-        } else {
-            return unknown_key(l, p, path, "basic, jwt");
         }
     }
     if (!pr->has_basic && pr->jwt_issuer < 0)
@@ -696,26 +559,23 @@ static int load_auth(loader_t *l, const yaml_node_t *node, const char *path, pol
 static int load_principal(loader_t *l, const yaml_node_t *node, const char *path, policy_principal_t *pr)
 {
     char sub[MAX_STRING];
-    int has_auth = 0, has_roles = 0;
-    if (mapping(l, node, path) != 0)
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, principal_keys) != 0)
         return -1;
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p);
-        yaml_node_t *v = child(l, p->value, node);
-        if (v == NULL)
-            return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text;
+        yaml_node_t *v = m.value;
         pathf(sub, sizeof(sub), "%s.%s", path, k);
         if (strcmp(k, "auth") == 0) {
             if (load_auth(l, v, sub, pr) != 0)
                 return -1;
-            has_auth = 1;
         } else if (strcmp(k, "roles") == 0) {
-            if (expect(l, v, YAML_SEQUENCE_NODE, sub) != 0)
+            if (expect_sequence(l, v, sub) != 0)
                 return -1;
             size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
             pr->roles = sg_calloc(n, sizeof(*pr->roles));
             for (size_t i = 0; i < n; i++) {
-                yaml_node_t *r = child(l, v->data.sequence.items.start[i], v);
+                yaml_node_t *r = ys_node(&l->y, v->data.sequence.items.start[i]);
                 const char *s;
                 const policy__role_t *role = NULL;
                 if (r == NULL || (s = string(l, r, sub)) == NULL)
@@ -731,31 +591,28 @@ static int load_principal(loader_t *l, const yaml_node_t *node, const char *path
                 pr->roles[pr->nroles++] = role;
                 pr->caps |= role->caps;
             }
-            has_roles = 1;
-        } else {
-            return unknown_key(l, p, path, "auth, roles");
         }
     }
-    if (!has_auth || !has_roles)
-        return fail(l, node, "%s: auth and roles are required", path);
+    if (ys_map_required(&m, 3) != 0)
+        return -1;
     return 0;
 }
 
 static int load_principals(loader_t *l, const yaml_node_t *node)
 {
     policy_t *pol = l->policy;
-    if (mapping(l, node, "principals") != 0)
+    ys_map_t m;
+    if (ys_names_open(&l->y, &m, node, "principals", NULL, NULL) != 0)
         return -1;
     size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
     if (n > MAX_PRINCIPALS)
         return fail(l, node, "principals: more than %d principals", MAX_PRINCIPALS);
     pol->principals = sg_calloc(n, sizeof(*pol->principals));
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_pair_t *p = &node->data.mapping.pairs.start[i];
-        const char *name = key_of(l, p);
+    for (size_t i = 0; ys_map_next(&m); i++) {
+        const char *name = m.text;
         char path[MAX_STRING];
-        yaml_node_t *v;
-        if (check_name(l, key_node(l, p), name, "principal") != 0 || (v = child(l, p->value, node)) == NULL)
+        yaml_node_t *v = m.value;
+        if (check_name(l, m.key, name, "principal") != 0)
             return -1;
         pathf(path, sizeof(path), "principals.%s", name);
         policy_principal_t *pr = &pol->principals[i];
@@ -772,39 +629,27 @@ static int load_principals(loader_t *l, const yaml_node_t *node)
 
 static int load_document(loader_t *l)
 {
-    yaml_node_t *root = yaml_document_get_root_node(&l->doc), *principals = NULL, *roles = NULL, *issuers = NULL;
-    if (root == NULL) {
-        snprintf(l->err, l->errlen, "%s:1:1: the policy is empty (deny everything by writing principals: {})", l->file);
+    yaml_node_t *root = ys_root(&l->y), *slots[3] = {NULL, NULL, NULL}; /* principals, roles, jwt_issuers */
+    ys_map_t m;
+    if (root == NULL)
+        return ys_fail_at(&l->y, 1, 1, "the policy is empty (deny everything by writing principals: {})");
+    if (ys_map_open(&l->y, &m, root, "the policy", NULL, root_keys) != 0)
         return -1;
-    }
-    l->seen[0] = 1;
-    if (mapping(l, root, "the policy") != 0)
-        return -1;
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        const char *k = key_of(l, p);
-        yaml_node_t **slot = strcmp(k, "principals") == 0    ? &principals
-                             : strcmp(k, "roles") == 0       ? &roles
-                             : strcmp(k, "jwt_issuers") == 0 ? &issuers
-                                                             : NULL;
-        if (slot == NULL)
-            return unknown_key(l, p, "the policy", "principals, roles, jwt_issuers");
-        if ((*slot = child(l, p->value, root)) == NULL)
-            return -1;
-    }
+    while (ys_map_next(&m))
+        slots[m.index] = m.value;
     /* dependency order: principals refer to roles and issuers */
-    if (issuers != NULL && load_issuers(l, issuers) != 0)
+    if (slots[2] != NULL && load_issuers(l, slots[2]) != 0)
         return -1;
-    if (roles != NULL && load_roles(l, roles) != 0)
+    if (slots[1] != NULL && load_roles(l, slots[1]) != 0)
         return -1;
-    if (principals != NULL && load_principals(l, principals) != 0)
+    if (slots[0] != NULL && load_principals(l, slots[0]) != 0)
         return -1;
     return 0;
 }
 
 policy_t *policy_load_buffer(const char *name, const char *basedir, const char *buf, size_t len, char *err, size_t errlen)
 {
-    yaml_parser_t parser;
-    loader_t l = {.file = name, .basedir = basedir, .err = err, .errlen = errlen};
+    loader_t l = {.file = name, .basedir = basedir};
     int ret = -1;
 
     if (errlen > 0)
@@ -813,51 +658,14 @@ policy_t *policy_load_buffer(const char *name, const char *basedir, const char *
         snprintf(err, errlen, "%s: larger than %d bytes", name, POLICY_MAX_FILE_SIZE);
         return NULL;
     }
-    if (!yaml_parser_initialize(&parser)) {
-        snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
-        return NULL;
+    if (ys_load(&l.y, name, YS_PATH, MAX_STRING, buf, len, err, errlen) == 0) {
+        l.policy = sg_calloc(1, sizeof(*l.policy));
+        l.policy->sigcache = policy__sigcache_new();
+        atomic_init(&l.policy->refcnt, 1);
+        sg_random(l.policy->dummy_sha256, sizeof(l.policy->dummy_sha256));
+        ret = load_document(&l);
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&parser, &l.doc)) {
-        /* the problem's position, and the context's (where the construct began) when there is one */
-        int n = snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
-                         parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed");
-        if (parser.context != NULL && n > 0 && (size_t)n < errlen)
-            snprintf(err + n, errlen - (size_t)n, " (%s at line %zu, column %zu)", parser.context, parser.context_mark.line + 1,
-                     parser.context_mark.column + 1);
-        yaml_parser_delete(&parser);
-        return NULL;
-    }
-
-    /* one document only */
-    if (yaml_document_get_root_node(&l.doc) != NULL) {
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
-                     parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed");
-            goto done;
-        }
-        int more = yaml_document_get_root_node(&next) != NULL;
-        if (more)
-            snprintf(err, errlen, "%s:%zu:%zu: a policy file holds one YAML document", name, next.start_mark.line + 1,
-                     next.start_mark.column + 1);
-        yaml_document_delete(&next);
-        if (more)
-            goto done;
-    }
-
-    l.nnodes = (size_t)(l.doc.nodes.top - l.doc.nodes.start);
-    l.seen = sg_calloc(l.nnodes + 1, 1);
-    l.policy = sg_calloc(1, sizeof(*l.policy));
-    l.policy->sigcache = policy__sigcache_new();
-    atomic_init(&l.policy->refcnt, 1);
-    sg_random(l.policy->dummy_sha256, sizeof(l.policy->dummy_sha256));
-    ret = load_document(&l);
-
-done:
-    free(l.seen);
-    yaml_document_delete(&l.doc);
-    yaml_parser_delete(&parser);
+    ys_dispose(&l.y);
     if (ret != 0) {
         policy__free(l.policy);
         return NULL;

@@ -249,7 +249,14 @@ static const struct {
     {"", "t.yaml:", "empty"},
     {"# only a comment\n", "t.yaml:", "empty"},
     {MINIMAL "---\nfoo: 1\n", "t.yaml:", "more than one YAML document"},
-    {"vault: &v {path: v.db}\npolicy: *v\n", "t.yaml:1:8:", "'policy' must be a string, not a mapping"},
+    /* aliases, anchors and tags are refused (the alias was accepted and resolved before the shared walker) */
+    {"vault: &v {path: v.db}\npolicy: *v\n",
+     "t.yaml:1:8:", "used again through an alias (*name); anchors and aliases are not supported"},
+    {MINIMAL "audit: {path: &p a.log}\n", "t.yaml:6:15:", "anchors (&p) are not supported"},
+    {MINIMAL "audit: {path: !!str a.log}\n", "t.yaml:6:15:", "tags (tag:yaml.org,2002:str) are not supported"},
+    {"vault: {path: v.db}\npolicy: p\nissuer: {listen: [{address: &a 127.0.0.1, port: 1}, {address: *a, port: 2}]}\n",
+     "t.yaml:3:29:", "used again through an alias"},
+    {MINIMAL "---\nfoo: 1\n", "t.yaml:6:1:", "the file holds more than one YAML document"},
 };
 
 static void reports_errors_with_place(void **state)

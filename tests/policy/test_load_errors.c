@@ -113,6 +113,10 @@ static void bad_values(void **state)
          "test.yaml:5:18:", "'HS256' is not supported"},
         {"jwt_issuers:\n  - issuer: i\n    audience: a\n", "test.yaml:2:5:", "issuer, audience and keys are required"},
         {"roles:\n  r: &a { admin: [revoke] }\n  s: *a\n", "test.yaml:2:6:", "used again through an alias (*name)"},
+        /* anchors without an alias and explicit tags are refused too (the shared walker's event pass) */
+        {"roles:\n  r: { admin: [&c revoke] }\n", "test.yaml:2:16:", "anchors (&c) are not supported"},
+        {"roles:\n  r: { admin: [!!str revoke] }\n", "test.yaml:2:16:", "tags (tag:yaml.org,2002:str) are not supported"},
+        {"roles:\n  r: !role { admin: [revoke] }\n", "test.yaml:2:6:", "tags (!role) are not supported"},
         {"", "test.yaml:1:1:", "the policy is empty"},
         {"roles: {}\n---\nroles: {}\n", "test.yaml:2:1:", "one YAML document"},
     };
