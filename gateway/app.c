@@ -211,8 +211,8 @@ static void audit_write(gw_app_t *app, struct audit_item *batch, vault_audit_rec
         }
         (*recs)[n++] = item->rec;
     }
-    int rc = vault_audit_append_batch(app->audit_log, *recs, n, err, sizeof(err));
-    if (rc == -2 && n > 1) {
+    vault_err_t rc = vault_audit_append_batch(app->audit_log, *recs, n, err, sizeof(err));
+    if (rc == VAULT_EINVAL && n > 1) {
         for (struct audit_item *item = batch; item != NULL; item = item->next) {
             item->ok = vault_audit_append(app->audit_log, &item->rec, err, sizeof(err)) == 0;
             if (!item->ok)
