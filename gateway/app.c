@@ -602,7 +602,7 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
         snprintf(err, errlen, "cannot unseal the vault %s: %s", conf->vault.path, why);
         goto Error;
     }
-    app->vault.handle = vault_open(conf->vault.path, &ks, conf->audit.path, why, sizeof(why));
+    app->vault.handle = vault_open(conf->vault.path, &ks, conf->audit.path, NULL, why, sizeof(why));
     vault_keysource_wipe(&ks);
     if (app->vault.handle == NULL) {
         snprintf(err, errlen, "cannot open the vault %s: %s", conf->vault.path, why);

@@ -150,10 +150,13 @@ vault_err_t vault_create(const char *path, const vault_keysource_t *ks, const ch
 
 /*
  * Opens and decrypts the vault at path. audit_path as for vault_create.
- * Returns the handle (close with vault_close) or NULL with err set. The key
- * source is not kept: only the unwrapped data key stays in memory.
+ * Returns the handle (close with vault_close) or NULL with err set and, when
+ * code is not NULL, *code the reason (VAULT_ENOVAULT when no file is there,
+ * VAULT_EBADKEY, VAULT_ECORRUPT, ...; VAULT_OK on success). The key source is
+ * not kept: only the unwrapped data key stays in memory.
  */
-vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen);
+vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, vault_err_t *code, char *err,
+                    size_t errlen);
 
 /* Wipes every key and secret of the handle and frees it. NULL is allowed. */
 void vault_close(vault_t *v);

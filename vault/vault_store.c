@@ -170,15 +170,23 @@ void vault_close(vault_t *v)
     sg_secure_free(v);
 }
 
-vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen)
+vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, vault_err_t *code, char *err,
+                    size_t errlen)
 {
     vault_err_t rc;
     vault_t *v = handle_new(path, audit_path, &rc, err, errlen);
-    if (v == NULL)
+    if (code != NULL)
+        *code = VAULT_OK;
+    if (v == NULL) {
+        if (code != NULL)
+            *code = rc;
         return NULL;
-    if (vault__load(path, VAULT__KIND_VAULT, ks, NULL, &v->hdr, v->hdr_bytes, v->dk, &v->st, err, errlen) != VAULT_OK) {
+    }
+    if ((rc = vault__load(path, VAULT__KIND_VAULT, ks, NULL, &v->hdr, v->hdr_bytes, v->dk, &v->st, err, errlen)) != VAULT_OK) {
         if (access(path, F_OK) != 0 && errno == ENOENT)
-            vault__fail(err, errlen, VAULT_ENOVAULT, "no vault at %s (create one with 'sasgw vault init')", path);
+            rc = vault__fail(err, errlen, VAULT_ENOVAULT, "no vault at %s (create one with 'sasgw vault init')", path);
+        if (code != NULL)
+            *code = rc;
         vault_close(v);
         return NULL;
     }

@@ -38,7 +38,7 @@ static int setup(void **state)
     f->db = vt_path(f->dir, "vault.db");
     assert_int_equal(vault_keysource_resolve(&f->ks, NULL, NULL, f->err, sizeof(f->err)), 0);
     assert_int_equal(vault_create(f->db, &f->ks, NULL, f->err, sizeof(f->err)), 0);
-    f->v = vault_open(f->db, &f->ks, NULL, f->err, sizeof(f->err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(f->v);
     assert_int_equal(vault_account_add(f->v, NULL, "acct1", key1, 64, key2, 64, "http://127.0.0.1:10000", VAULT_MODE_ORIGIN, f->err,
                                        sizeof(f->err)),
@@ -235,7 +235,7 @@ static void stored_policies(void **state)
 static void reload_when_changed(void **state)
 {
     struct fixture *f = *state;
-    vault_t *other = vault_open(f->db, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *other = vault_open(f->db, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     int reloaded = -1;
     vault_secret_t s;
     assert_non_null(other);
@@ -257,7 +257,7 @@ static void reload_when_changed(void **state)
     vault_close(other);
     /* the previous generation is kept */
     char *prev = vt_path(f->dir, "vault.db.prev");
-    vault_t *p = vault_open(prev, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *p = vault_open(prev, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(p);
     assert_int_equal(vault_generation(p), vault_generation(f->v));
     vault_close(p);
@@ -282,20 +282,20 @@ static void backup_and_restore(void **state)
     vault_secret_dispose(&s);
 
     /* a backup is not a vault, nor a vault a backup */
-    assert_null(vault_open(bak, &f->ks, NULL, f->err, sizeof(f->err)));
+    assert_null(vault_open(bak, &f->ks, NULL, NULL, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "backup"));
     assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, f->db, f->err, sizeof(f->err)), VAULT_EFORMAT);
 
     /* restore where no vault exists: recreates it */
     assert_int_equal(vault_restore(fresh, &f->ks, NULL, NULL, bak, f->err, sizeof(f->err)), 0);
-    vault_t *fv = vault_open(fresh, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *fv = vault_open(fresh, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(fv);
     vault_close(fv);
 
     /* a foreign backup (another vault, same master key) is refused, and nothing changes */
     char *bak2 = vt_path(f->dir, "b2.bak");
     assert_int_equal(vault_create(db2, &f->ks, NULL, f->err, sizeof(f->err)), 0);
-    vault_t *v2 = vault_open(db2, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *v2 = vault_open(db2, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_int_equal(vault_backup(v2, NULL, bak2, f->err, sizeof(f->err)), 0);
     vault_close(v2);
     size_t n0, n1;
