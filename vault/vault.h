@@ -429,7 +429,7 @@ vault_err_t vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec
 vault_err_t vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen);
 /*
  * Checks the whole chain. Returns 0 when intact (*records = count), 1 when a
- * record is bad (*bad_line = its 1-based line, err says why), -1 on I/O error.
+ * record is bad (*bad_line = its 1-based line, err says why), VAULT_EIO on I/O error.
  */
 int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *err, size_t errlen);
 /* The last n lines (without newline). Free with vault_audit_lines_free. */

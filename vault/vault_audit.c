@@ -631,7 +631,7 @@ int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, 
     }
     if (rc == 0 && ferror(f)) {
         vault__fail(err, errlen, VAULT_EIO, "cannot read the audit log %s: %s", path, strerror(errno));
-        rc = -1;
+        rc = VAULT_EIO;
     }
     if (rc == 1)
         *bad_line = lineno;
