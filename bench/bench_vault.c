@@ -45,7 +45,7 @@ static void report(const char *what, double *t, int n)
 }
 
 /* One mutation that fills the vault (bench only: the API adds one version per write). */
-static int populate(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t populate(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     char name[32];
     uint8_t key[64];
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    vault_t *v = vault_open(db, &ks, NULL, err, sizeof(err));
+    vault_t *v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
     if (v == NULL || vault__mutate(v, NULL, "bench.populate", "all", populate, NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     /* open */
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_ms();
-        v = vault_open(db, &ks, NULL, err, sizeof(err));
+        v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
         t[i] = now_ms() - t0;
         if (v == NULL) {
             fprintf(stderr, "%s\n", err);
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
     report("open (read, unwrap, decrypt, parse)", t, RUNS);
 
     /* write */
-    v = vault_open(db, &ks, NULL, err, sizeof(err));
+    v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
     for (int i = 0; i < RUNS; i++) {
         char name[32];
         snprintf(name, sizeof(name), "secret-%04d", i * 7);

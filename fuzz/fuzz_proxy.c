@@ -66,7 +66,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memset(mk, 7, sizeof(mk));
     vault_keysource_set_master(&ks, mk);
     vault_t *v = NULL;
-    if (vault_create(path, &ks, audit, err, sizeof(err)) != 0 || (v = vault_open(path, &ks, audit, err, sizeof(err))) == NULL) {
+    if (vault_create(path, &ks, audit, err, sizeof(err)) != 0 || (v = vault_open(path, &ks, audit, NULL, err, sizeof(err))) == NULL) {
         fprintf(stderr, "fuzz_proxy: %s\n", err);
         abort();
     }

@@ -35,10 +35,10 @@ static int on_list(h2o_req_t *req, const gw_route_match_t *match, void *data)
     size_t n = 0;
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_account_list(v, &list, &n, err, sizeof(err));
+    vault_err_t rc = vault_account_list(v, &list, &n, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, "accounts", 0);
+        gw_admin__vault_error(&r, rc, err, "accounts", 0);
         return 0;
     }
     json_t *accounts = json_array();
@@ -63,7 +63,7 @@ static void send_new_version(gw_admin_req_t *r, const char *account, int slot, i
     char err[256];
     json_t *meta = NULL;
     vault_t *v = gw_app_vault_lock(r->app);
-    int rc = vault_account_list(v, &list, &n, err, sizeof(err));
+    vault_err_t rc = vault_account_list(v, &list, &n, err, sizeof(err));
     gw_app_vault_unlock(r->app);
     if (rc == 0) {
         for (size_t i = 0; i < n && meta == NULL; i++) {
@@ -133,7 +133,7 @@ static int on_import(h2o_req_t *req, const gw_route_match_t *match, void *data)
     gw_app_vault_unlock(r.app);
     sg_wipe(key, sizeof(key));
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, object, 1);
+        gw_admin__vault_error(&r, rc, err, object, 1);
         return 0;
     }
     send_new_version(&r, account, slot, 200);
@@ -172,10 +172,10 @@ static int on_regenerate(h2o_req_t *req, const gw_route_match_t *match, void *da
     }
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_account_rotate(v, &r.actor, account, slot, NULL, err, sizeof(err));
+    vault_err_t rc = vault_account_rotate(v, &r.actor, account, slot, NULL, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, object, 1);
+        gw_admin__vault_error(&r, rc, err, object, 1);
         return 0;
     }
     send_new_version(&r, account, slot, 200);

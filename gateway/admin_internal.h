@@ -43,12 +43,21 @@ int gw_admin__audit(gw_admin_req_t *r, const char *object, const char *result, c
 void gw_admin__refuse(gw_admin_req_t *r, int status, const char *code, const char *message, const char *field, const char *object);
 
 /*
- * Sends the error of a failed vault call. The vault already wrote the audit
- * record when audited is 1 (its mutations and secret reads do); otherwise one
- * is written here. The status is derived from the sentence: "no such ..." 404,
- * a state conflict 409, the audit log failing 503, anything else 400.
+ * The HTTP status and JSON error code (*code, static) the admin API answers
+ * for the vault error e, from one table: an invalid argument 400, "no such
+ * ..." 404, a state conflict 409, a secret not readable now 403, the audit
+ * log or the handle failing 503, the files failing 500. Returns 0 (and
+ * *code "vault_error") for a value that is not a vault_err_t code.
  */
-void gw_admin__vault_error(gw_admin_req_t *r, const char *err, const char *object, int audited);
+int gw_admin__vault_status(vault_err_t e, const char **code);
+
+/*
+ * Sends the error of a failed vault call: the status for its code e, the
+ * vault's sentence err as the message. The vault already wrote the audit
+ * record when audited is 1 (its mutations and secret reads do); otherwise one
+ * is written here.
+ */
+void gw_admin__vault_error(gw_admin_req_t *r, vault_err_t e, const char *err, const char *object, int audited);
 
 /* Reads the body as a JSON object within the issuer's max_body (errors sent, refusal audited). NULL then. */
 json_t *gw_admin__read_json(gw_admin_req_t *r, const char *object);

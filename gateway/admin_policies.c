@@ -52,10 +52,10 @@ static int on_list(h2o_req_t *req, const gw_route_match_t *match, void *data)
     vault_policy_t *list = NULL;
     size_t n = 0;
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_policy_list(v, account, container, &list, &n, err, sizeof(err));
+    vault_err_t rc = vault_policy_list(v, account, container, &list, &n, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, object, 0);
+        gw_admin__vault_error(&r, rc, err, object, 0);
         return 0;
     }
     json_t *arr = json_array();
@@ -83,7 +83,7 @@ static int on_get(h2o_req_t *req, const gw_route_match_t *match, void *data)
     int rc = vault_policy_get(v, account, container, id, &p, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc < 0) {
-        gw_admin__vault_error(&r, err, object, 0);
+        gw_admin__vault_error(&r, (vault_err_t)rc, err, object, 0);
         return 0;
     }
     if (rc == 0) {
@@ -128,7 +128,7 @@ static int on_put(h2o_req_t *req, const gw_route_match_t *match, void *data)
     rc = vault_policy_put(v, &r.actor, &p, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, object, 1);
+        gw_admin__vault_error(&r, rc, err, object, 1);
         return 0;
     }
     char event[256];
@@ -151,10 +151,10 @@ static int on_delete(h2o_req_t *req, const gw_route_match_t *match, void *data)
     if (check_names(&r, account, container, id, object, sizeof(object)) != 0)
         return 0;
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_policy_delete(v, &r.actor, account, container, id, err, sizeof(err));
+    vault_err_t rc = vault_policy_delete(v, &r.actor, account, container, id, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, object, 1);
+        gw_admin__vault_error(&r, rc, err, object, 1);
         return 0;
     }
     char event[256];

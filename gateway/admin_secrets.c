@@ -59,11 +59,12 @@ static int check_name(gw_admin_req_t *r, const char *name)
     return 0;
 }
 
-/* Lists one secret (name) or all (NULL) under the vault lock. 0, or -1 with err. */
-static int list_secrets(gw_admin_req_t *r, const char *name, vault_secret_info_t **list, size_t *n, char *err, size_t errlen)
+/* Lists one secret (name) or all (NULL) under the vault lock. VAULT_OK, or the vault error with err set. */
+static vault_err_t list_secrets(gw_admin_req_t *r, const char *name, vault_secret_info_t **list, size_t *n, char *err,
+                                size_t errlen)
 {
     vault_t *v = gw_app_vault_lock(r->app);
-    int rc = vault_secret_list(v, name, list, n, err, errlen);
+    vault_err_t rc = vault_secret_list(v, name, list, n, err, errlen);
     gw_app_vault_unlock(r->app);
     return rc;
 }
@@ -106,14 +107,14 @@ static int on_set(h2o_req_t *req, const gw_route_match_t *match, void *data)
     }
     char err[256], version[VAULT_VERSION_ID_LEN + 1];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_secret_set(v, &r.actor, name, (const uint8_t *)s.value, s.value_len, &s.in, version, err, sizeof(err));
+    vault_err_t rc = vault_secret_set(v, &r.actor, name, (const uint8_t *)s.value, s.value_len, &s.in, version, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     /* Wipe the value in the document before jansson frees it. */
     sg_wipe((void *)(uintptr_t)s.value, s.value_len);
     gw_secret_body_dispose(&s);
     json_decref(body);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, name, 1);
+        gw_admin__vault_error(&r, rc, err, name, 1);
         return 0;
     }
     send_newest(&r, name, 200);
@@ -129,8 +130,9 @@ static void send_list(h2o_req_t *req, void *data, int deleted)
     vault_secret_info_t *list = NULL;
     size_t n = 0;
     char err[256];
-    if (list_secrets(&r, NULL, &list, &n, err, sizeof(err)) != 0) {
-        gw_admin__vault_error(&r, err, "secrets", 0);
+    vault_err_t rc = list_secrets(&r, NULL, &list, &n, err, sizeof(err));
+    if (rc != VAULT_OK) {
+        gw_admin__vault_error(&r, rc, err, "secrets", 0);
         return;
     }
     json_t *arr = json_array();
@@ -176,8 +178,9 @@ static int on_versions(h2o_req_t *req, const gw_route_match_t *match, void *data
     vault_secret_info_t *list = NULL;
     size_t n = 0;
     char err[256];
-    if (list_secrets(&r, name, &list, &n, err, sizeof(err)) != 0) {
-        gw_admin__vault_error(&r, err, name, 0);
+    vault_err_t rc = list_secrets(&r, name, &list, &n, err, sizeof(err));
+    if (rc != VAULT_OK) {
+        gw_admin__vault_error(&r, rc, err, name, 0);
         return 0;
     }
     json_t *arr = json_array();
@@ -203,10 +206,10 @@ static int on_get(h2o_req_t *req, const gw_route_match_t *match, void *data)
     vault_secret_t s;
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_secret_get(v, &r.actor, name, ver.base, &s, err, sizeof(err));
+    vault_err_t rc = vault_secret_get(v, &r.actor, name, ver.base, &s, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, name, 1);
+        gw_admin__vault_error(&r, rc, err, name, 1);
         return 0;
     }
     json_t *o = bundle_json(name, &s.attrs, 1);
@@ -247,10 +250,10 @@ static int on_delete(h2o_req_t *req, const gw_route_match_t *match, void *data)
         return 0;
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_secret_delete(v, &r.actor, name, err, sizeof(err));
+    vault_err_t rc = vault_secret_delete(v, &r.actor, name, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, name, 1);
+        gw_admin__vault_error(&r, rc, err, name, 1);
         return 0;
     }
     vault_secret_info_t *list = NULL;
@@ -283,10 +286,10 @@ static int on_recover(h2o_req_t *req, const gw_route_match_t *match, void *data)
         return 0;
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_secret_recover(v, &r.actor, name, err, sizeof(err));
+    vault_err_t rc = vault_secret_recover(v, &r.actor, name, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, name, 1);
+        gw_admin__vault_error(&r, rc, err, name, 1);
         return 0;
     }
     send_newest(&r, name, 200);
@@ -304,10 +307,10 @@ static int on_purge(h2o_req_t *req, const gw_route_match_t *match, void *data)
         return 0;
     char err[256];
     vault_t *v = gw_app_vault_lock(r.app);
-    int rc = vault_secret_purge(v, &r.actor, name, err, sizeof(err));
+    vault_err_t rc = vault_secret_purge(v, &r.actor, name, err, sizeof(err));
     gw_app_vault_unlock(r.app);
     if (rc != 0) {
-        gw_admin__vault_error(&r, err, name, 1);
+        gw_admin__vault_error(&r, rc, err, name, 1);
         return 0;
     }
     gw_http_send(req, 204, "application/json; charset=utf-8", "", 0);

@@ -211,8 +211,8 @@ static void audit_write(gw_app_t *app, struct audit_item *batch, vault_audit_rec
         }
         (*recs)[n++] = item->rec;
     }
-    int rc = vault_audit_append_batch(app->audit_log, *recs, n, err, sizeof(err));
-    if (rc == -2 && n > 1) {
+    vault_err_t rc = vault_audit_append_batch(app->audit_log, *recs, n, err, sizeof(err));
+    if (rc == VAULT_EINVAL && n > 1) {
         for (struct audit_item *item = batch; item != NULL; item = item->next) {
             item->ok = vault_audit_append(app->audit_log, &item->rec, err, sizeof(err)) == 0;
             if (!item->ok)
@@ -602,7 +602,7 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
         snprintf(err, errlen, "cannot unseal the vault %s: %s", conf->vault.path, why);
         goto Error;
     }
-    app->vault.handle = vault_open(conf->vault.path, &ks, conf->audit.path, why, sizeof(why));
+    app->vault.handle = vault_open(conf->vault.path, &ks, conf->audit.path, NULL, why, sizeof(why));
     vault_keysource_wipe(&ks);
     if (app->vault.handle == NULL) {
         snprintf(err, errlen, "cannot open the vault %s: %s", conf->vault.path, why);

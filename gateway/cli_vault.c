@@ -177,7 +177,7 @@ static vault_t *open_vault(const struct args *a)
         refuse(a, err);
         return NULL;
     }
-    vault_t *v = vault_open(vault_path_of(a), &ks, audit_path_of(a), err, sizeof(err));
+    vault_t *v = vault_open(vault_path_of(a), &ks, audit_path_of(a), NULL, err, sizeof(err));
     vault_keysource_wipe(&ks);
     if (v == NULL)
         refuse(a, err);
@@ -958,7 +958,7 @@ static int secret_list(int argc, char **argv)
 }
 
 static int secret_life(int argc, char **argv, const char *cmd,
-                       int (*fn)(vault_t *, const vault_actor_t *, const char *, char *, size_t), const char *done)
+                       vault_err_t (*fn)(vault_t *, const vault_actor_t *, const char *, char *, size_t), const char *done)
 {
     struct args a;
     char err[ERRLEN];
@@ -1186,7 +1186,7 @@ static int audit_verify(int argc, char **argv)
     const char *anchor = "not checked (no master key or vault)";
     vault_keysource_t ks;
     if (resolve_key(&a, &ks, err) == 0) {
-        vault_t *v = vault_open(vault_path_of(&a), &ks, path, err, sizeof(err));
+        vault_t *v = vault_open(vault_path_of(&a), &ks, path, NULL, err, sizeof(err));
         vault_keysource_wipe(&ks);
         if (v != NULL) {
             int arc = vault_audit_check_anchor(v, err, sizeof(err));
@@ -1272,7 +1272,7 @@ int gw_vault_signing_key(const char *vault_path, const char *master_key_file, co
         return -1;
     const char *audit = getenv("SASGW_AUDIT_LOG");
     vault_t *v = vault_open(vault_path != NULL ? vault_path : vault_default_path(), &ks,
-                            audit != NULL && *audit != '\0' ? audit : NULL, err, errlen);
+                            audit != NULL && *audit != '\0' ? audit : NULL, NULL, err, errlen);
     vault_keysource_wipe(&ks);
     if (v == NULL)
         return -1;

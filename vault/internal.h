@@ -80,7 +80,7 @@ long vault__find_secret(const struct vault__state *s, const char *name);
 /* Serialises the state. *out is secure memory (sg_secure_alloc); free it with sg_secure_free(). Never fails. */
 void vault__encode(const struct vault__state *s, uint8_t **out, size_t *len);
 /* Parses a payload strictly. On error s is left empty (everything wiped). */
-int vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen);
+vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- container (vault_file.c) */
 
@@ -112,31 +112,31 @@ struct vault__header {
 #define VAULT__SCRYPT_P 1
 
 /* The key-encryption key for a header (vault_keys.c). */
-int vault__kek(const struct vault__header *h, const vault_keysource_t *ks, uint8_t kek[32], char *err, size_t errlen);
+vault_err_t vault__kek(const struct vault__header *h, const vault_keysource_t *ks, uint8_t kek[32], char *err, size_t errlen);
 /* A fresh header for a new vault: random vault id, salt and data key (into dk), wrapped under ks. */
-int vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen);
+vault_err_t vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen);
 /* Parses the cleartext header of a file of the given kind, checking sizes and ranges (not authenticity). */
-int vault__header_parse(const uint8_t *buf, size_t len, int kind, struct vault__header *h, char *err, size_t errlen);
+vault_err_t vault__header_parse(const uint8_t *buf, size_t len, int kind, struct vault__header *h, char *err, size_t errlen);
 /* Unwraps the data key with ks (scrypt when the header says so). */
-int vault__unwrap(const struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen);
+vault_err_t vault__unwrap(const struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen);
 /* Decrypts and authenticates the payload of a whole file whose header parsed into h. *pt: secure memory, sg_secure_free(). */
-int vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *h, const uint8_t dk[32], uint8_t **pt,
-                   size_t *ptlen, char *err, size_t errlen);
+vault_err_t vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *h, const uint8_t dk[32], uint8_t **pt,
+                           size_t *ptlen, char *err, size_t errlen);
 /* Seals pt under dk with a fresh nonce into a whole file (h->nonce, h->ct_len updated). *out: free(). */
 void vault__encrypt(struct vault__header *h, const uint8_t dk[32], const uint8_t *pt, size_t ptlen, uint8_t **out, size_t *outlen);
 /* Serialises the header (VAULT__HDR_LEN bytes). */
 void vault__header_write(const struct vault__header *h, uint8_t *buf);
 
 /* Reads a whole file (at most VAULT__MAX_FILE). errno is kept for the caller (ENOENT). */
-int vault__read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen);
+vault_err_t vault__read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen);
 /* Reads up to cap bytes of the start of a file; returns the count or -1. */
 long vault__read_head(const char *path, uint8_t *buf, size_t cap);
 /* Writes data to "<path>.tmp" (mode 0600) and fsyncs it. */
-int vault__tmp_write(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen);
+vault_err_t vault__tmp_write(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen);
 /* Renames "<path>.tmp" over path and fsyncs the directory; with keep_prev the old file becomes "<path>.prev". */
-int vault__tmp_commit(const char *path, int keep_prev, char *err, size_t errlen);
+vault_err_t vault__tmp_commit(const char *path, int keep_prev, char *err, size_t errlen);
 void vault__tmp_discard(const char *path);
-/* Takes the exclusive write lock "<path>.lock" (blocking). Returns the fd, or -1. */
+/* Takes the exclusive write lock "<path>.lock" (blocking). Returns the fd, or VAULT_EIO (negative) with err set. */
 int vault__lock(const char *path, char *err, size_t errlen);
 void vault__unlock(int fd);
 /* fsyncs the directory that holds path. */
@@ -159,34 +159,34 @@ struct vault {
 
 /*
  * A mutation: validates, and only when valid changes st and returns 0 (object
- * may be set to the audited object name); otherwise returns -1 with err set and
- * st untouched.
+ * may be set to the audited object name); otherwise returns the error code with
+ * err set and st untouched.
  */
-typedef int (*vault__mutator_t)(struct vault__state *st, void *arg, char *err, size_t errlen);
+typedef vault_err_t (*vault__mutator_t)(struct vault__state *st, void *arg, char *err, size_t errlen);
 
 /*
  * Runs fn under the handle's mutex and the file lock on the newest state on
  * disk, then commits: audit record first, then the atomic write. A refusal is
  * audited with result "refused". op/object name the audit record.
  */
-int vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const char *object, vault__mutator_t fn, void *arg,
-                  char *err, size_t errlen);
+vault_err_t vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const char *object, vault__mutator_t fn, void *arg,
+                          char *err, size_t errlen);
 /* Appends an audit record for the handle (v->mu held or not: the audit has its own lock). */
-int vault__audit(vault_t *v, const vault_actor_t *who, const char *op, const char *object, const char *result, const char *reason,
-                 char *err, size_t errlen);
-/* Sets a one-sentence error. */
-void vault__err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+vault_err_t vault__audit(vault_t *v, const vault_actor_t *who, const char *op, const char *object, const char *result,
+                         const char *reason, char *err, size_t errlen);
+/* Writes a one-sentence error into err (when err is not NULL and errlen > 0) and returns code. */
+vault_err_t vault__fail(char *err, size_t errlen, vault_err_t code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int64_t vault__now(void);
 
 /* Head of the audit log: seq and hash of the last line (0 and zeros when empty). */
-int vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen);
+vault_err_t vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen);
 const char *vault__audit_path(vault_audit_t *a);
 
 /* Loads and decrypts a vault/backup file into st. On success also fills h, hdr_bytes and dk. */
-int vault__load(const char *path, int kind, const vault_keysource_t *ks, const uint8_t *known_dk, struct vault__header *h,
-                uint8_t hdr_bytes[VAULT__HDR_LEN], uint8_t dk[32], struct vault__state *st, char *err, size_t errlen);
+vault_err_t vault__load(const char *path, int kind, const vault_keysource_t *ks, const uint8_t *known_dk, struct vault__header *h,
+                        uint8_t hdr_bytes[VAULT__HDR_LEN], uint8_t dk[32], struct vault__state *st, char *err, size_t errlen);
 /* Parses + decrypts + decodes an in-memory file (the fuzzer's entry point). */
-int vault__load_buffer(const uint8_t *file, size_t len, int kind, const vault_keysource_t *ks, const uint8_t *known_dk,
-                       struct vault__header *h, uint8_t dk[32], struct vault__state *st, char *err, size_t errlen);
+vault_err_t vault__load_buffer(const uint8_t *file, size_t len, int kind, const vault_keysource_t *ks, const uint8_t *known_dk,
+                               struct vault__header *h, uint8_t dk[32], struct vault__state *st, char *err, size_t errlen);
 
 #endif

@@ -19,9 +19,11 @@
  * releasing them. A vault_t may be shared by threads: each call takes the
  * handle's mutex.
  *
- * Errors. Functions return 0 on success and -1 on failure with one human
- * sentence in err (errlen bytes, may be 0). Lookups return 1 (found) / 0 (not
- * found) / -1 (error) where noted.
+ * Errors. Functions that can fail return a vault_err_t: VAULT_OK (0) on
+ * success, else a negative VAULT_E... code saying what kind of failure it was,
+ * with one human sentence in err (errlen bytes, may be 0) saying which. Callers
+ * decide by the code, never by the words of the sentence. Lookups return 1
+ * (found) / 0 (not found) / a negative code (error) where noted.
  *
  * Audit. Every mutation and every read of secret or key bytes through this API
  * appends a record to the audit log BEFORE the change is committed; if the
@@ -33,6 +35,46 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---------------------------------------------------------------- errors */
+
+/*
+ * Every way a vault call fails: XX(code, value, lower_snake name, meaning).
+ * The values are stable; VAULT_EINVAL is -1.
+ */
+#define VAULT_ERR_MAP(XX)                                                                                                          \
+    XX(EINVAL, -1, "invalid_argument", "an argument or a stored value is not valid")                                               \
+    XX(ENOTFOUND, -2, "not_found", "no such account, key version, secret, secret version or policy")                               \
+    XX(EEXISTS, -3, "already_exists", "an account of that name or that key is already stored")                                     \
+    XX(ERETIRED, -4, "already_retired", "the key version is already retired")                                                      \
+    XX(EDELETED, -5, "deleted", "the secret is soft-deleted")                                                                      \
+    XX(ENOTDELETED, -6, "not_deleted", "the secret is not soft-deleted")                                                           \
+    XX(EPURGEPROTECTED, -7, "purge_protected", "purge protection is on")                                                           \
+    XX(EDISABLED, -8, "disabled", "the secret version is disabled")                                                                \
+    XX(EEXPIRED, -9, "expired", "the secret version has expired")                                                                  \
+    XX(ENOTYETVALID, -10, "not_yet_valid", "the secret version is not valid yet")                                                  \
+    XX(ELIMIT, -11, "limit_reached", "a limit on the number of items is reached")                                                  \
+    XX(ENOVAULT, -12, "no_vault", "there is no vault file at the path")                                                            \
+    XX(EBADKEY, -13, "bad_key", "the master key or passphrase does not open the file")                                             \
+    XX(EFORMAT, -14, "not_a_vault", "the file is not a sasgw vault or backup of a supported format")                               \
+    XX(ECORRUPT, -15, "corrupt", "a file failed its integrity check or is malformed")                                              \
+    XX(EFOREIGN, -16, "foreign_vault", "the backup or file belongs to another vault")                                              \
+    XX(EIO, -17, "io_error", "a file could not be read, written, synced or locked")                                                \
+    XX(ECRYPTO, -18, "crypto_failure", "a cryptographic primitive failed")                                                         \
+    XX(EAUDIT, -19, "audit_unavailable", "the audit record cannot be written, so the operation is refused")                        \
+    XX(EBROKEN, -20, "handle_broken", "the handle failed to roll back an earlier write and must be reopened")
+
+typedef enum {
+    VAULT_OK = 0,
+#define VAULT__ERR_ENUM(code, value, name, text) VAULT_##code = (value),
+    VAULT_ERR_MAP(VAULT__ERR_ENUM)
+#undef VAULT__ERR_ENUM
+} vault_err_t;
+
+/* The stable lower_snake name of a code ("ok", "not_found", ...); "unknown" for a value not in VAULT_ERR_MAP. */
+const char *vault_err_name(vault_err_t e);
+/* What a code means in general, one phrase (the sentence in err says what happened). */
+const char *vault_strerror(vault_err_t e);
 
 /* ---------------------------------------------------------------- limits */
 
@@ -75,8 +117,8 @@ typedef struct {
  * the passphrase (at least 8 characters). Returns 0, or -1 with err set (ks is
  * then wiped).
  */
-int vault_keysource_resolve(vault_keysource_t *ks, const char *master_key_file, const char *passphrase_file, char *err,
-                            size_t errlen);
+vault_err_t vault_keysource_resolve(vault_keysource_t *ks, const char *master_key_file, const char *passphrase_file, char *err,
+                                    size_t errlen);
 /* Sets ks to the given 32-byte master key. */
 void vault_keysource_set_master(vault_keysource_t *ks, const uint8_t key[VAULT_MASTER_KEY_LEN]);
 /* Sets ks to a copy of the passphrase (len bytes). */
@@ -104,14 +146,17 @@ const char *vault_default_path(void);
  * when a file already exists at path. The directory is created (0700) when
  * missing, one level only.
  */
-int vault_create(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen);
+vault_err_t vault_create(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen);
 
 /*
  * Opens and decrypts the vault at path. audit_path as for vault_create.
- * Returns the handle (close with vault_close) or NULL with err set. The key
- * source is not kept: only the unwrapped data key stays in memory.
+ * Returns the handle (close with vault_close) or NULL with err set and, when
+ * code is not NULL, *code the reason (VAULT_ENOVAULT when no file is there,
+ * VAULT_EBADKEY, VAULT_ECORRUPT, ...; VAULT_OK on success). The key source is
+ * not kept: only the unwrapped data key stays in memory.
  */
-vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen);
+vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, vault_err_t *code, char *err,
+                    size_t errlen);
 
 /* Wipes every key and secret of the handle and frees it. NULL is allowed. */
 void vault_close(vault_t *v);
@@ -122,7 +167,7 @@ void vault_close(vault_t *v);
  * the header only). Sets *reloaded to 1 when the state was replaced. On error
  * the handle keeps its previous state.
  */
-int vault_reload_if_changed(vault_t *v, int *reloaded, char *err, size_t errlen);
+vault_err_t vault_reload_if_changed(vault_t *v, int *reloaded, char *err, size_t errlen);
 
 /* The generation of the state the handle holds: +1 on every committed write. */
 uint64_t vault_generation(vault_t *v);
@@ -144,8 +189,8 @@ void vault_get_status(vault_t *v, vault_status_t *st);
  * Vault settings. retention_days: 7..90 or 0 to keep; purge_protection: 1 on,
  * 0 off, -1 keep. Purge protection cannot be turned off once on (as in Azure).
  */
-int vault_settings_set(vault_t *v, const vault_actor_t *who, unsigned retention_days, int purge_protection, char *err,
-                       size_t errlen);
+vault_err_t vault_settings_set(vault_t *v, const vault_actor_t *who, unsigned retention_days, int purge_protection, char *err,
+                               size_t errlen);
 
 /* ---------------------------------------------------------------- accounts */
 
@@ -186,10 +231,11 @@ int vault_parse_slot(const char *s);
  * 64-byte key is generated so both slots always hold a key). Keys are 16-64
  * bytes. backend may be NULL. Refuses an existing name.
  */
-int vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *key1, size_t key1_len,
-                      const uint8_t *key2, size_t key2_len, const char *backend, vault_mode_t mode, char *err, size_t errlen);
+vault_err_t vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *key1, size_t key1_len,
+                              const uint8_t *key2, size_t key2_len, const char *backend, vault_mode_t mode, char *err,
+                              size_t errlen);
 /* Lists accounts sorted by name, never key bytes. Free with vault_account_list_free. */
-int vault_account_list(vault_t *v, vault_account_info_t **out, size_t *n, char *err, size_t errlen);
+vault_err_t vault_account_list(vault_t *v, vault_account_info_t **out, size_t *n, char *err, size_t errlen);
 void vault_account_list_free(vault_account_info_t *list, size_t n);
 /*
  * The active key versions of an account: key1 before key2, newest first in a
@@ -207,14 +253,14 @@ void vault_signing_keys_free(vault_signing_key_t *keys, size_t n);
  * slot's previous versions are retired (tokens signed by them stop validating).
  * When out is not NULL it receives the new key (wipe it with sg_wipe).
  */
-int vault_account_rotate(vault_t *v, const vault_actor_t *who, const char *name, int slot, vault_signing_key_t *out, char *err,
-                         size_t errlen);
+vault_err_t vault_account_rotate(vault_t *v, const vault_actor_t *who, const char *name, int slot, vault_signing_key_t *out,
+                                 char *err, size_t errlen);
 /* Like rotate, with a key regenerated at the storage service (16-64 bytes). *version_out may be NULL. */
-int vault_account_import_key(vault_t *v, const vault_actor_t *who, const char *name, int slot, const uint8_t *key, size_t key_len,
-                             uint32_t *version_out, char *err, size_t errlen);
+vault_err_t vault_account_import_key(vault_t *v, const vault_actor_t *who, const char *name, int slot, const uint8_t *key,
+                                     size_t key_len, uint32_t *version_out, char *err, size_t errlen);
 /* Retires one version of a slot. Retiring a retired version is refused. */
-int vault_account_retire(vault_t *v, const vault_actor_t *who, const char *name, int slot, uint32_t version, char *err,
-                         size_t errlen);
+vault_err_t vault_account_retire(vault_t *v, const vault_actor_t *who, const char *name, int slot, uint32_t version, char *err,
+                                 size_t errlen);
 
 /* ---------------------------------------------------------------- secrets */
 
@@ -267,23 +313,23 @@ int vault_valid_secret_name(const char *name);
  * (at most VAULT_SECRET_MAX bytes). A soft-deleted secret must be recovered or
  * purged first. version_out (33 bytes) may be NULL.
  */
-int vault_secret_set(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *value, size_t len,
-                     const vault_secret_input_t *in, char version_out[VAULT_VERSION_ID_LEN + 1], char *err, size_t errlen);
+vault_err_t vault_secret_set(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *value, size_t len,
+                             const vault_secret_input_t *in, char version_out[VAULT_VERSION_ID_LEN + 1], char *err, size_t errlen);
 /*
  * Reads a version (NULL: the newest). Refuses a deleted secret, a disabled
  * version, one not yet valid (nbf) or expired (exp). Audited ("secret.get").
  */
-int vault_secret_get(vault_t *v, const vault_actor_t *who, const char *name, const char *version, vault_secret_t *out, char *err,
-                     size_t errlen);
+vault_err_t vault_secret_get(vault_t *v, const vault_actor_t *who, const char *name, const char *version, vault_secret_t *out,
+                             char *err, size_t errlen);
 void vault_secret_dispose(vault_secret_t *s);
 /* Lists secrets sorted by name (name NULL: all; else that one, or an error when absent). Never values. */
-int vault_secret_list(vault_t *v, const char *name, vault_secret_info_t **out, size_t *n, char *err, size_t errlen);
+vault_err_t vault_secret_list(vault_t *v, const char *name, vault_secret_info_t **out, size_t *n, char *err, size_t errlen);
 void vault_secret_list_free(vault_secret_info_t *list, size_t n);
 /* Soft-deletes (kept for the retention period, then purged on a later write). */
-int vault_secret_delete(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
-int vault_secret_recover(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
+vault_err_t vault_secret_delete(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
+vault_err_t vault_secret_recover(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
 /* Removes a soft-deleted secret for good; refused under purge protection. */
-int vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
+vault_err_t vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- stored access policies */
 
@@ -301,16 +347,16 @@ int vault_valid_permissions(const char *perms);
 int vault_valid_policy_id(const char *id);
 
 /* Creates or replaces the policy (account, container, id). The account must exist. No limit on their number. */
-int vault_policy_put(vault_t *v, const vault_actor_t *who, const vault_policy_t *p, char *err, size_t errlen);
+vault_err_t vault_policy_put(vault_t *v, const vault_actor_t *who, const vault_policy_t *p, char *err, size_t errlen);
 /* 1 and *out filled (free with vault_policy_dispose), 0 when absent, -1 on error. */
 int vault_policy_get(vault_t *v, const char *account, const char *container, const char *id, vault_policy_t *out, char *err,
                      size_t errlen);
 void vault_policy_dispose(vault_policy_t *p);
-int vault_policy_delete(vault_t *v, const vault_actor_t *who, const char *account, const char *container, const char *id, char *err,
-                        size_t errlen);
+vault_err_t vault_policy_delete(vault_t *v, const vault_actor_t *who, const char *account, const char *container, const char *id,
+                                char *err, size_t errlen);
 /* Lists an account's policies (container NULL: all containers), sorted. Free with vault_policy_list_free. */
-int vault_policy_list(vault_t *v, const char *account, const char *container, vault_policy_t **out, size_t *n, char *err,
-                      size_t errlen);
+vault_err_t vault_policy_list(vault_t *v, const char *account, const char *container, vault_policy_t **out, size_t *n, char *err,
+                              size_t errlen);
 void vault_policy_list_free(vault_policy_t *list, size_t n);
 
 /* ---------------------------------------------------------------- backup */
@@ -321,7 +367,7 @@ void vault_policy_list_free(vault_policy_t *list, size_t n);
  * magic, sealed with the same data key (wrapped by the same master key or
  * passphrase) and bound to the vault id.
  */
-int vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *err, size_t errlen);
+vault_err_t vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *err, size_t errlen);
 /*
  * Restores the backup at backup_path into the vault at vault_path, unsealing it
  * with ks. When a vault exists there it must open with ks and carry the same
@@ -329,8 +375,8 @@ int vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *e
  * generation and the current one is kept as ".prev". When no vault exists,
  * the backup recreates it. A tampered backup is refused.
  */
-int vault_restore(const char *vault_path, const vault_keysource_t *ks, const char *audit_path, const vault_actor_t *who,
-                  const char *backup_path, char *err, size_t errlen);
+vault_err_t vault_restore(const char *vault_path, const vault_keysource_t *ks, const char *audit_path, const vault_actor_t *who,
+                          const char *backup_path, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- audit trail */
 
@@ -366,28 +412,28 @@ char *vault_audit_default_path(const char *vault_path);
 vault_audit_t *vault_audit_open(const char *path, char *err, size_t errlen);
 void vault_audit_close(vault_audit_t *a);
 /* Appends one record (fields are truncated to 1024 bytes each). Thread- and process-safe. */
-int vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen);
+vault_err_t vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen);
 /*
  * Appends the n records recs[0..n-1], in order, as one unit (group commit):
  * one flock, one write(), one fsync; the chain runs through them exactly as
  * through n single appends. Thread- and process-safe like vault_audit_append.
  * Field strings are UTF-8: valid UTF-8 is kept as is, '"', '\\' and control
  * characters are escaped, each invalid byte becomes U+FFFD.
- * Returns 0 when every record is durable; -1 (err says why) when the write
- * or the sync failed: then no record of the batch counts as written (the
- * bytes written are cut off again, best effort); -2 when a record is not
- * valid (no op or result, or longer than 16 KiB escaped; err names it):
- * then nothing was written at all and the caller may append the others
- * on their own.
+ * Returns VAULT_OK when every record is durable; VAULT_EIO or VAULT_ECORRUPT
+ * (err says why) when the log could not be read, written or synced: then no
+ * record of the batch counts as written (the bytes written are cut off
+ * again, best effort); VAULT_EINVAL when a record is not valid (no op or
+ * result, or longer than 16 KiB escaped; err names it): then nothing was
+ * written at all and the caller may append the others on their own.
  */
-int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen);
+vault_err_t vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen);
 /*
  * Checks the whole chain. Returns 0 when intact (*records = count), 1 when a
- * record is bad (*bad_line = its 1-based line, err says why), -1 on I/O error.
+ * record is bad (*bad_line = its 1-based line, err says why), VAULT_EIO on I/O error.
  */
 int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *err, size_t errlen);
 /* The last n lines (without newline). Free with vault_audit_lines_free. */
-int vault_audit_tail(const char *path, size_t n, char ***lines, size_t *count, char *err, size_t errlen);
+vault_err_t vault_audit_tail(const char *path, size_t n, char ***lines, size_t *count, char *err, size_t errlen);
 void vault_audit_lines_free(char **lines, size_t count);
 /* The audit log a vault handle appends to (for the gateway to share it). */
 vault_audit_t *vault_audit_of(vault_t *v);

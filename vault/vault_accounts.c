@@ -19,12 +19,12 @@ static int valid_backend(const char *b, char *err, size_t errlen)
     if (n == 0)
         return 1;
     if (n > 2048 || (strncmp(b, "http://", 7) != 0 && strncmp(b, "https://", 8) != 0)) {
-        vault__err(err, errlen, "the backend must be an http:// or https:// URL of at most 2048 characters");
+        vault__fail(err, errlen, VAULT_EINVAL, "the backend must be an http:// or https:// URL of at most 2048 characters");
         return 0;
     }
     for (size_t i = 0; i < n; i++)
         if (b[i] <= 0x20 || b[i] >= 0x7f) {
-            vault__err(err, errlen, "the backend URL contains a space or a non-ASCII character");
+            vault__fail(err, errlen, VAULT_EINVAL, "the backend URL contains a space or a non-ASCII character");
             return 0;
         }
     return 1;
@@ -33,7 +33,7 @@ static int valid_backend(const char *b, char *err, size_t errlen)
 static int valid_key_len(size_t n, const char *what, char *err, size_t errlen)
 {
     if (n < VAULT_KEY_MIN || n > VAULT_KEY_MAX) {
-        vault__err(err, errlen, "%s must be %d to %d bytes (got %zu)", what, VAULT_KEY_MIN, VAULT_KEY_MAX, n);
+        vault__fail(err, errlen, VAULT_EINVAL, "%s must be %d to %d bytes (got %zu)", what, VAULT_KEY_MIN, VAULT_KEY_MAX, n);
         return 0;
     }
     return 1;
@@ -43,7 +43,7 @@ static struct vault__account *find_or_err(struct vault__state *st, const char *n
 {
     long i = vault__find_account(st, name);
     if (i < 0) {
-        vault__err(err, errlen, "there is no account named '%s' in the vault", name);
+        vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no account named '%s' in the vault", name);
         return NULL;
     }
     return &st->accounts[i];
@@ -78,29 +78,26 @@ struct add_arg {
     vault_mode_t mode;
 };
 
-static int add_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t add_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct add_arg *a = arg;
     uint8_t gen[VAULT_KEY_MAX];
     if (!vault_valid_account_name(a->name)) {
-        vault__err(err, errlen, "'%s' is not a valid account name: use 3 to 24 lowercase letters and digits", a->name);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "'%s' is not a valid account name: use 3 to 24 lowercase letters and digits",
+                           a->name);
     }
     if (!valid_key_len(a->key1_len, "key1", err, errlen) || (a->key2 != NULL && !valid_key_len(a->key2_len, "key2", err, errlen)))
-        return -1;
+        return VAULT_EINVAL;
     if (!valid_backend(a->backend != NULL ? a->backend : "", err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     if (a->mode != VAULT_MODE_PASSTHROUGH && a->mode != VAULT_MODE_ORIGIN) {
-        vault__err(err, errlen, "the mode must be passthrough or origin");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "the mode must be passthrough or origin");
     }
     if (vault__find_account(st, a->name) >= 0) {
-        vault__err(err, errlen, "an account named '%s' already exists", a->name);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EEXISTS, "an account named '%s' already exists", a->name);
     }
     if (a->key2 != NULL && a->key1_len == a->key2_len && sg_ct_equal(a->key1, a->key2, a->key1_len)) {
-        vault__err(err, errlen, "key1 and key2 must differ");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "key1 and key2 must differ");
     }
 
     /* insert sorted by name */
@@ -126,8 +123,9 @@ static int add_apply(struct vault__state *st, void *arg, char *err, size_t errle
     return 0;
 }
 
-int vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *key1, size_t key1_len,
-                      const uint8_t *key2, size_t key2_len, const char *backend, vault_mode_t mode, char *err, size_t errlen)
+vault_err_t vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *key1, size_t key1_len,
+                              const uint8_t *key2, size_t key2_len, const char *backend, vault_mode_t mode, char *err,
+                              size_t errlen)
 {
     struct add_arg a = {name, backend, key1, key2, key1_len, key2_len, mode};
     char obj[64];
@@ -137,7 +135,7 @@ int vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, co
 
 /* ---------------------------------------------------------------- list and read */
 
-int vault_account_list(vault_t *v, vault_account_info_t **out, size_t *n, char *err, size_t errlen)
+vault_err_t vault_account_list(vault_t *v, vault_account_info_t **out, size_t *n, char *err, size_t errlen)
 {
     pthread_mutex_lock(&v->mu);
     const struct vault__state *st = &v->st;
@@ -224,8 +222,7 @@ int vault_account_key_read(vault_t *v, const vault_actor_t *who, const char *acc
         return 0;
     }
     if (vault__audit(v, who, "account.key.read", obj, "ok", NULL, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
     }
     return vault_account_active_keys(v, account, out, n, err, errlen);
 }
@@ -244,43 +241,44 @@ struct key_arg {
 static int check_slot(int slot, char *err, size_t errlen)
 {
     if (slot != 1 && slot != 2) {
-        vault__err(err, errlen, "the slot must be key1 or key2");
+        vault__fail(err, errlen, VAULT_EINVAL, "the slot must be key1 or key2");
         return 0;
     }
     return 1;
 }
 
-static int push_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t push_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct key_arg *a = arg;
     struct vault__account *acc;
-    if (!check_slot(a->slot, err, errlen) || (acc = find_or_err(st, a->name, err, errlen)) == NULL)
-        return -1;
+    if (!check_slot(a->slot, err, errlen))
+        return VAULT_EINVAL;
+    if ((acc = find_or_err(st, a->name, err, errlen)) == NULL)
+        return VAULT_ENOTFOUND;
     if (a->key == NULL) {
         sg_random(a->generated, sizeof(a->generated));
         a->version = slot_push(&acc->slot[a->slot - 1], a->generated, sizeof(a->generated));
         return 0;
     }
     if (!valid_key_len(a->key_len, "the key", err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < acc->slot[k].n; j++)
             if (acc->slot[k].v[j].len == a->key_len && sg_ct_equal(acc->slot[k].v[j].key, a->key, a->key_len)) {
-                vault__err(err, errlen, "this key is already stored for account '%s' (key%d version %u)", a->name, k + 1,
-                           acc->slot[k].v[j].number);
-                return -1;
+                return vault__fail(err, errlen, VAULT_EEXISTS, "this key is already stored for account '%s' (key%d version %u)",
+                                   a->name, k + 1, acc->slot[k].v[j].number);
             }
     a->version = slot_push(&acc->slot[a->slot - 1], a->key, a->key_len);
     return 0;
 }
 
-int vault_account_rotate(vault_t *v, const vault_actor_t *who, const char *name, int slot, vault_signing_key_t *out, char *err,
-                         size_t errlen)
+vault_err_t vault_account_rotate(vault_t *v, const vault_actor_t *who, const char *name, int slot, vault_signing_key_t *out,
+                                 char *err, size_t errlen)
 {
     struct key_arg a = {.name = name, .slot = slot};
     char obj[64];
     snprintf(obj, sizeof(obj), "accounts/%.40s/key%d", name, slot);
-    int rc = vault__mutate(v, who, "account.rotate", obj, push_apply, &a, err, errlen);
+    vault_err_t rc = vault__mutate(v, who, "account.rotate", obj, push_apply, &a, err, errlen);
     if (rc == 0 && out != NULL) {
         out->slot = slot;
         out->version = a.version;
@@ -291,41 +289,42 @@ int vault_account_rotate(vault_t *v, const vault_actor_t *who, const char *name,
     return rc;
 }
 
-int vault_account_import_key(vault_t *v, const vault_actor_t *who, const char *name, int slot, const uint8_t *key, size_t key_len,
-                             uint32_t *version_out, char *err, size_t errlen)
+vault_err_t vault_account_import_key(vault_t *v, const vault_actor_t *who, const char *name, int slot, const uint8_t *key,
+                                     size_t key_len, uint32_t *version_out, char *err, size_t errlen)
 {
     struct key_arg a = {.name = name, .slot = slot, .key = key, .key_len = key_len};
     char obj[64];
     snprintf(obj, sizeof(obj), "accounts/%.40s/key%d", name, slot);
-    int rc = vault__mutate(v, who, "account.import-key", obj, push_apply, &a, err, errlen);
+    vault_err_t rc = vault__mutate(v, who, "account.import-key", obj, push_apply, &a, err, errlen);
     if (rc == 0 && version_out != NULL)
         *version_out = a.version;
     return rc;
 }
 
-static int retire_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t retire_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct key_arg *a = arg;
     struct vault__account *acc;
-    if (!check_slot(a->slot, err, errlen) || (acc = find_or_err(st, a->name, err, errlen)) == NULL)
-        return -1;
+    if (!check_slot(a->slot, err, errlen))
+        return VAULT_EINVAL;
+    if ((acc = find_or_err(st, a->name, err, errlen)) == NULL)
+        return VAULT_ENOTFOUND;
     struct vault__slot *s = &acc->slot[a->slot - 1];
     for (size_t j = 0; j < s->n; j++) {
         if (s->v[j].number != a->version)
             continue;
         if (s->v[j].state == VAULT_KEY_RETIRED) {
-            vault__err(err, errlen, "key%d version %u of account '%s' is already retired", a->slot, a->version, a->name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ERETIRED, "key%d version %u of account '%s' is already retired", a->slot,
+                               a->version, a->name);
         }
         s->v[j].state = VAULT_KEY_RETIRED;
         return 0;
     }
-    vault__err(err, errlen, "account '%s' has no key%d version %u", a->name, a->slot, a->version);
-    return -1;
+    return vault__fail(err, errlen, VAULT_ENOTFOUND, "account '%s' has no key%d version %u", a->name, a->slot, a->version);
 }
 
-int vault_account_retire(vault_t *v, const vault_actor_t *who, const char *name, int slot, uint32_t version, char *err,
-                         size_t errlen)
+vault_err_t vault_account_retire(vault_t *v, const vault_actor_t *who, const char *name, int slot, uint32_t version, char *err,
+                                 size_t errlen)
 {
     struct key_arg a = {.name = name, .slot = slot, .version = version};
     char obj[80];

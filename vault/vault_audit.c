@@ -79,7 +79,7 @@ char *vault_audit_default_path(const char *vault_path)
 vault_audit_t *vault_audit_open(const char *path, char *err, size_t errlen)
 {
     if (path == NULL || *path == '\0') {
-        vault__err(err, errlen, "no audit log path given");
+        vault__fail(err, errlen, VAULT_EINVAL, "no audit log path given");
         return NULL;
     }
     vault_audit_t *a = sg_calloc(1, sizeof(*a));
@@ -130,9 +130,9 @@ static int last_line(int fd, off_t size, char **line, size_t *len, off_t *comple
     *len = 0;
     *complete_end = 0;
     if (r != (ssize_t)chunk) {
-        vault__err(err, errlen, "cannot read the audit log: %s", r < 0 ? strerror(errno) : "short read");
+        vault__fail(err, errlen, VAULT_EIO, "cannot read the audit log: %s", r < 0 ? strerror(errno) : "short read");
         free(buf);
-        return -1;
+        return VAULT_EIO;
     }
     /* the end of the last complete line */
     size_t end = chunk;
@@ -142,17 +142,16 @@ static int last_line(int fd, off_t size, char **line, size_t *len, off_t *comple
         free(buf);
         if (base == 0)
             return 0; /* no complete line at all */
-        vault__err(err, errlen, "the audit log's last record is longer than %d bytes", LINE_MAX_LEN);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the audit log's last record is longer than %d bytes", LINE_MAX_LEN);
     }
     *complete_end = base + (off_t)end;
     size_t start = end - 1;
     while (start > 0 && buf[start - 1] != '\n')
         start--;
     if (start == 0 && base != 0) {
-        vault__err(err, errlen, "the audit log's last record is longer than %d bytes", LINE_MAX_LEN);
+        vault__fail(err, errlen, VAULT_ECORRUPT, "the audit log's last record is longer than %d bytes", LINE_MAX_LEN);
         free(buf);
-        return -1;
+        return VAULT_ECORRUPT;
     }
     *len = end - 1 - start;
     *line = sg_strndup(buf + start, *len);
@@ -177,7 +176,7 @@ static int line_head(const char *line, size_t len, uint64_t *seq, uint8_t hash[3
 }
 
 /* Reads the head under a lock already held on fd. */
-static int head_locked(int fd, int cut_torn, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
+static vault_err_t head_locked(int fd, int cut_torn, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
 {
     struct stat st;
     char *line;
@@ -186,28 +185,28 @@ static int head_locked(int fd, int cut_torn, uint64_t *seq, uint8_t hash[32], ch
     *seq = 0;
     memset(hash, 0, 32);
     if (fstat(fd, &st) != 0) {
-        vault__err(err, errlen, "cannot stat the audit log: %s", strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot stat the audit log: %s", strerror(errno));
     }
     if (st.st_size == 0)
         return 0;
-    if (last_line(fd, st.st_size, &line, &len, &end, err, errlen) != 0)
-        return -1;
+    int lrc = last_line(fd, st.st_size, &line, &len, &end, err, errlen);
+    if (lrc != 0)
+        return lrc;
     if (end != st.st_size && cut_torn && ftruncate(fd, end) != 0) {
-        vault__err(err, errlen, "cannot cut the torn last line of the audit log: %s", strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot cut the torn last line of the audit log: %s", strerror(errno));
         free(line);
-        return -1;
+        return VAULT_EIO;
     }
     if (line == NULL)
         return 0;
     int rc = line_head(line, len, seq, hash);
     free(line);
     if (rc != 0)
-        vault__err(err, errlen, "the audit log's last record is not valid (run 'sasgw audit verify')");
-    return rc;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the audit log's last record is not valid (run 'sasgw audit verify')");
+    return VAULT_OK;
 }
 
-int vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
+vault_err_t vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *err, size_t errlen)
 {
     *seq = 0;
     memset(hash, 0, 32);
@@ -215,8 +214,7 @@ int vault__audit_head(vault_audit_t *a, uint64_t *seq, uint8_t hash[32], char *e
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        vault__err(err, errlen, "cannot open the audit log %s: %s", a->path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot open the audit log %s: %s", a->path, strerror(errno));
     }
     flock(fd, LOCK_SH);
     int rc = head_locked(fd, 0, seq, hash, err, errlen);
@@ -322,7 +320,7 @@ static size_t format_fields(char *out, const vault_audit_record_t *rec, char *er
 {
     size_t o = 0;
     if (rec->op == NULL || rec->result == NULL) {
-        vault__err(err, errlen, "an audit record needs an operation and a result");
+        vault__fail(err, errlen, VAULT_EINVAL, "an audit record needs an operation and a result");
         return 0;
     }
     o += put_field(out + o, "principal", rec->principal != NULL ? rec->principal : "cli");
@@ -344,7 +342,7 @@ static size_t format_fields(char *out, const vault_audit_record_t *rec, char *er
     if (rec->last != NULL)
         o += put_field(out + o, "last", rec->last);
     if (o + LINE_FRAME > LINE_MAX_LEN) {
-        vault__err(err, errlen, "the audit record is longer than %d bytes", LINE_MAX_LEN);
+        vault__fail(err, errlen, VAULT_EINVAL, "the audit record is longer than %d bytes", LINE_MAX_LEN);
         return 0;
     }
     return o;
@@ -371,43 +369,41 @@ static int unchanged_since_ours(const vault_audit_t *a, const struct stat *st)
  * Reopens when the name no longer leads to the file held open (removed or
  * replaced by someone else). On success *st is the locked file's stat.
  */
-static int lock_log(vault_audit_t *a, struct stat *st, char *err, size_t errlen)
+static vault_err_t lock_log(vault_audit_t *a, struct stat *st, char *err, size_t errlen)
 {
     for (int attempt = 0;; attempt++) {
         struct stat named;
         if (a->fd < 0) {
             a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
             if (a->fd < 0) {
-                vault__err(err, errlen, "cannot open the audit log %s: %s", a->path, strerror(errno));
-                return -1;
+                return vault__fail(err, errlen, VAULT_EIO, "cannot open the audit log %s: %s", a->path, strerror(errno));
             }
             a->known = 0;
         }
         while (flock(a->fd, LOCK_EX) != 0) {
             if (errno != EINTR) {
-                vault__err(err, errlen, "cannot lock the audit log %s: %s", a->path, strerror(errno));
+                vault__fail(err, errlen, VAULT_EIO, "cannot lock the audit log %s: %s", a->path, strerror(errno));
                 forget_log(a);
-                return -1;
+                return VAULT_EIO;
             }
         }
         if (fstat(a->fd, st) != 0) {
-            vault__err(err, errlen, "cannot stat the audit log %s: %s", a->path, strerror(errno));
+            vault__fail(err, errlen, VAULT_EIO, "cannot stat the audit log %s: %s", a->path, strerror(errno));
             flock(a->fd, LOCK_UN);
             forget_log(a);
-            return -1;
+            return VAULT_EIO;
         }
         if (stat(a->path, &named) == 0 && named.st_dev == st->st_dev && named.st_ino == st->st_ino)
             return 0;
         flock(a->fd, LOCK_UN);
         forget_log(a);
         if (attempt == 3) {
-            vault__err(err, errlen, "the audit log %s keeps being replaced", a->path);
-            return -1;
+            return vault__fail(err, errlen, VAULT_EIO, "the audit log %s keeps being replaced", a->path);
         }
     }
 }
 
-int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen)
+vault_err_t vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs, size_t n, char *err, size_t errlen)
 {
     char ts[40], prev[65];
     struct timespec now;
@@ -415,7 +411,7 @@ int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs,
     struct stat st;
     uint64_t seq;
     uint8_t hash[32];
-    int rc = -1;
+    vault_err_t rc = VAULT_EIO;
 
     if (n == 0)
         return 0;
@@ -426,13 +422,13 @@ int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs,
         char why[128];
         if ((len[i] = format_fields(scratch, &recs[i], why, sizeof(why))) == 0) {
             if (n > 1)
-                vault__err(err, errlen, "record %zu of the batch: %s", i + 1, why);
+                vault__fail(err, errlen, VAULT_EINVAL, "record %zu of the batch: %s", i + 1, why);
             else
-                vault__err(err, errlen, "%s", why);
+                vault__fail(err, errlen, VAULT_EINVAL, "%s", why);
             free(scratch);
             free(fields);
             free(len);
-            return -2;
+            return VAULT_EINVAL;
         }
         if (fcap - total < len[i]) {
             fcap = fcap * 2 > total + len[i] ? fcap * 2 : total + len[i];
@@ -450,7 +446,7 @@ int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs,
     snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
 
     pthread_mutex_lock(&a->mu);
-    if (lock_log(a, &st, err, errlen) != 0)
+    if ((rc = lock_log(a, &st, err, errlen)) != VAULT_OK)
         goto unlock;
     if (unchanged_since_ours(a, &st)) {
         seq = a->seq;
@@ -458,10 +454,10 @@ int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs,
     } else {
         /* first use, or another process appended: read the head (cutting a torn last line) */
         a->known = 0;
-        if (head_locked(a->fd, 1, &seq, hash, err, errlen) != 0)
+        if ((rc = head_locked(a->fd, 1, &seq, hash, err, errlen)) != VAULT_OK)
             goto release;
         if (fstat(a->fd, &st) != 0) {
-            vault__err(err, errlen, "cannot stat the audit log %s: %s", a->path, strerror(errno));
+            rc = vault__fail(err, errlen, VAULT_EIO, "cannot stat the audit log %s: %s", a->path, strerror(errno));
             goto release;
         }
     }
@@ -490,20 +486,21 @@ int vault_audit_append_batch(vault_audit_t *a, const vault_audit_record_t *recs,
         w = write(a->fd, lines, o);
     while (w < 0 && errno == EINTR);
     if (w != (ssize_t)o) {
-        vault__err(err, errlen, "cannot write the audit log %s: %s", a->path, w < 0 ? strerror(errno) : "short write");
+        rc = vault__fail(err, errlen, VAULT_EIO, "cannot write the audit log %s: %s", a->path,
+                         w < 0 ? strerror(errno) : "short write");
         if (w > 0 && ftruncate(a->fd, before) != 0)
-            vault__err(err, errlen, "cannot write the audit log %s, and cannot cut the partial records", a->path);
+            vault__fail(err, errlen, VAULT_EIO, "cannot write the audit log %s, and cannot cut the partial records", a->path);
         goto fail;
     }
     if (fsync(a->fd) != 0) {
-        vault__err(err, errlen, "cannot sync the audit log %s: %s", a->path, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot sync the audit log %s: %s", a->path, strerror(errno));
         if (ftruncate(a->fd, before) == 0)
             (void)fsync(a->fd);
         goto fail;
     }
     /* the first record also makes the file's name durable */
     if (seq == 0 && vault__fsync_dir(a->path) != 0) {
-        vault__err(err, errlen, "cannot sync the directory of the audit log %s: %s", a->path, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot sync the directory of the audit log %s: %s", a->path, strerror(errno));
         if (ftruncate(a->fd, before) == 0)
             (void)fsync(a->fd);
         goto fail;
@@ -534,9 +531,9 @@ unlock:
     return rc;
 }
 
-int vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen)
+vault_err_t vault_audit_append(vault_audit_t *a, const vault_audit_record_t *rec, char *err, size_t errlen)
 {
-    return vault_audit_append_batch(a, rec, 1, err, errlen) == 0 ? 0 : -1;
+    return vault_audit_append_batch(a, rec, 1, err, errlen);
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -559,22 +556,22 @@ static uint64_t check_record(const char *line, size_t len, const char **prev_out
     static const char *required[] = {"ts", "principal", "op", "object", "result", "prev"};
     *obj = o;
     if (o == NULL || !json_is_object(o)) {
-        vault__err(why, whylen, "not a JSON object");
+        vault__fail(why, whylen, VAULT_ECORRUPT, "not a JSON object");
         return 0;
     }
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         if ((v = json_object_get(o, required[i])) == NULL || !json_is_string(v)) {
-            vault__err(why, whylen, "the field \"%s\" is missing or not a string", required[i]);
+            vault__fail(why, whylen, VAULT_ECORRUPT, "the field \"%s\" is missing or not a string", required[i]);
             return 0;
         }
     *prev_out = json_string_value(json_object_get(o, "prev"));
     if (!is_hex64(*prev_out)) {
-        vault__err(why, whylen, "\"prev\" is not 64 hex digits");
+        vault__fail(why, whylen, VAULT_ECORRUPT, "\"prev\" is not 64 hex digits");
         return 0;
     }
     v = json_object_get(o, "seq");
     if (v == NULL || !json_is_integer(v) || json_integer_value(v) <= 0) {
-        vault__err(why, whylen, "\"seq\" is missing or not a positive integer");
+        vault__fail(why, whylen, VAULT_ECORRUPT, "\"seq\" is missing or not a positive integer");
         return 0;
     }
     return (uint64_t)json_integer_value(v);
@@ -592,8 +589,7 @@ int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, 
     *records = 0;
     *bad_line = 0;
     if (f == NULL) {
-        vault__err(err, errlen, "cannot open the audit log %s: %s", path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot open the audit log %s: %s", path, strerror(errno));
     }
     memset(prev_hex, '0', 64);
     prev_hex[64] = '\0';
@@ -602,28 +598,29 @@ int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, 
         json_t *o = NULL;
         lineno++;
         if (line[n - 1] != '\n') {
-            vault__err(err, errlen, "line %llu: the record is incomplete (no newline: a torn write)", (unsigned long long)lineno);
+            vault__fail(err, errlen, VAULT_ECORRUPT, "line %llu: the record is incomplete (no newline: a torn write)",
+                        (unsigned long long)lineno);
             rc = 1;
             break;
         }
         n--;
         uint64_t seq = check_record(line, (size_t)n, &prev, &o, why, sizeof(why));
         if (seq == 0) {
-            vault__err(err, errlen, "line %llu: %s", (unsigned long long)lineno, why);
+            vault__fail(err, errlen, VAULT_ECORRUPT, "line %llu: %s", (unsigned long long)lineno, why);
             rc = 1;
         } else if (seq != lineno) {
-            vault__err(err, errlen,
-                       "line %llu: its seq is %llu, expected %llu: records before it were removed, reordered or inserted",
-                       (unsigned long long)lineno, (unsigned long long)seq, (unsigned long long)lineno);
+            vault__fail(err, errlen, VAULT_ECORRUPT,
+                        "line %llu: its seq is %llu, expected %llu: records before it were removed, reordered or inserted",
+                        (unsigned long long)lineno, (unsigned long long)seq, (unsigned long long)lineno);
             rc = 1;
         } else if (strcmp(prev, prev_hex) != 0) {
             if (lineno == 1)
-                vault__err(err, errlen, "line 1: the first record's prev is not the genesis value (64 zeros)");
+                vault__fail(err, errlen, VAULT_ECORRUPT, "line 1: the first record's prev is not the genesis value (64 zeros)");
             else
-                vault__err(err, errlen,
-                           "line %llu: its prev does not match the SHA-256 of line %llu: line %llu was edited (or this "
-                           "record's prev), or records were removed or reordered",
-                           (unsigned long long)lineno, (unsigned long long)lineno - 1, (unsigned long long)lineno - 1);
+                vault__fail(err, errlen, VAULT_ECORRUPT,
+                            "line %llu: its prev does not match the SHA-256 of line %llu: line %llu was edited (or this "
+                            "record's prev), or records were removed or reordered",
+                            (unsigned long long)lineno, (unsigned long long)lineno - 1, (unsigned long long)lineno - 1);
             rc = 1;
         }
         json_decref(o);
@@ -633,8 +630,8 @@ int vault_audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, 
         hex(hash, 32, prev_hex);
     }
     if (rc == 0 && ferror(f)) {
-        vault__err(err, errlen, "cannot read the audit log %s: %s", path, strerror(errno));
-        rc = -1;
+        vault__fail(err, errlen, VAULT_EIO, "cannot read the audit log %s: %s", path, strerror(errno));
+        rc = VAULT_EIO;
     }
     if (rc == 1)
         *bad_line = lineno;
@@ -661,8 +658,8 @@ int vault_audit_check_anchor(vault_t *v, char *err, size_t errlen)
         return 0;
     FILE *f = fopen(v->audit->path, "re");
     if (f == NULL) {
-        vault__err(err, errlen, "the audit log %s is gone, but the vault anchored record %llu of it", v->audit->path,
-                   (unsigned long long)seq);
+        vault__fail(err, errlen, VAULT_ECORRUPT, "the audit log %s is gone, but the vault anchored record %llu of it",
+                    v->audit->path, (unsigned long long)seq);
         return 1;
     }
     while (lineno < seq && (n = getline(&line, &cap, f)) > 0)
@@ -670,16 +667,17 @@ int vault_audit_check_anchor(vault_t *v, char *err, size_t errlen)
     fclose(f);
     int rc = 0;
     if (lineno < seq) {
-        vault__err(err, errlen,
-                   "the audit log holds %llu complete records but the vault anchored record %llu: its tail "
-                   "was removed",
-                   (unsigned long long)lineno, (unsigned long long)seq);
+        vault__fail(err, errlen, VAULT_ECORRUPT,
+                    "the audit log holds %llu complete records but the vault anchored record %llu: its tail "
+                    "was removed",
+                    (unsigned long long)lineno, (unsigned long long)seq);
         rc = 1;
     } else {
         SHA256((const uint8_t *)line, (size_t)n - (line[n - 1] == '\n'), got);
         if (memcmp(got, want, 32) != 0) {
-            vault__err(err, errlen, "line %llu of the audit log is not the record the vault anchored: it was modified",
-                       (unsigned long long)seq);
+            vault__fail(err, errlen, VAULT_ECORRUPT,
+                        "line %llu of the audit log is not the record the vault anchored: it was modified",
+                        (unsigned long long)seq);
             rc = 1;
         }
     }
@@ -696,20 +694,19 @@ void vault_audit_lines_free(char **lines, size_t count)
     free(lines);
 }
 
-int vault_audit_tail(const char *path, size_t n, char ***lines_out, size_t *count, char *err, size_t errlen)
+vault_err_t vault_audit_tail(const char *path, size_t n, char ***lines_out, size_t *count, char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     *lines_out = NULL;
     *count = 0;
     if (fd < 0) {
-        vault__err(err, errlen, "cannot open the audit log %s: %s", path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot open the audit log %s: %s", path, strerror(errno));
     }
     if (fstat(fd, &st) != 0) {
-        vault__err(err, errlen, "cannot stat the audit log %s: %s", path, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot stat the audit log %s: %s", path, strerror(errno));
         close(fd);
-        return -1;
+        return VAULT_EIO;
     }
     /* read backwards in growing windows until n + 1 newlines are in view or the start is reached */
     size_t size = (size_t)st.st_size, window = 65536;
@@ -720,10 +717,10 @@ int vault_audit_tail(const char *path, size_t n, char ***lines_out, size_t *coun
             window = size;
         buf = sg_realloc(buf, window + 1);
         if (pread(fd, buf, window, (off_t)(size - window)) != (ssize_t)window) {
-            vault__err(err, errlen, "cannot read the audit log %s", path);
+            vault__fail(err, errlen, VAULT_EIO, "cannot read the audit log %s", path);
             free(buf);
             close(fd);
-            return -1;
+            return VAULT_EIO;
         }
         have = window;
         size_t nl = 0;

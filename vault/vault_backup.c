@@ -24,15 +24,15 @@ static void id_hex(const uint8_t id[16], char out[33])
         snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
-int vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *err, size_t errlen)
+vault_err_t vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *err, size_t errlen)
 {
     uint8_t *pt = NULL, *file = NULL;
     size_t ptlen = 0, flen = 0;
     char why[512];
-    int rc = -1;
+    vault_err_t rc;
 
-    if (vault_reload_if_changed(v, NULL, err, errlen) != 0)
-        return -1;
+    if ((rc = vault_reload_if_changed(v, NULL, err, errlen)) != VAULT_OK)
+        return rc;
     pthread_mutex_lock(&v->mu);
     struct vault__header h = v->hdr;
     h.kind = VAULT__KIND_BACKUP;
@@ -40,24 +40,22 @@ int vault_backup(vault_t *v, const vault_actor_t *who, const char *path, char *e
     vault__encrypt(&h, v->dk, pt, ptlen, &file, &flen);
     pthread_mutex_unlock(&v->mu);
 
-    if (vault__tmp_write(path, file, flen, err, errlen) != 0)
+    if ((rc = vault__tmp_write(path, file, flen, err, errlen)) != VAULT_OK)
         goto done;
     if (vault__audit(v, who, "vault.backup", path, "ok", NULL, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
+        rc = vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
         vault__tmp_discard(path);
         goto done;
     }
-    if (vault__tmp_commit(path, 0, err, errlen) != 0)
-        goto done;
-    rc = 0;
+    rc = vault__tmp_commit(path, 0, err, errlen);
 done:
     sg_secure_free(pt);
     free(file);
     return rc;
 }
 
-int vault_restore(const char *vault_path, const vault_keysource_t *ks, const char *audit_path, const vault_actor_t *who,
-                  const char *backup_path, char *err, size_t errlen)
+vault_err_t vault_restore(const char *vault_path, const vault_keysource_t *ks, const char *audit_path, const vault_actor_t *who,
+                          const char *backup_path, char *err, size_t errlen)
 {
     struct vault__header bh, ch, nh;
     struct vault__state bst, cst;
@@ -73,7 +71,8 @@ int vault_restore(const char *vault_path, const vault_keysource_t *ks, const cha
                                 .client = who != NULL ? who->client : NULL,
                                 .request_id = who != NULL ? who->request_id : NULL};
     struct stat sb;
-    int rc = -1, lockfd = -1;
+    vault_err_t rc = VAULT_EINVAL;
+    int lockfd = -1;
     memset(&bst, 0, sizeof(bst));
     memset(&cst, 0, sizeof(cst));
     memset(cdk, 0, sizeof(cdk));
@@ -82,19 +81,21 @@ int vault_restore(const char *vault_path, const vault_keysource_t *ks, const cha
         goto done;
 
     /* the backup: authentic, and readable with this key */
-    if (vault__load(backup_path, VAULT__KIND_BACKUP, ks, NULL, &bh, bhb, bdk, &bst, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "%s", why);
+    if ((rc = vault__load(backup_path, VAULT__KIND_BACKUP, ks, NULL, &bh, bhb, bdk, &bst, why, sizeof(why))) != VAULT_OK) {
+        vault__fail(err, errlen, rc, "%s", why);
         rec.reason = why;
         vault_audit_append(audit, &rec, NULL, 0);
         goto done;
     }
-    if ((lockfd = vault__lock(vault_path, err, errlen)) < 0)
+    if ((lockfd = vault__lock(vault_path, err, errlen)) < 0) {
+        rc = lockfd;
         goto done;
+    }
 
     /* the vault it goes into: the same vault, or none */
     if (lstat(vault_path, &sb) == 0) {
-        if (vault__load(vault_path, VAULT__KIND_VAULT, ks, NULL, &ch, chb, cdk, &cst, why, sizeof(why)) != 0) {
-            vault__err(err, errlen, "the current vault cannot be opened (%s); move it away to restore into a new vault", why);
+        if ((rc = vault__load(vault_path, VAULT__KIND_VAULT, ks, NULL, &ch, chb, cdk, &cst, why, sizeof(why))) != VAULT_OK) {
+            vault__fail(err, errlen, rc, "the current vault cannot be opened (%s); move it away to restore into a new vault", why);
             rec.reason = "the current vault cannot be opened";
             vault_audit_append(audit, &rec, NULL, 0);
             goto done;
@@ -102,7 +103,8 @@ int vault_restore(const char *vault_path, const vault_keysource_t *ks, const cha
         if (memcmp(ch.vault_id, bh.vault_id, 16) != 0 || !sg_ct_equal(cdk, bdk, 32)) {
             id_hex(bh.vault_id, a);
             id_hex(ch.vault_id, b);
-            vault__err(err, errlen, "the backup belongs to another vault (vault id %s; this vault is %s)", a, b);
+            rc = vault__fail(err, errlen, VAULT_EFOREIGN, "the backup belongs to another vault (vault id %s; this vault is %s)", a,
+                             b);
             rec.reason = "foreign backup";
             vault_audit_append(audit, &rec, NULL, 0);
             goto done;
@@ -114,26 +116,24 @@ int vault_restore(const char *vault_path, const vault_keysource_t *ks, const cha
         nh.kind = VAULT__KIND_VAULT;
         nh.generation = bh.generation + 1;
     } else {
-        vault__err(err, errlen, "cannot stat %s: %s", vault_path, strerror(errno));
+        rc = vault__fail(err, errlen, VAULT_EIO, "cannot stat %s: %s", vault_path, strerror(errno));
         goto done;
     }
 
     /* write the new generation, audit, commit */
-    if (vault__audit_head(audit, &bst.audit_seq, bst.audit_hash, err, errlen) != 0)
+    if ((rc = vault__audit_head(audit, &bst.audit_seq, bst.audit_hash, err, errlen)) != VAULT_OK)
         goto done;
     vault__encode(&bst, &pt, &ptlen);
     vault__encrypt(&nh, bdk, pt, ptlen, &file, &flen);
-    if (vault__tmp_write(vault_path, file, flen, err, errlen) != 0)
+    if ((rc = vault__tmp_write(vault_path, file, flen, err, errlen)) != VAULT_OK)
         goto done;
     rec.result = "ok";
     if (vault_audit_append(audit, &rec, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
+        rc = vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
         vault__tmp_discard(vault_path);
         goto done;
     }
-    if (vault__tmp_commit(vault_path, 1, err, errlen) != 0)
-        goto done;
-    rc = 0;
+    rc = vault__tmp_commit(vault_path, 1, err, errlen);
 done:
     vault__unlock(lockfd);
     vault__state_free(&bst);

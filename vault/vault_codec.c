@@ -393,7 +393,7 @@ static int decode_policy(struct reader *r, vault_policy_t *p)
     return ok ? 0 : r_fail(r, "invalid policy permissions");
 }
 
-int vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen)
+vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen)
 {
     struct reader r = {p, len, 0, err, errlen, 0};
     uint8_t magic[4] = {0};
@@ -462,8 +462,8 @@ int vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *er
         r_fail(&r, "trailing bytes");
         goto fail;
     }
-    return 0;
+    return VAULT_OK;
 fail:
     vault__state_free(s);
-    return -1;
+    return VAULT_ECORRUPT;
 }

@@ -94,22 +94,20 @@ void vault__header_write(const struct vault__header *h, uint8_t *b)
     put64(b + 132, h->ct_len);
 }
 
-int vault__header_parse(const uint8_t *b, size_t len, int kind, struct vault__header *h, char *err, size_t errlen)
+vault_err_t vault__header_parse(const uint8_t *b, size_t len, int kind, struct vault__header *h, char *err, size_t errlen)
 {
     static const uint8_t zeros[16];
     const char *what = kind == VAULT__KIND_BACKUP ? "backup" : "vault";
     memset(h, 0, sizeof(*h));
     if (len < 8 || (memcmp(b, magic_vault, 8) != 0 && memcmp(b, magic_backup, 8) != 0)) {
-        vault__err(err, errlen, "not a sasgw %s file (bad magic)", what);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EFORMAT, "not a sasgw %s file (bad magic)", what);
     }
     if (memcmp(b, kind == VAULT__KIND_BACKUP ? magic_backup : magic_vault, 8) != 0) {
-        vault__err(err, errlen, "this file is a sasgw %s, not a %s", kind == VAULT__KIND_BACKUP ? "vault" : "backup", what);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EFORMAT, "this file is a sasgw %s, not a %s",
+                           kind == VAULT__KIND_BACKUP ? "vault" : "backup", what);
     }
     if (len < VAULT__HDR_LEN + VAULT__TAG_LEN) {
-        vault__err(err, errlen, "the %s file is truncated (%zu bytes)", what, len);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s file is truncated (%zu bytes)", what, len);
     }
     h->kind = kind;
     h->format = (uint16_t)(b[8] | b[9] << 8);
@@ -126,28 +124,24 @@ int vault__header_parse(const uint8_t *b, size_t len, int kind, struct vault__he
     memcpy(h->nonce, b + 120, 12);
     h->ct_len = get64(b + 132);
     if (h->format != VAULT__FORMAT) {
-        vault__err(err, errlen, "unsupported %s format version %u (this sasgw reads version %d)", what, h->format, VAULT__FORMAT);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EFORMAT, "unsupported %s format version %u (this sasgw reads version %d)", what,
+                           h->format, VAULT__FORMAT);
     }
     if (h->kdf == VAULT__KDF_RAW) {
         if (h->log2n != 0 || h->r != 0 || h->p != 0 || memcmp(h->salt, zeros, 16) != 0) {
-            vault__err(err, errlen, "the %s header is corrupted (key parameters)", what);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s header is corrupted (key parameters)", what);
         }
     } else if (h->kdf == VAULT__KDF_SCRYPT) {
         if (h->log2n < 10 || h->log2n > 22 || h->r < 1 || h->r > 32 || h->p < 1 || h->p > 16) {
-            vault__err(err, errlen, "the %s header is corrupted (scrypt parameters out of range)", what);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s header is corrupted (scrypt parameters out of range)", what);
         }
     } else {
-        vault__err(err, errlen, "the %s header is corrupted (unknown key derivation %u)", what, h->kdf);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s header is corrupted (unknown key derivation %u)", what, h->kdf);
     }
     if (h->ct_len != len - VAULT__HDR_LEN - VAULT__TAG_LEN) {
-        vault__err(err, errlen, "the %s file is %s (its header announces %llu bytes of data, it holds %zu)", what,
-                   h->ct_len > len - VAULT__HDR_LEN - VAULT__TAG_LEN ? "truncated" : "longer than announced",
-                   (unsigned long long)h->ct_len, len - VAULT__HDR_LEN - VAULT__TAG_LEN);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s file is %s (its header announces %llu bytes of data, it holds %zu)",
+                           what, h->ct_len > len - VAULT__HDR_LEN - VAULT__TAG_LEN ? "truncated" : "longer than announced",
+                           (unsigned long long)h->ct_len, len - VAULT__HDR_LEN - VAULT__TAG_LEN);
     }
     return 0;
 }
@@ -183,7 +177,7 @@ done:
     return ok ? 0 : -1;
 }
 
-int vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen)
+vault_err_t vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen)
 {
     uint8_t kek[32], aad[VAULT__HDR_LEN];
     memset(h, 0, sizeof(*h));
@@ -198,43 +192,45 @@ int vault__header_new(struct vault__header *h, const vault_keysource_t *ks, uint
     } else if (ks->kind == VAULT_KS_MASTER_KEY) {
         h->kdf = VAULT__KDF_RAW;
     } else {
-        vault__err(err, errlen, "no master key or passphrase given");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "no master key or passphrase given");
     }
     sg_random(h->vault_id, sizeof(h->vault_id));
     sg_random(h->wrap_nonce, sizeof(h->wrap_nonce));
     sg_random(dk, 32);
-    if (vault__kek(h, ks, kek, err, errlen) != 0)
-        return -1;
+    vault_err_t krc = vault__kek(h, ks, kek, err, errlen);
+    if (krc != VAULT_OK)
+        return krc;
     vault__header_write(h, aad);
     int rc = gcm(1, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, dk, 32, h->wrapped, h->wrap_tag);
     sg_wipe(kek, sizeof(kek));
     if (rc != 0) {
         sg_wipe(dk, 32);
-        vault__err(err, errlen, "AES-GCM failed while wrapping the data key");
+        return vault__fail(err, errlen, VAULT_ECRYPTO, "AES-GCM failed while wrapping the data key");
     }
-    return rc;
+    return VAULT_OK;
 }
 
-int vault__unwrap(const struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen)
+vault_err_t vault__unwrap(const struct vault__header *h, const vault_keysource_t *ks, uint8_t dk[32], char *err, size_t errlen)
 {
     uint8_t kek[32], aad[VAULT__HDR_LEN], tag[16];
-    if (vault__kek(h, ks, kek, err, errlen) != 0)
-        return -1;
+    vault_err_t krc = vault__kek(h, ks, kek, err, errlen);
+    if (krc != VAULT_OK)
+        return krc;
     vault__header_write(h, aad);
     memcpy(tag, h->wrap_tag, 16);
     int rc = gcm(0, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, h->wrapped, 32, dk, tag);
     sg_wipe(kek, sizeof(kek));
     if (rc != 0) {
         sg_wipe(dk, 32);
-        vault__err(err, errlen, "wrong %s (or the %s's key header was modified)",
-                   h->kdf == VAULT__KDF_SCRYPT ? "passphrase" : "master key", h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
+        return vault__fail(err, errlen, VAULT_EBADKEY, "wrong %s (or the %s's key header was modified)",
+                           h->kdf == VAULT__KDF_SCRYPT ? "passphrase" : "master key",
+                           h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
     }
-    return rc;
+    return VAULT_OK;
 }
 
-int vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *h, const uint8_t dk[32], uint8_t **pt,
-                   size_t *ptlen, char *err, size_t errlen)
+vault_err_t vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *h, const uint8_t dk[32], uint8_t **pt,
+                           size_t *ptlen, char *err, size_t errlen)
 {
     uint8_t tag[16];
     size_t n = (size_t)h->ct_len;
@@ -242,9 +238,8 @@ int vault__decrypt(const uint8_t *file, size_t len, const struct vault__header *
     memcpy(tag, file + VAULT__HDR_LEN + n, 16);
     if (gcm(0, dk, h->nonce, file, VAULT__HDR_LEN, file + VAULT__HDR_LEN, n, out, tag) != 0) {
         sg_secure_free(out);
-        vault__err(err, errlen, "the %s file failed its integrity check (it was modified or corrupted)",
-                   h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s file failed its integrity check (it was modified or corrupted)",
+                           h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
     }
     *pt = out;
     *ptlen = n;
@@ -277,21 +272,21 @@ char *vault__path_with(const char *path, const char *suffix)
     return p;
 }
 
-int vault__read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+vault_err_t vault__read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        vault__err(err, errlen, "cannot open %s: %s", path, strerror(e));
+        vault__fail(err, errlen, VAULT_EIO, "cannot open %s: %s", path, strerror(e));
         errno = e;
-        return -1;
+        return VAULT_EIO;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > VAULT__MAX_FILE) {
-        vault__err(err, errlen, "%s is not a regular file of at most %u MiB", path, VAULT__MAX_FILE >> 20);
+        vault__fail(err, errlen, VAULT_EIO, "%s is not a regular file of at most %u MiB", path, VAULT__MAX_FILE >> 20);
         close(fd);
         errno = EINVAL;
-        return -1;
+        return VAULT_EIO;
     }
     size_t cap = (size_t)st.st_size, n = 0;
     uint8_t *b = sg_alloc(cap + 1);
@@ -302,21 +297,21 @@ int vault__read_file(const char *path, uint8_t **buf, size_t *len, char *err, si
             continue;
         if (r < 0) {
             int e = errno;
-            vault__err(err, errlen, "cannot read %s: %s", path, strerror(e));
+            vault__fail(err, errlen, VAULT_EIO, "cannot read %s: %s", path, strerror(e));
             free(b);
             close(fd);
             errno = e;
-            return -1;
+            return VAULT_EIO;
         }
         if (r == 0)
             break;
         n += (size_t)r;
         if (n > cap) {
-            vault__err(err, errlen, "%s changed while being read", path);
+            vault__fail(err, errlen, VAULT_EIO, "%s changed while being read", path);
             free(b);
             close(fd);
             errno = EAGAIN;
-            return -1;
+            return VAULT_EIO;
         }
     }
     close(fd);
@@ -364,27 +359,27 @@ int vault__fsync_dir(const char *path)
     return rc;
 }
 
-int vault__tmp_write(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen)
+vault_err_t vault__tmp_write(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
     char *tmp = vault__path_with(path, ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        vault__err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot create %s: %s", tmp, strerror(errno));
         free(tmp);
-        return -1;
+        return VAULT_EIO;
     }
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        vault__err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         free(tmp);
-        return -1;
+        return VAULT_EIO;
     }
     if (close(fd) != 0) {
-        vault__err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot write %s: %s", tmp, strerror(errno));
         unlink(tmp);
         free(tmp);
-        return -1;
+        return VAULT_EIO;
     }
     free(tmp);
     return 0;
@@ -421,21 +416,20 @@ static void keep_previous(const char *path)
     free(prev);
 }
 
-int vault__tmp_commit(const char *path, int keep_prev, char *err, size_t errlen)
+vault_err_t vault__tmp_commit(const char *path, int keep_prev, char *err, size_t errlen)
 {
     char *tmp = vault__path_with(path, ".tmp");
     if (keep_prev)
         keep_previous(path);
     if (rename(tmp, path) != 0) {
-        vault__err(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         unlink(tmp);
         free(tmp);
-        return -1;
+        return VAULT_EIO;
     }
     free(tmp);
     if (vault__fsync_dir(path) != 0) {
-        vault__err(err, errlen, "cannot sync the directory of %s: %s", path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot sync the directory of %s: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -445,17 +439,17 @@ int vault__lock(const char *path, char *err, size_t errlen)
     char *lock = vault__path_with(path, ".lock");
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        vault__err(err, errlen, "cannot open the lock file %s: %s", lock, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot open the lock file %s: %s", lock, strerror(errno));
         free(lock);
-        return -1;
+        return VAULT_EIO;
     }
     while (flock(fd, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;
-        vault__err(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
+        vault__fail(err, errlen, VAULT_EIO, "cannot lock %s: %s", lock, strerror(errno));
         close(fd);
         free(lock);
-        return -1;
+        return VAULT_EIO;
     }
     free(lock);
     return fd;

@@ -64,30 +64,29 @@ static int decode_master(const char *text, size_t len, uint8_t key[VAULT_MASTER_
     return rc;
 }
 
-/* Reads a small owner-only file into buf (wiped by the caller). Returns its length or -1. */
+/* Reads a small owner-only file into buf (wiped by the caller). Returns its length or a negative vault_err_t. */
 static long read_private_file(const char *path, const char *what, uint8_t *buf, size_t cap, char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        vault__err(err, errlen, "cannot open the %s %s: %s", what, path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot open the %s %s: %s", what, path, strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        vault__err(err, errlen, "the %s %s is not a regular file", what, path);
+        vault__fail(err, errlen, VAULT_EINVAL, "the %s %s is not a regular file", what, path);
         close(fd);
-        return -1;
+        return VAULT_EINVAL;
     }
     if ((st.st_mode & 077) != 0) {
-        vault__err(err, errlen, "the %s %s is accessible by group or others (mode %04o); chmod 600 it", what, path,
-                   (unsigned)(st.st_mode & 07777));
+        vault__fail(err, errlen, VAULT_EINVAL, "the %s %s is accessible by group or others (mode %04o); chmod 600 it", what, path,
+                    (unsigned)(st.st_mode & 07777));
         close(fd);
-        return -1;
+        return VAULT_EINVAL;
     }
     if (st.st_uid != geteuid()) {
-        vault__err(err, errlen, "the %s %s is not owned by the current user", what, path);
+        vault__fail(err, errlen, VAULT_EINVAL, "the %s %s is not owned by the current user", what, path);
         close(fd);
-        return -1;
+        return VAULT_EINVAL;
     }
     size_t len = 0;
     for (;;) {
@@ -95,59 +94,62 @@ static long read_private_file(const char *path, const char *what, uint8_t *buf, 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            vault__err(err, errlen, "cannot read the %s %s: %s", what, path, strerror(errno));
+            vault__fail(err, errlen, VAULT_EIO, "cannot read the %s %s: %s", what, path, strerror(errno));
             close(fd);
-            return -1;
+            return VAULT_EIO;
         }
         if (r == 0)
             break;
         len += (size_t)r;
         if (len == cap) {
-            vault__err(err, errlen, "the %s %s is too large", what, path);
+            vault__fail(err, errlen, VAULT_EINVAL, "the %s %s is too large", what, path);
             close(fd);
-            return -1;
+            return VAULT_EINVAL;
         }
     }
     close(fd);
     return (long)len;
 }
 
-static int set_passphrase_checked(vault_keysource_t *ks, const char *pass, size_t len, char *err, size_t errlen)
+static vault_err_t set_passphrase_checked(vault_keysource_t *ks, const char *pass, size_t len, char *err, size_t errlen)
 {
     if (len < 8) {
-        vault__err(err, errlen, "the passphrase must be at least 8 characters long");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "the passphrase must be at least 8 characters long");
     }
     vault_keysource_set_passphrase(ks, pass, len);
     return 0;
 }
 
-int vault_keysource_resolve(vault_keysource_t *ks, const char *master_key_file, const char *passphrase_file, char *err,
-                            size_t errlen)
+vault_err_t vault_keysource_resolve(vault_keysource_t *ks, const char *master_key_file, const char *passphrase_file, char *err,
+                                    size_t errlen)
 {
     uint8_t buf[MAX_KEY_FILE];
     long n;
-    int rc = -1;
+    vault_err_t rc = VAULT_EINVAL;
     memset(ks, 0, sizeof(*ks));
     if (master_key_file != NULL && passphrase_file != NULL) {
-        vault__err(err, errlen, "give either a master key file or a passphrase file, not both");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "give either a master key file or a passphrase file, not both");
     }
     if (master_key_file != NULL) {
         /* key file: 32 raw bytes, or base64 of 32 bytes */
-        if ((n = read_private_file(master_key_file, "master key file", buf, sizeof(buf), err, errlen)) < 0)
+        if ((n = read_private_file(master_key_file, "master key file", buf, sizeof(buf), err, errlen)) < 0) {
+            rc = (vault_err_t)n;
             goto done;
+        }
         ks->kind = VAULT_KS_MASTER_KEY;
         if (n == VAULT_MASTER_KEY_LEN) {
             memcpy(ks->master, buf, VAULT_MASTER_KEY_LEN);
         } else if (decode_master((const char *)buf, (size_t)n, ks->master) != 0) {
-            vault__err(err, errlen, "the master key file %s holds neither 32 bytes nor the base64 of 32 bytes", master_key_file);
+            vault__fail(err, errlen, VAULT_EINVAL, "the master key file %s holds neither 32 bytes nor the base64 of 32 bytes",
+                        master_key_file);
             goto done;
         }
         rc = 0;
     } else if (passphrase_file != NULL) {
-        if ((n = read_private_file(passphrase_file, "passphrase file", buf, sizeof(buf), err, errlen)) < 0)
+        if ((n = read_private_file(passphrase_file, "passphrase file", buf, sizeof(buf), err, errlen)) < 0) {
+            rc = (vault_err_t)n;
             goto done;
+        }
         if (n > 0 && buf[n - 1] == '\n')
             n--;
         if (n > 0 && buf[n - 1] == '\r')
@@ -158,16 +160,16 @@ int vault_keysource_resolve(vault_keysource_t *ks, const char *master_key_file, 
         if (env != NULL && *env != '\0') {
             ks->kind = VAULT_KS_MASTER_KEY;
             if (decode_master(env, strlen(env), ks->master) != 0) {
-                vault__err(err, errlen, "SASGW_MASTER_KEY is not the base64 of exactly 32 bytes");
+                vault__fail(err, errlen, VAULT_EINVAL, "SASGW_MASTER_KEY is not the base64 of exactly 32 bytes");
                 goto done;
             }
             rc = 0;
         } else if ((env = getenv("SASGW_PASSPHRASE")) != NULL && *env != '\0') {
             rc = set_passphrase_checked(ks, env, strlen(env), err, errlen);
         } else {
-            vault__err(err, errlen,
-                       "no master key: set SASGW_MASTER_KEY, or pass --master-key-file or --passphrase-file "
-                       "(or set SASGW_PASSPHRASE)");
+            rc = vault__fail(err, errlen, VAULT_EINVAL,
+                             "no master key: set SASGW_MASTER_KEY, or pass --master-key-file or --passphrase-file "
+                             "(or set SASGW_PASSPHRASE)");
         }
     }
 done:
@@ -178,29 +180,26 @@ done:
 }
 
 /* The key-encryption key for a header: the master key itself, or scrypt(passphrase, salt, N, r, p). */
-int vault__kek(const struct vault__header *h, const vault_keysource_t *ks, uint8_t kek[32], char *err, size_t errlen)
+vault_err_t vault__kek(const struct vault__header *h, const vault_keysource_t *ks, uint8_t kek[32], char *err, size_t errlen)
 {
     if (h->kdf == VAULT__KDF_RAW) {
         if (ks->kind != VAULT_KS_MASTER_KEY) {
-            vault__err(err, errlen,
-                       "this vault is sealed with a master key, not a passphrase: set SASGW_MASTER_KEY or "
-                       "pass --master-key-file");
-            return -1;
+            return vault__fail(err, errlen, VAULT_EBADKEY,
+                               "this vault is sealed with a master key, not a passphrase: set SASGW_MASTER_KEY or "
+                               "pass --master-key-file");
         }
         memcpy(kek, ks->master, 32);
         return 0;
     }
     if (ks->kind != VAULT_KS_PASSPHRASE) {
-        vault__err(err, errlen,
-                   "this vault is sealed with a passphrase, not a master key: set SASGW_PASSPHRASE or pass "
-                   "--passphrase-file");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EBADKEY,
+                           "this vault is sealed with a passphrase, not a master key: set SASGW_PASSPHRASE or pass "
+                           "--passphrase-file");
     }
     uint64_t N = (uint64_t)1 << h->log2n;
     uint64_t maxmem = 128 * (uint64_t)h->r * (N + (uint64_t)h->p + 2) + (1u << 20);
     if (EVP_PBE_scrypt(ks->passphrase, ks->passphrase_len, h->salt, sizeof(h->salt), N, h->r, h->p, maxmem, kek, 32) != 1) {
-        vault__err(err, errlen, "scrypt failed (out of memory?)");
-        return -1;
+        return vault__fail(err, errlen, VAULT_ECRYPTO, "scrypt failed (out of memory?)");
     }
     return 0;
 }

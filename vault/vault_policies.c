@@ -64,46 +64,43 @@ static size_t lower_bound(const struct vault__state *st, const char *account, co
     return lo;
 }
 
-static int check_key(const struct vault__state *st, const char *account, const char *container, const char *id, char *err,
-                     size_t errlen)
+static vault_err_t check_key(const struct vault__state *st, const char *account, const char *container, const char *id, char *err,
+                             size_t errlen)
 {
     if (!vault_valid_account_name(account)) {
-        vault__err(err, errlen, "'%.64s' is not a valid account name: use 3 to 24 lowercase letters and digits", account);
-        return 0;
+        return vault__fail(err, errlen, VAULT_EINVAL,
+                           "'%.64s' is not a valid account name: use 3 to 24 lowercase letters and digits", account);
     }
     if (!vault_valid_container_name(container)) {
-        vault__err(err, errlen,
-                   "'%.80s' is not a valid container name: use 3 to 63 lowercase letters, digits and single "
-                   "dashes, starting and ending with a letter or digit",
-                   container);
-        return 0;
+        return vault__fail(err, errlen, VAULT_EINVAL,
+                           "'%.80s' is not a valid container name: use 3 to 63 lowercase letters, digits and single "
+                           "dashes, starting and ending with a letter or digit",
+                           container);
     }
     if (!vault_valid_policy_id(id)) {
-        vault__err(err, errlen, "the policy id must be 1 to %d printable characters without spaces", VAULT_POLICY_ID_MAX);
-        return 0;
+        return vault__fail(err, errlen, VAULT_EINVAL, "the policy id must be 1 to %d printable characters without spaces",
+                           VAULT_POLICY_ID_MAX);
     }
     if (st != NULL && vault__find_account(st, account) < 0) {
-        vault__err(err, errlen, "there is no account named '%s' in the vault", account);
-        return 0;
+        return vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no account named '%s' in the vault", account);
     }
-    return 1;
+    return VAULT_OK;
 }
 
-static int put_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t put_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     const vault_policy_t *p = arg;
     int found;
-    if (!check_key(st, p->account, p->container, p->id, err, errlen))
-        return -1;
+    vault_err_t rc = check_key(st, p->account, p->container, p->id, err, errlen);
+    if (rc != VAULT_OK)
+        return rc;
     if (!vault_valid_permissions(p->permissions)) {
-        vault__err(err, errlen, "'%s' is not a valid permission set: use letters from %s, each at most once", p->permissions,
-                   VAULT_PERMISSIONS);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "'%s' is not a valid permission set: use letters from %s, each at most once",
+                           p->permissions, VAULT_PERMISSIONS);
     }
     if (p->start < 0 || p->expiry < 0 || p->start > 253402300799 || p->expiry > 253402300799 ||
         (p->start != 0 && p->expiry != 0 && p->start >= p->expiry)) {
-        vault__err(err, errlen, "the start time must be earlier than the expiry time");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "the start time must be earlier than the expiry time");
     }
     size_t at = lower_bound(st, p->account, p->container, p->id, &found);
     if (found) {
@@ -124,7 +121,7 @@ static void object_of(char *obj, size_t cap, const char *account, const char *co
     snprintf(obj, cap, "policies/%.30s/%.70s/%.70s", account, container, id);
 }
 
-int vault_policy_put(vault_t *v, const vault_actor_t *who, const vault_policy_t *p, char *err, size_t errlen)
+vault_err_t vault_policy_put(vault_t *v, const vault_actor_t *who, const vault_policy_t *p, char *err, size_t errlen)
 {
     char obj[200];
     object_of(obj, sizeof(obj), p->account, p->container, p->id);
@@ -148,16 +145,17 @@ struct del_arg {
     const char *account, *container, *id;
 };
 
-static int del_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t del_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct del_arg *a = arg;
     int found;
-    if (!check_key(NULL, a->account, a->container, a->id, err, errlen))
-        return -1;
+    vault_err_t rc = check_key(NULL, a->account, a->container, a->id, err, errlen);
+    if (rc != VAULT_OK)
+        return rc;
     size_t at = lower_bound(st, a->account, a->container, a->id, &found);
     if (!found) {
-        vault__err(err, errlen, "there is no stored access policy '%s' on %s/%s", a->id, a->account, a->container);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no stored access policy '%s' on %s/%s", a->id, a->account,
+                           a->container);
     }
     vault_policy_dispose(&st->policies[at]);
     memmove(&st->policies[at], &st->policies[at + 1], (st->npolicies - at - 1) * sizeof(*st->policies));
@@ -165,8 +163,8 @@ static int del_apply(struct vault__state *st, void *arg, char *err, size_t errle
     return 0;
 }
 
-int vault_policy_delete(vault_t *v, const vault_actor_t *who, const char *account, const char *container, const char *id, char *err,
-                        size_t errlen)
+vault_err_t vault_policy_delete(vault_t *v, const vault_actor_t *who, const char *account, const char *container, const char *id,
+                                char *err, size_t errlen)
 {
     struct del_arg a = {account, container, id};
     char obj[200];
@@ -174,16 +172,15 @@ int vault_policy_delete(vault_t *v, const vault_actor_t *who, const char *accoun
     return vault__mutate(v, who, "policy.delete", obj, del_apply, &a, err, errlen);
 }
 
-int vault_policy_list(vault_t *v, const char *account, const char *container, vault_policy_t **out, size_t *n, char *err,
-                      size_t errlen)
+vault_err_t vault_policy_list(vault_t *v, const char *account, const char *container, vault_policy_t **out, size_t *n, char *err,
+                              size_t errlen)
 {
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&v->mu);
     if (vault__find_account(&v->st, account) < 0) {
         pthread_mutex_unlock(&v->mu);
-        vault__err(err, errlen, "there is no account named '%.64s' in the vault", account);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no account named '%.64s' in the vault", account);
     }
     size_t count = 0;
     vault_policy_t *list = NULL;

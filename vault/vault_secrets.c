@@ -47,8 +47,8 @@ static void attrs_free(vault_secret_attrs_t *a)
 static int check_name(const char *name, char *err, size_t errlen)
 {
     if (!vault_valid_secret_name(name)) {
-        vault__err(err, errlen, "'%.140s' is not a valid secret name: use 1 to %d letters, digits and dashes", name,
-                   VAULT_NAME_MAX);
+        vault__fail(err, errlen, VAULT_EINVAL, "'%.140s' is not a valid secret name: use 1 to %d letters, digits and dashes", name,
+                    VAULT_NAME_MAX);
         return 0;
     }
     return 1;
@@ -75,57 +75,56 @@ static int check_input(const struct set_arg *a, char *err, size_t errlen)
     if (!check_name(a->name, err, errlen))
         return 0;
     if (a->len > VAULT_SECRET_MAX) {
-        vault__err(err, errlen, "the secret value is %zu bytes; at most %d bytes (25 KB) are allowed", a->len, VAULT_SECRET_MAX);
+        vault__fail(err, errlen, VAULT_EINVAL, "the secret value is %zu bytes; at most %d bytes (25 KB) are allowed", a->len,
+                    VAULT_SECRET_MAX);
         return 0;
     }
     if (in == NULL)
         return 1;
     if (in->content_type != NULL && strlen(in->content_type) > 255) {
-        vault__err(err, errlen, "the content type is longer than 255 characters");
+        vault__fail(err, errlen, VAULT_EINVAL, "the content type is longer than 255 characters");
         return 0;
     }
     if (in->ntags > VAULT__MAX_TAGS) {
-        vault__err(err, errlen, "a secret may carry at most %u tags", VAULT__MAX_TAGS);
+        vault__fail(err, errlen, VAULT_EINVAL, "a secret may carry at most %u tags", VAULT__MAX_TAGS);
         return 0;
     }
     for (size_t t = 0; t < in->ntags; t++) {
         size_t kl = strlen(in->tags[t].key), vl = strlen(in->tags[t].value);
         if (kl < 1 || kl > 256 || vl > 256) {
-            vault__err(err, errlen, "tag names must be 1 to 256 characters and tag values at most 256");
+            vault__fail(err, errlen, VAULT_EINVAL, "tag names must be 1 to 256 characters and tag values at most 256");
             return 0;
         }
         for (size_t u = 0; u < t; u++)
             if (strcmp(in->tags[u].key, in->tags[t].key) == 0) {
-                vault__err(err, errlen, "the tag '%.100s' is given twice", in->tags[t].key);
+                vault__fail(err, errlen, VAULT_EINVAL, "the tag '%.100s' is given twice", in->tags[t].key);
                 return 0;
             }
     }
     if (in->nbf < 0 || in->exp < 0 || in->nbf > 253402300799 || in->exp > 253402300799) {
-        vault__err(err, errlen, "the not-before or expiry time is out of range");
+        vault__fail(err, errlen, VAULT_EINVAL, "the not-before or expiry time is out of range");
         return 0;
     }
     if (in->nbf != 0 && in->exp != 0 && in->nbf >= in->exp) {
-        vault__err(err, errlen, "the not-before time must be earlier than the expiry time");
+        vault__fail(err, errlen, VAULT_EINVAL, "the not-before time must be earlier than the expiry time");
         return 0;
     }
     return 1;
 }
 
-static int set_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t set_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct set_arg *a = arg;
     const vault_secret_input_t *in = a->in;
     uint8_t rnd[16];
     if (!check_input(a, err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     long i = vault__find_secret(st, a->name);
     if (i >= 0 && st->secrets[i].deleted_on != 0) {
-        vault__err(err, errlen, "the secret '%s' is deleted; recover or purge it first", a->name);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EDELETED, "the secret '%s' is deleted; recover or purge it first", a->name);
     }
     if (i >= 0 && st->secrets[i].n >= VAULT__MAX_ITEMS) {
-        vault__err(err, errlen, "the secret '%s' has too many versions", a->name);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ELIMIT, "the secret '%s' has too many versions", a->name);
     }
     if (i < 0) {
         /* insert sorted by name */
@@ -172,13 +171,13 @@ static int set_apply(struct vault__state *st, void *arg, char *err, size_t errle
     return 0;
 }
 
-int vault_secret_set(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *value, size_t len,
-                     const vault_secret_input_t *in, char version_out[VAULT_VERSION_ID_LEN + 1], char *err, size_t errlen)
+vault_err_t vault_secret_set(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *value, size_t len,
+                             const vault_secret_input_t *in, char version_out[VAULT_VERSION_ID_LEN + 1], char *err, size_t errlen)
 {
     struct set_arg a = {name, value, len, in, {0}};
     char obj[200];
     object_of(obj, sizeof(obj), name, NULL);
-    int rc = vault__mutate(v, who, "secret.set", obj, set_apply, &a, err, errlen);
+    vault_err_t rc = vault__mutate(v, who, "secret.set", obj, set_apply, &a, err, errlen);
     if (rc == 0 && version_out != NULL)
         memcpy(version_out, a.version, sizeof(a.version));
     return rc;
@@ -196,19 +195,19 @@ void vault_secret_dispose(vault_secret_t *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* Finds the version to read, or sets err. v->mu held. */
-static const struct vault__secver *pick(const struct vault__state *st, const char *name, const char *version, char *err,
-                                        size_t errlen)
+/* Finds the version to read, or returns NULL with *code and err set. v->mu held. */
+static const struct vault__secver *pick(const struct vault__state *st, const char *name, const char *version, vault_err_t *code,
+                                        char *err, size_t errlen)
 {
     char when[32];
     long i = vault__find_secret(st, name);
     if (i < 0) {
-        vault__err(err, errlen, "there is no secret named '%s'", name);
+        *code = vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no secret named '%s'", name);
         return NULL;
     }
     const struct vault__secret *s = &st->secrets[i];
     if (s->deleted_on != 0) {
-        vault__err(err, errlen, "the secret '%s' is deleted (recover it to read it)", name);
+        *code = vault__fail(err, errlen, VAULT_EDELETED, "the secret '%s' is deleted (recover it to read it)", name);
         return NULL;
     }
     const struct vault__secver *sv = NULL;
@@ -219,49 +218,50 @@ static const struct vault__secver *pick(const struct vault__state *st, const cha
             if (strcmp(s->v[j].id, version) == 0)
                 sv = &s->v[j];
         if (sv == NULL) {
-            vault__err(err, errlen, "the secret '%s' has no version '%.40s'", name, version);
+            *code = vault__fail(err, errlen, VAULT_ENOTFOUND, "the secret '%s' has no version '%.40s'", name, version);
             return NULL;
         }
     }
     int64_t now = vault__now();
     if (!sv->enabled) {
-        vault__err(err, errlen, "version %s of the secret '%s' is disabled", sv->id, name);
+        *code = vault__fail(err, errlen, VAULT_EDISABLED, "version %s of the secret '%s' is disabled", sv->id, name);
         return NULL;
     }
     if (sv->nbf != 0 && now < sv->nbf) {
         vault_time_format(sv->nbf, when, sizeof(when));
-        vault__err(err, errlen, "version %s of the secret '%s' is not valid before %s", sv->id, name, when);
+        *code = vault__fail(err, errlen, VAULT_ENOTYETVALID, "version %s of the secret '%s' is not valid before %s", sv->id, name,
+                            when);
         return NULL;
     }
     if (sv->exp != 0 && now >= sv->exp) {
         vault_time_format(sv->exp, when, sizeof(when));
-        vault__err(err, errlen, "version %s of the secret '%s' expired at %s", sv->id, name, when);
+        *code = vault__fail(err, errlen, VAULT_EEXPIRED, "version %s of the secret '%s' expired at %s", sv->id, name, when);
         return NULL;
     }
     return sv;
 }
 
-int vault_secret_get(vault_t *v, const vault_actor_t *who, const char *name, const char *version, vault_secret_t *out, char *err,
-                     size_t errlen)
+vault_err_t vault_secret_get(vault_t *v, const vault_actor_t *who, const char *name, const char *version, vault_secret_t *out,
+                             char *err, size_t errlen)
 {
     char obj[200], why[512];
     memset(out, 0, sizeof(*out));
     if (!check_name(name, err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     pthread_mutex_lock(&v->mu);
-    const struct vault__secver *sv = pick(&v->st, name, version, why, sizeof(why));
+    vault_err_t rc = VAULT_OK;
+    const struct vault__secver *sv = pick(&v->st, name, version, &rc, why, sizeof(why));
     object_of(obj, sizeof(obj), name, sv != NULL ? sv->id : version);
     if (sv == NULL) {
         pthread_mutex_unlock(&v->mu);
-        vault__err(err, errlen, "%s", why);
+        vault__fail(err, errlen, rc, "%s", why);
         vault__audit(v, who, "secret.get", obj, "refused", why, NULL, 0);
-        return -1;
+        return rc;
     }
     /* the record first: no read without it */
     if (vault__audit(v, who, "secret.get", obj, "ok", NULL, why, sizeof(why)) != 0) {
         pthread_mutex_unlock(&v->mu);
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
     }
     out->name = sg_strdup(name);
     attrs_copy(&out->attrs, sv);
@@ -274,12 +274,12 @@ int vault_secret_get(vault_t *v, const vault_actor_t *who, const char *name, con
 
 /* ---------------------------------------------------------------- list */
 
-int vault_secret_list(vault_t *v, const char *name, vault_secret_info_t **out, size_t *n, char *err, size_t errlen)
+vault_err_t vault_secret_list(vault_t *v, const char *name, vault_secret_info_t **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
     if (name != NULL && !check_name(name, err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     pthread_mutex_lock(&v->mu);
     const struct vault__state *st = &v->st;
     size_t from = 0, to = st->nsecrets;
@@ -287,8 +287,7 @@ int vault_secret_list(vault_t *v, const char *name, vault_secret_info_t **out, s
         long i = vault__find_secret(st, name);
         if (i < 0) {
             pthread_mutex_unlock(&v->mu);
-            vault__err(err, errlen, "there is no secret named '%s'", name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no secret named '%s'", name);
         }
         from = (size_t)i;
         to = from + 1;
@@ -332,41 +331,38 @@ struct life_arg {
     int op;
 };
 
-static int life_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t life_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct life_arg *a = arg;
     if (!check_name(a->name, err, errlen))
-        return -1;
+        return VAULT_EINVAL;
     long i = vault__find_secret(st, a->name);
     if (i < 0) {
-        vault__err(err, errlen, "there is no secret named '%s'", a->name);
-        return -1;
+        return vault__fail(err, errlen, VAULT_ENOTFOUND, "there is no secret named '%s'", a->name);
     }
     struct vault__secret *s = &st->secrets[i];
     switch (a->op) {
     case OP_DELETE:
         if (s->deleted_on != 0) {
-            vault__err(err, errlen, "the secret '%s' is already deleted", a->name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_EDELETED, "the secret '%s' is already deleted", a->name);
         }
         s->deleted_on = vault__now();
         s->purge_on = s->deleted_on + (int64_t)st->retention_days * 86400;
         return 0;
     case OP_RECOVER:
         if (s->deleted_on == 0) {
-            vault__err(err, errlen, "the secret '%s' is not deleted", a->name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ENOTDELETED, "the secret '%s' is not deleted", a->name);
         }
         s->deleted_on = s->purge_on = 0;
         return 0;
     default:
         if (s->deleted_on == 0) {
-            vault__err(err, errlen, "the secret '%s' is not deleted; delete it before purging it", a->name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_ENOTDELETED, "the secret '%s' is not deleted; delete it before purging it",
+                               a->name);
         }
         if (st->purge_protection) {
-            vault__err(err, errlen, "purge protection is on: the secret '%s' is purged when its retention period ends", a->name);
-            return -1;
+            return vault__fail(err, errlen, VAULT_EPURGEPROTECTED,
+                               "purge protection is on: the secret '%s' is purged when its retention period ends", a->name);
         }
         vault__secret_free(s);
         memmove(&st->secrets[i], &st->secrets[i + 1], (st->nsecrets - (size_t)i - 1) * sizeof(*s));
@@ -383,17 +379,17 @@ static int life(vault_t *v, const vault_actor_t *who, const char *name, int op, 
     return vault__mutate(v, who, opname, obj, life_apply, &a, err, errlen);
 }
 
-int vault_secret_delete(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
+vault_err_t vault_secret_delete(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
 {
     return life(v, who, name, OP_DELETE, "secret.delete", err, errlen);
 }
 
-int vault_secret_recover(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
+vault_err_t vault_secret_recover(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
 {
     return life(v, who, name, OP_RECOVER, "secret.recover", err, errlen);
 }
 
-int vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
+vault_err_t vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen)
 {
     return life(v, who, name, OP_PURGE, "secret.purge", err, errlen);
 }

@@ -97,41 +97,43 @@ long vault__find_secret(const struct vault__state *s, const char *name)
 
 /* ---------------------------------------------------------------- loading */
 
-int vault__load_buffer(const uint8_t *file, size_t len, int kind, const vault_keysource_t *ks, const uint8_t *known_dk,
-                       struct vault__header *h, uint8_t dk[32], struct vault__state *st, char *err, size_t errlen)
+vault_err_t vault__load_buffer(const uint8_t *file, size_t len, int kind, const vault_keysource_t *ks, const uint8_t *known_dk,
+                               struct vault__header *h, uint8_t dk[32], struct vault__state *st, char *err, size_t errlen)
 {
     uint8_t *pt = NULL;
     size_t ptlen = 0;
+    vault_err_t rc;
     memset(st, 0, sizeof(*st));
-    if (vault__header_parse(file, len, kind, h, err, errlen) != 0)
-        return -1;
+    if ((rc = vault__header_parse(file, len, kind, h, err, errlen)) != VAULT_OK)
+        return rc;
     if (known_dk != NULL)
         memcpy(dk, known_dk, 32);
-    else if (vault__unwrap(h, ks, dk, err, errlen) != 0)
-        return -1;
-    if (vault__decrypt(file, len, h, dk, &pt, &ptlen, err, errlen) != 0) {
+    else if ((rc = vault__unwrap(h, ks, dk, err, errlen)) != VAULT_OK)
+        return rc;
+    if ((rc = vault__decrypt(file, len, h, dk, &pt, &ptlen, err, errlen)) != VAULT_OK) {
         sg_wipe(dk, 32);
-        return -1;
+        return rc;
     }
-    int rc = vault__decode(pt, ptlen, st, err, errlen);
+    rc = vault__decode(pt, ptlen, st, err, errlen);
     sg_secure_free(pt);
     if (rc != 0)
         sg_wipe(dk, 32);
     return rc;
 }
 
-int vault__load(const char *path, int kind, const vault_keysource_t *ks, const uint8_t *known_dk, struct vault__header *h,
-                uint8_t hdr_bytes[VAULT__HDR_LEN], uint8_t dk[32], struct vault__state *st, char *err, size_t errlen)
+vault_err_t vault__load(const char *path, int kind, const vault_keysource_t *ks, const uint8_t *known_dk, struct vault__header *h,
+                        uint8_t hdr_bytes[VAULT__HDR_LEN], uint8_t dk[32], struct vault__state *st, char *err, size_t errlen)
 {
     uint8_t *file;
     size_t len;
     char why[512];
-    if (vault__read_file(path, &file, &len, err, errlen) != 0)
-        return -1;
-    if (vault__load_buffer(file, len, kind, ks, known_dk, h, dk, st, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "cannot open %s: %s", path, why);
+    vault_err_t rc;
+    if ((rc = vault__read_file(path, &file, &len, err, errlen)) != VAULT_OK)
+        return rc;
+    if ((rc = vault__load_buffer(file, len, kind, ks, known_dk, h, dk, st, why, sizeof(why))) != VAULT_OK) {
+        vault__fail(err, errlen, rc, "cannot open %s: %s", path, why);
         free(file);
-        return -1;
+        return rc;
     }
     memcpy(hdr_bytes, file, VAULT__HDR_LEN);
     free(file);
@@ -140,13 +142,15 @@ int vault__load(const char *path, int kind, const vault_keysource_t *ks, const u
 
 /* ---------------------------------------------------------------- the handle */
 
-static vault_t *handle_new(const char *path, const char *audit_path, char *err, size_t errlen)
+/* A handle on path with its audit log open, and no state yet; NULL with *code and err set. */
+static vault_t *handle_new(const char *path, const char *audit_path, vault_err_t *code, char *err, size_t errlen)
 {
     vault_t *v = sg_secure_calloc(1, sizeof(*v)); /* it holds the data key */
     pthread_mutex_init(&v->mu, NULL);
     v->path = sg_strdup(path);
     v->audit_path = audit_path != NULL ? sg_strdup(audit_path) : vault_audit_default_path(path);
     if ((v->audit = vault_audit_open(v->audit_path, err, errlen)) == NULL) {
+        *code = VAULT_EINVAL;
         vault_close(v);
         return NULL;
     }
@@ -166,14 +170,23 @@ void vault_close(vault_t *v)
     sg_secure_free(v);
 }
 
-vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen)
+vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *audit_path, vault_err_t *code, char *err,
+                    size_t errlen)
 {
-    vault_t *v = handle_new(path, audit_path, err, errlen);
-    if (v == NULL)
+    vault_err_t rc;
+    vault_t *v = handle_new(path, audit_path, &rc, err, errlen);
+    if (code != NULL)
+        *code = VAULT_OK;
+    if (v == NULL) {
+        if (code != NULL)
+            *code = rc;
         return NULL;
-    if (vault__load(path, VAULT__KIND_VAULT, ks, NULL, &v->hdr, v->hdr_bytes, v->dk, &v->st, err, errlen) != 0) {
+    }
+    if ((rc = vault__load(path, VAULT__KIND_VAULT, ks, NULL, &v->hdr, v->hdr_bytes, v->dk, &v->st, err, errlen)) != VAULT_OK) {
         if (access(path, F_OK) != 0 && errno == ENOENT)
-            vault__err(err, errlen, "no vault at %s (create one with 'sasgw vault init')", path);
+            rc = vault__fail(err, errlen, VAULT_ENOVAULT, "no vault at %s (create one with 'sasgw vault init')", path);
+        if (code != NULL)
+            *code = rc;
         vault_close(v);
         return NULL;
     }
@@ -181,8 +194,8 @@ vault_t *vault_open(const char *path, const vault_keysource_t *ks, const char *a
 }
 
 /* Appends a record; principal from who. */
-int vault__audit(vault_t *v, const vault_actor_t *who, const char *op, const char *object, const char *result, const char *reason,
-                 char *err, size_t errlen)
+vault_err_t vault__audit(vault_t *v, const vault_actor_t *who, const char *op, const char *object, const char *result,
+                         const char *reason, char *err, size_t errlen)
 {
     vault_audit_record_t rec = {
         .principal = who != NULL && who->principal != NULL ? who->principal : "cli",
@@ -196,44 +209,47 @@ int vault__audit(vault_t *v, const vault_actor_t *who, const char *op, const cha
     return vault_audit_append(v->audit, &rec, err, errlen);
 }
 
-int vault_create(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen)
+vault_err_t vault_create(const char *path, const vault_keysource_t *ks, const char *audit_path, char *err, size_t errlen)
 {
     struct stat sb;
     uint8_t *pt = NULL, *file = NULL;
     size_t ptlen = 0, flen = 0;
-    int rc = -1, lockfd = -1;
+    vault_err_t rc = VAULT_EINVAL;
+    int lockfd = -1;
     char *dir = sg_strdup(path);
     vault_t *v = NULL;
 
     /* the directory: created (0700) when missing, one level */
     if (stat(dirname(dir), &sb) != 0 && mkdir(dir, 0700) != 0) {
-        vault__err(err, errlen, "cannot create the directory %s: %s", dir, strerror(errno));
+        rc = vault__fail(err, errlen, VAULT_EIO, "cannot create the directory %s: %s", dir, strerror(errno));
         goto done;
     }
-    if ((v = handle_new(path, audit_path, err, errlen)) == NULL)
+    if ((v = handle_new(path, audit_path, &rc, err, errlen)) == NULL)
         goto done;
-    if ((lockfd = vault__lock(path, err, errlen)) < 0)
+    if ((lockfd = vault__lock(path, err, errlen)) < 0) {
+        rc = lockfd;
         goto done;
+    }
     if (lstat(path, &sb) == 0 || errno != ENOENT) {
-        vault__err(err, errlen, "a vault already exists at %s; refusing to overwrite it", path);
+        rc = vault__fail(err, errlen, VAULT_EEXISTS, "a vault already exists at %s; refusing to overwrite it", path);
         goto done;
     }
-    if (vault__header_new(&v->hdr, ks, v->dk, err, errlen) != 0)
+    if ((rc = vault__header_new(&v->hdr, ks, v->dk, err, errlen)) != VAULT_OK)
         goto done;
     v->st.retention_days = VAULT_RETENTION_MAX;
     vault__audit_head(v->audit, &v->st.audit_seq, v->st.audit_hash, NULL, 0);
     v->hdr.generation = 1;
     vault__encode(&v->st, &pt, &ptlen);
     vault__encrypt(&v->hdr, v->dk, pt, ptlen, &file, &flen);
-    if (vault__tmp_write(path, file, flen, err, errlen) != 0)
+    if ((rc = vault__tmp_write(path, file, flen, err, errlen)) != VAULT_OK)
         goto done;
-    if (vault__audit(v, NULL, "vault.init", path, "ok", NULL, err, errlen) != 0) {
+    if (vault__audit(v, NULL, "vault.init", path, "ok", NULL, err, errlen) != VAULT_OK) {
+        rc = VAULT_EAUDIT;
         vault__tmp_discard(path);
         goto done;
     }
-    if (vault__tmp_commit(path, 0, err, errlen) != 0)
+    if ((rc = vault__tmp_commit(path, 0, err, errlen)) != VAULT_OK)
         goto done;
-    rc = 0;
 done:
     vault__unlock(lockfd);
     sg_secure_free(pt);
@@ -244,18 +260,18 @@ done:
 }
 
 /* Replaces the state with the file on disk. v->mu held. */
-static int reload_locked(vault_t *v, char *err, size_t errlen)
+static vault_err_t reload_locked(vault_t *v, char *err, size_t errlen)
 {
     struct vault__header h;
     struct vault__state st;
     uint8_t hb[VAULT__HDR_LEN], dk[32];
-    if (vault__load(v->path, VAULT__KIND_VAULT, NULL, v->dk, &h, hb, dk, &st, err, errlen) != 0)
-        return -1;
+    vault_err_t rc = vault__load(v->path, VAULT__KIND_VAULT, NULL, v->dk, &h, hb, dk, &st, err, errlen);
+    if (rc != VAULT_OK)
+        return rc;
     sg_wipe(dk, sizeof(dk));
     if (memcmp(h.vault_id, v->hdr.vault_id, 16) != 0) {
         vault__state_free(&st);
-        vault__err(err, errlen, "the vault file %s was replaced by another vault", v->path);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EFOREIGN, "the vault file %s was replaced by another vault", v->path);
     }
     vault__state_free(&v->st);
     v->st = st;
@@ -265,28 +281,28 @@ static int reload_locked(vault_t *v, char *err, size_t errlen)
 }
 
 /* Reloads when the header on disk differs from ours. *changed set accordingly. v->mu held. */
-static int refresh_locked(vault_t *v, int *changed, char *err, size_t errlen)
+static vault_err_t refresh_locked(vault_t *v, int *changed, char *err, size_t errlen)
 {
     uint8_t hb[VAULT__HDR_LEN];
     *changed = 0;
     long n = vault__read_head(v->path, hb, sizeof(hb));
     if (n < 0) {
-        vault__err(err, errlen, "cannot read %s: %s", v->path, strerror(errno));
-        return -1;
+        return vault__fail(err, errlen, VAULT_EIO, "cannot read %s: %s", v->path, strerror(errno));
     }
     if (n == (long)sizeof(hb) && memcmp(hb, v->hdr_bytes, sizeof(hb)) == 0)
         return 0;
-    if (reload_locked(v, err, errlen) != 0)
-        return -1;
+    vault_err_t rc = reload_locked(v, err, errlen);
+    if (rc != VAULT_OK)
+        return rc;
     *changed = 1;
     return 0;
 }
 
-int vault_reload_if_changed(vault_t *v, int *reloaded, char *err, size_t errlen)
+vault_err_t vault_reload_if_changed(vault_t *v, int *reloaded, char *err, size_t errlen)
 {
     int changed = 0;
     pthread_mutex_lock(&v->mu);
-    int rc = refresh_locked(v, &changed, err, errlen);
+    vault_err_t rc = refresh_locked(v, &changed, err, errlen);
     pthread_mutex_unlock(&v->mu);
     if (reloaded != NULL)
         *reloaded = changed;
@@ -321,10 +337,11 @@ static size_t prune_expired(struct vault__state *st, char ***names)
     return pruned;
 }
 
-int vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const char *object, vault__mutator_t fn, void *arg,
-                  char *err, size_t errlen)
+vault_err_t vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const char *object, vault__mutator_t fn, void *arg,
+                          char *err, size_t errlen)
 {
-    int rc = -1, lockfd = -1, changed, mutated = 0;
+    vault_err_t rc = VAULT_EINVAL;
+    int lockfd = -1, changed, mutated = 0;
     uint8_t *pt = NULL, *file = NULL;
     size_t ptlen = 0, flen = 0, npruned = 0;
     char **pruned = NULL, why[512];
@@ -332,15 +349,19 @@ int vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const ch
 
     pthread_mutex_lock(&v->mu);
     if (v->broken) {
-        vault__err(err, errlen, "this vault handle failed to roll back an earlier write; reopen the vault");
+        rc = vault__fail(err, errlen, VAULT_EBROKEN, "this vault handle failed to roll back an earlier write; reopen the vault");
         goto done;
     }
-    if ((lockfd = vault__lock(v->path, err, errlen)) < 0 || refresh_locked(v, &changed, err, errlen) != 0)
+    if ((lockfd = vault__lock(v->path, err, errlen)) < 0) {
+        rc = lockfd;
+        goto done;
+    }
+    if ((rc = refresh_locked(v, &changed, err, errlen)) != VAULT_OK)
         goto done;
 
     /* the mutation validates, then changes the state */
-    if (fn(&v->st, arg, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "%s", why);
+    if ((rc = fn(&v->st, arg, why, sizeof(why))) != VAULT_OK) {
+        vault__fail(err, errlen, rc, "%s", why);
         vault__audit(v, who, op, object, "refused", why, NULL, 0);
         goto done;
     }
@@ -349,14 +370,14 @@ int vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const ch
 
     /* seal the next generation into the temp file */
     if (vault__audit_head(v->audit, &v->st.audit_seq, v->st.audit_hash, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
+        rc = vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
         goto done;
     }
     h = v->hdr;
     h.generation++;
     vault__encode(&v->st, &pt, &ptlen);
     vault__encrypt(&h, v->dk, pt, ptlen, &file, &flen);
-    if (vault__tmp_write(v->path, file, flen, err, errlen) != 0)
+    if ((rc = vault__tmp_write(v->path, file, flen, err, errlen)) != VAULT_OK)
         goto done;
 
     /* the audit records, before the change becomes visible */
@@ -367,19 +388,19 @@ int vault__mutate(vault_t *v, const vault_actor_t *who, const char *op, const ch
         audit_failed = vault__audit(v, who, "secret.purge", obj, "ok", "retention period ended", why, sizeof(why)) != 0;
     }
     if (audit_failed || vault__audit(v, who, op, object, "ok", NULL, why, sizeof(why)) != 0) {
-        vault__err(err, errlen, "refused because the audit record cannot be written: %s", why);
+        rc = vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
         vault__tmp_discard(v->path);
         goto done;
     }
 
     /* commit */
-    if (vault__tmp_commit(v->path, 1, err, errlen) != 0) {
+    if ((rc = vault__tmp_commit(v->path, 1, err, errlen)) != VAULT_OK) {
         vault__audit(v, who, op, object, "error", err, NULL, 0);
         goto done;
     }
     v->hdr = h;
     vault__header_write(&h, v->hdr_bytes);
-    rc = 0;
+    rc = VAULT_OK;
 done:
     if (rc != 0 && mutated && reload_locked(v, why, sizeof(why)) != 0)
         v->broken = 1;
@@ -427,16 +448,15 @@ struct settings_arg {
     int purge;
 };
 
-static int settings_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
+static vault_err_t settings_apply(struct vault__state *st, void *arg, char *err, size_t errlen)
 {
     struct settings_arg *a = arg;
     if (a->retention != 0 && (a->retention < VAULT_RETENTION_MIN || a->retention > VAULT_RETENTION_MAX)) {
-        vault__err(err, errlen, "the retention period must be between %d and %d days", VAULT_RETENTION_MIN, VAULT_RETENTION_MAX);
-        return -1;
+        return vault__fail(err, errlen, VAULT_EINVAL, "the retention period must be between %d and %d days", VAULT_RETENTION_MIN,
+                           VAULT_RETENTION_MAX);
     }
     if (a->purge == 0 && st->purge_protection) {
-        vault__err(err, errlen, "purge protection is on and cannot be turned off");
-        return -1;
+        return vault__fail(err, errlen, VAULT_EPURGEPROTECTED, "purge protection is on and cannot be turned off");
     }
     if (a->retention != 0)
         st->retention_days = a->retention;
@@ -445,8 +465,8 @@ static int settings_apply(struct vault__state *st, void *arg, char *err, size_t 
     return 0;
 }
 
-int vault_settings_set(vault_t *v, const vault_actor_t *who, unsigned retention_days, int purge_protection, char *err,
-                       size_t errlen)
+vault_err_t vault_settings_set(vault_t *v, const vault_actor_t *who, unsigned retention_days, int purge_protection, char *err,
+                               size_t errlen)
 {
     struct settings_arg a = {retention_days, purge_protection};
     char obj[96];

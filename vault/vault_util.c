@@ -10,14 +10,43 @@
 #include <string.h>
 #include <time.h>
 
-void vault__err(char *err, size_t errlen, const char *fmt, ...)
+vault_err_t vault__fail(char *err, size_t errlen, vault_err_t code, const char *fmt, ...)
 {
     va_list ap;
     if (err == NULL || errlen == 0)
-        return;
+        return code;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    return code;
+}
+
+const char *vault_err_name(vault_err_t e)
+{
+    switch (e) {
+    case VAULT_OK:
+        return "ok";
+#define VAULT__ERR_NAME(code, value, name, text)                                                                                   \
+    case VAULT_##code:                                                                                                             \
+        return name;
+        VAULT_ERR_MAP(VAULT__ERR_NAME)
+#undef VAULT__ERR_NAME
+    }
+    return "unknown";
+}
+
+const char *vault_strerror(vault_err_t e)
+{
+    switch (e) {
+    case VAULT_OK:
+        return "success";
+#define VAULT__ERR_TEXT(code, value, name, text)                                                                                   \
+    case VAULT_##code:                                                                                                             \
+        return text;
+        VAULT_ERR_MAP(VAULT__ERR_TEXT)
+#undef VAULT__ERR_TEXT
+    }
+    return "unknown vault error";
 }
 
 int64_t vault__now(void)

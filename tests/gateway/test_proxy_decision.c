@@ -64,7 +64,7 @@ static int setup(void **state)
     sg_random(mk, sizeof(mk));
     vault_keysource_set_master(&ks, mk);
     assert_int_equal(vault_create(path, &ks, audit, err, sizeof(err)), 0);
-    f->vault = vault_open(path, &ks, audit, err, sizeof(err));
+    f->vault = vault_open(path, &ks, audit, NULL, err, sizeof(err));
     vault_keysource_wipe(&ks);
     assert_non_null(f->vault);
     assert_int_equal(sg_b64_decode(DEV_KEY, strlen(DEV_KEY), key, sizeof(key), &keylen), 0);

@@ -38,7 +38,7 @@ static int setup(void **state)
     f->db = vt_path(f->dir, "vault.db");
     assert_int_equal(vault_keysource_resolve(&f->ks, NULL, NULL, f->err, sizeof(f->err)), 0);
     assert_int_equal(vault_create(f->db, &f->ks, NULL, f->err, sizeof(f->err)), 0);
-    f->v = vault_open(f->db, &f->ks, NULL, f->err, sizeof(f->err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(f->v);
     assert_int_equal(vault_account_add(f->v, NULL, "acct1", key1, 64, key2, 64, "http://127.0.0.1:10000", VAULT_MODE_ORIGIN, f->err,
                                        sizeof(f->err)),
@@ -90,7 +90,7 @@ static void rotation_and_retirement(void **state)
     uint32_t ver = 0;
     assert_int_equal(vault_account_import_key(f->v, NULL, "acct1", 2, k3, 32, &ver, f->err, sizeof(f->err)), 0);
     assert_int_equal(ver, 2);
-    assert_int_equal(vault_account_import_key(f->v, NULL, "acct1", 1, k3, 32, &ver, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_account_import_key(f->v, NULL, "acct1", 1, k3, 32, &ver, f->err, sizeof(f->err)), VAULT_EEXISTS);
     assert_non_null(strstr(f->err, "already stored"));
 
     /* retire key2 version 2: only key1 remains active */
@@ -136,20 +136,20 @@ static void secrets_lifecycle(void **state)
     assert_int_equal(s.attrs.ntags, 2);
     assert_string_equal(s.attrs.tags[1].value, "storage");
     vault_secret_dispose(&s);
-    assert_int_equal(vault_secret_get(f->v, NULL, "db-pass", "0123", &s, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_get(f->v, NULL, "db-pass", "0123", &s, f->err, sizeof(f->err)), VAULT_ENOTFOUND);
 
     /* attributes are enforced */
     vault_secret_input_t off = {.disabled = 1};
     assert_int_equal(vault_secret_set(f->v, NULL, "off", (const uint8_t *)"x", 1, &off, NULL, f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_get(f->v, NULL, "off", NULL, &s, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_get(f->v, NULL, "off", NULL, &s, f->err, sizeof(f->err)), VAULT_EDISABLED);
     assert_non_null(strstr(f->err, "disabled"));
     vault_secret_input_t later = {.nbf = vault__now() + 3600};
     assert_int_equal(vault_secret_set(f->v, NULL, "later", (const uint8_t *)"x", 1, &later, NULL, f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_get(f->v, NULL, "later", NULL, &s, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_get(f->v, NULL, "later", NULL, &s, f->err, sizeof(f->err)), VAULT_ENOTYETVALID);
     assert_non_null(strstr(f->err, "not valid before"));
     vault_secret_input_t gone = {.exp = vault__now() - 10};
     assert_int_equal(vault_secret_set(f->v, NULL, "gone", (const uint8_t *)"x", 1, &gone, NULL, f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_get(f->v, NULL, "gone", NULL, &s, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_get(f->v, NULL, "gone", NULL, &s, f->err, sizeof(f->err)), VAULT_EEXPIRED);
     assert_non_null(strstr(f->err, "expired"));
 
     /* listing: sorted, versions, no values */
@@ -177,7 +177,7 @@ static void secrets_lifecycle(void **state)
     assert_int_equal(list[0].purge_on - list[0].deleted_on, 7 * 86400);
     vault_secret_list_free(list, n);
     assert_int_equal(vault_secret_purge(f->v, NULL, "db-pass", f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_list(f->v, "db-pass", &list, &n, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_list(f->v, "db-pass", &list, &n, f->err, sizeof(f->err)), VAULT_ENOTFOUND);
 
     /* retention: a deleted secret whose purge date has passed goes on the next write, audited */
     assert_int_equal(vault_secret_delete(f->v, NULL, "off", f->err, sizeof(f->err)), 0);
@@ -193,8 +193,8 @@ static void secrets_lifecycle(void **state)
     /* purge protection: on for good */
     assert_int_equal(vault_settings_set(f->v, NULL, 0, 1, f->err, sizeof(f->err)), 0);
     assert_int_equal(vault_secret_delete(f->v, NULL, "x", f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_purge(f->v, NULL, "x", f->err, sizeof(f->err)), -1);
-    assert_int_equal(vault_settings_set(f->v, NULL, 0, 0, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_purge(f->v, NULL, "x", f->err, sizeof(f->err)), VAULT_EPURGEPROTECTED);
+    assert_int_equal(vault_settings_set(f->v, NULL, 0, 0, f->err, sizeof(f->err)), VAULT_EPURGEPROTECTED);
 }
 
 static void stored_policies(void **state)
@@ -235,7 +235,7 @@ static void stored_policies(void **state)
 static void reload_when_changed(void **state)
 {
     struct fixture *f = *state;
-    vault_t *other = vault_open(f->db, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *other = vault_open(f->db, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     int reloaded = -1;
     vault_secret_t s;
     assert_non_null(other);
@@ -243,7 +243,7 @@ static void reload_when_changed(void **state)
     assert_int_equal(vault_reload_if_changed(other, &reloaded, f->err, sizeof(f->err)), 0);
     assert_int_equal(reloaded, 0);
     assert_int_equal(vault_secret_set(f->v, NULL, "new", (const uint8_t *)"v", 1, NULL, NULL, f->err, sizeof(f->err)), 0);
-    assert_int_equal(vault_secret_get(other, NULL, "new", NULL, &s, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_secret_get(other, NULL, "new", NULL, &s, f->err, sizeof(f->err)), VAULT_ENOTFOUND);
     assert_int_equal(vault_reload_if_changed(other, &reloaded, f->err, sizeof(f->err)), 0);
     assert_int_equal(reloaded, 1);
     assert_int_equal(vault_generation(other), g + 1);
@@ -257,7 +257,7 @@ static void reload_when_changed(void **state)
     vault_close(other);
     /* the previous generation is kept */
     char *prev = vt_path(f->dir, "vault.db.prev");
-    vault_t *p = vault_open(prev, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *p = vault_open(prev, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(p);
     assert_int_equal(vault_generation(p), vault_generation(f->v));
     vault_close(p);
@@ -282,25 +282,25 @@ static void backup_and_restore(void **state)
     vault_secret_dispose(&s);
 
     /* a backup is not a vault, nor a vault a backup */
-    assert_null(vault_open(bak, &f->ks, NULL, f->err, sizeof(f->err)));
+    assert_null(vault_open(bak, &f->ks, NULL, NULL, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "backup"));
-    assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, f->db, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, f->db, f->err, sizeof(f->err)), VAULT_EFORMAT);
 
     /* restore where no vault exists: recreates it */
     assert_int_equal(vault_restore(fresh, &f->ks, NULL, NULL, bak, f->err, sizeof(f->err)), 0);
-    vault_t *fv = vault_open(fresh, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *fv = vault_open(fresh, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_non_null(fv);
     vault_close(fv);
 
     /* a foreign backup (another vault, same master key) is refused, and nothing changes */
     char *bak2 = vt_path(f->dir, "b2.bak");
     assert_int_equal(vault_create(db2, &f->ks, NULL, f->err, sizeof(f->err)), 0);
-    vault_t *v2 = vault_open(db2, &f->ks, NULL, f->err, sizeof(f->err));
+    vault_t *v2 = vault_open(db2, &f->ks, NULL, NULL, f->err, sizeof(f->err));
     assert_int_equal(vault_backup(v2, NULL, bak2, f->err, sizeof(f->err)), 0);
     vault_close(v2);
     size_t n0, n1;
     uint8_t *before = vt_read(f->db, &n0);
-    assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, bak2, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, bak2, f->err, sizeof(f->err)), VAULT_EFOREIGN);
     assert_non_null(strstr(f->err, "another vault"));
     uint8_t *after = vt_read(f->db, &n1);
     assert_int_equal(n0, n1);
@@ -315,7 +315,8 @@ static void backup_and_restore(void **state)
         b[off] ^= 0x80;
         vt_write(bad, b, blen);
         b[off] ^= 0x80;
-        assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, bad, f->err, sizeof(f->err)), -1);
+        vault_err_t rc = vault_restore(f->db, &f->ks, NULL, NULL, bad, f->err, sizeof(f->err));
+        assert_true(rc == VAULT_EFORMAT || rc == VAULT_ECORRUPT || rc == VAULT_EBADKEY);
     }
     after = vt_read(f->db, &n1);
     assert_memory_equal(before, after, n0);
@@ -324,7 +325,7 @@ static void backup_and_restore(void **state)
     vault_keysource_t other = {0};
     uint8_t mk[32] = {9};
     vault_keysource_set_master(&other, mk);
-    assert_int_equal(vault_restore(f->db, &other, NULL, NULL, bak, f->err, sizeof(f->err)), -1);
+    assert_int_equal(vault_restore(f->db, &other, NULL, NULL, bak, f->err, sizeof(f->err)), VAULT_EBADKEY);
     assert_non_null(strstr(f->err, "wrong master key"));
     vault_keysource_wipe(&other);
     free(b);
@@ -356,7 +357,7 @@ static void codec_round_trip(void **state)
     /* every truncation is refused */
     for (size_t n = 0; n < alen; n++) {
         struct vault__state t;
-        assert_int_equal(vault__decode(a, n, &t, f->err, sizeof(f->err)), -1);
+        assert_int_equal(vault__decode(a, n, &t, f->err, sizeof(f->err)), VAULT_ECORRUPT);
     }
     vault__state_free(&st);
     sg_secure_free(a);

@@ -163,7 +163,7 @@ static void invalid_record_refuses_batch(void **state)
     fill(recs, objs, 4, "x");
     assert_int_equal(vault_audit_append_batch(a, recs, 2, err, sizeof(err)), 0);
     recs[2].result = NULL;
-    assert_int_equal(vault_audit_append_batch(a, recs, 4, err, sizeof(err)), -2);
+    assert_int_equal(vault_audit_append_batch(a, recs, 4, err, sizeof(err)), VAULT_EINVAL);
     assert_non_null(strstr(err, "record 3"));
     assert_true(err[0] != '\0' && strchr(err, '\n') == NULL);
     assert_int_equal(verified(f->log), 2);
@@ -212,7 +212,7 @@ static void unwritable_log_refuses(void **state)
     vault_audit_t *a = vault_audit_open(path, err, sizeof(err));
     fill(recs, objs, 4, "x");
     err[0] = '\0';
-    assert_int_equal(vault_audit_append_batch(a, recs, 4, err, sizeof(err)), -1);
+    assert_int_equal(vault_audit_append_batch(a, recs, 4, err, sizeof(err)), VAULT_EIO);
     assert_true(err[0] != '\0' && strchr(err, '\n') == NULL);
     vault_audit_close(a);
     free(path);

@@ -51,7 +51,7 @@ static void two_writers_lose_nothing(void **state)
     assert_true(WIFEXITED(sb) && WEXITSTATUS(sb) == 0);
 
     assert_int_equal(vault_keysource_resolve(&ks, NULL, NULL, err, sizeof(err)), 0);
-    vault_t *v = vault_open(db, &ks, NULL, err, sizeof(err));
+    vault_t *v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
     assert_non_null(v);
     vault_status_t st;
     vault_get_status(v, &st);

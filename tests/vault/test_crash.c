@@ -77,7 +77,7 @@ static void kill9_during_writes(void **state)
             killed++;
         }
         /* the vault always opens */
-        vault_t *v = vault_open(db, &ks, NULL, err, sizeof(err));
+        vault_t *v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
         if (v == NULL)
             fail_msg("after write %d: %s", i, err);
         vault_close(v);
@@ -87,7 +87,7 @@ static void kill9_during_writes(void **state)
     assert_true(confirmed > 0);
 
     /* every confirmed write is there */
-    vault_t *v = vault_open(db, &ks, NULL, err, sizeof(err));
+    vault_t *v = vault_open(db, &ks, NULL, NULL, err, sizeof(err));
     assert_non_null(v);
     for (int i = 0; i < WRITES; i++) {
         vault_secret_t s;

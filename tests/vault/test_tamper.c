@@ -95,7 +95,7 @@ static void truncated(void **state)
     for (size_t n = 0; n < f->len; n++) {
         vt_write(cut, f->orig, n);
         err[0] = '\0';
-        vault_t *v = vault_open(cut, &ks, NULL, err, sizeof(err));
+        vault_t *v = vault_open(cut, &ks, NULL, NULL, err, sizeof(err));
         assert_null(v);
         assert_true(strlen(err) > 10);
     }
@@ -135,7 +135,7 @@ static void every_flipped_byte(void **state)
         vt_result_free(&r);
         /* a read through the API, with the message it gives */
         char err[512] = "";
-        vault_t *v = vault_open(f->db, &ks, NULL, err, sizeof(err));
+        vault_t *v = vault_open(f->db, &ks, NULL, NULL, err, sizeof(err));
         if (v != NULL || strlen(err) < 10)
             fail_msg("offset %zu: opened, or no message", off);
         assert_unchanged(f, bad);

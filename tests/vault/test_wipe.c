@@ -130,7 +130,7 @@ static int setup(void **state)
     f->db = vt_path(f->dir, "vault.db");
     assert_int_equal(vault_keysource_resolve(&f->ks, NULL, NULL, err, sizeof(err)), 0);
     assert_int_equal(vault_create(f->db, &f->ks, NULL, err, sizeof(err)), 0);
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
     assert_int_equal(vault_account_add(f->v, NULL, "acct1", key, 64, NULL, 0, NULL, VAULT_MODE_PASSTHROUGH, err, sizeof(err)), 0);
     assert_int_equal(vault_secret_set(f->v, NULL, "s1", (const uint8_t *)"top-secret-value", 16, NULL, NULL, err, sizeof(err)), 0);
@@ -202,7 +202,7 @@ static void handle_wiped_on_close(void **state)
     assert_wiped();
 
     /* a secret value */
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
     const uint8_t *value = f->v->st.secrets[0].v[0].value;
     assert_memory_equal(value, "top-secret-value", 16);
@@ -211,12 +211,12 @@ static void handle_wiped_on_close(void **state)
     assert_wiped();
 
     /* the data key, inside the handle struct */
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
     watch(f->v, offsetof(struct vault, dk), sizeof(f->v->dk));
     vault_close(f->v);
     assert_wiped();
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
 }
 
@@ -245,7 +245,7 @@ static void no_freed_buffer_holds_a_secret(void **state)
     assert_int_equal(vault_backup(f->v, NULL, bak, err, sizeof(err)), 0);
     vault_close(f->v);
     assert_int_equal(vault_restore(f->db, &f->ks, NULL, NULL, bak, err, sizeof(err)), 0);
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
     assert_int_equal(vault_secret_delete(f->v, NULL, "s2", err, sizeof(err)), 0);
     assert_int_equal(vault_secret_purge(f->v, NULL, "s2", err, sizeof(err)), 0);
@@ -258,7 +258,7 @@ static void no_freed_buffer_holds_a_secret(void **state)
     sg_wipe(&rotated, sizeof(rotated));
     assert_int_equal(vault_account_import_key(f->v, NULL, "acct1", 2, key + 1, 32, NULL, err, sizeof(err)), 0);
     vault_close(f->v);
-    f->v = vault_open(f->db, &f->ks, NULL, err, sizeof(err));
+    f->v = vault_open(f->db, &f->ks, NULL, NULL, err, sizeof(err));
     assert_non_null(f->v);
     assert_int_equal(scan_stop(), 0);
     free(bak);
