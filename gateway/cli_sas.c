@@ -380,22 +380,25 @@ struct check_args {
     size_t nkeys;
 };
 
-/* Parses the options verify and inspect share (inspect refuses --key, --client-ip and --verbose). */
-static int parse_check_args(const char *cmd, const char *usage, int argc, char **argv, int with_keys, struct check_args *a)
-{
-    static const gw_arg_t with_keys_table[] = {{"--at", NULL, GW_ARG_VALUE},         {"--method", NULL, GW_ARG_VALUE},
-                                               {"--copy-source", NULL, GW_ARG_FLAG}, {"--requires-sync", NULL, GW_ARG_FLAG},
-                                               {"--key", NULL, GW_ARG_REPEATED},     {"--client-ip", NULL, GW_ARG_VALUE},
-                                               {"--verbose", NULL, GW_ARG_FLAG},     {NULL, NULL, GW_ARG_FLAG}};
-    /* inspect: the same without --key, --client-ip and --verbose */
-    static const gw_arg_t without_keys_table[] = {{"--at", NULL, GW_ARG_VALUE},
-                                                  {"--method", NULL, GW_ARG_VALUE},
-                                                  {"--copy-source", NULL, GW_ARG_FLAG},
-                                                  {"--requires-sync", NULL, GW_ARG_FLAG},
-                                                  {NULL, NULL, GW_ARG_FLAG}};
+/* The options verify and inspect share, and the sentences for their bad values. */
+/* clang-format off */
+#define CHECK_OPTS                                                                                                                 \
+    {"--at", NULL, GW_ARG_VALUE}, {"--method", NULL, GW_ARG_VALUE}, {"--copy-source", NULL, GW_ARG_FLAG},                          \
+    {"--requires-sync", NULL, GW_ARG_FLAG}
+/* clang-format on */
 #define AT_SENTENCE "--at needs a time such as 2026-11-24T10:00:00Z, not '%s'"
 #define METHOD_SENTENCE "--method must be GET, PUT, DELETE, HEAD or POST, not '%s'"
 #define IP_SENTENCE "--client-ip needs an IPv4 or IPv6 address, not '%s'"
+
+/* Parses the options verify and inspect share (inspect refuses --key, --client-ip and --verbose). */
+static int parse_check_args(const char *cmd, const char *usage, int argc, char **argv, int with_keys, struct check_args *a)
+{
+    static const gw_arg_t with_keys_table[] = {CHECK_OPTS,
+                                               {"--key", NULL, GW_ARG_REPEATED},
+                                               {"--client-ip", NULL, GW_ARG_VALUE},
+                                               {"--verbose", NULL, GW_ARG_FLAG},
+                                               {NULL, NULL, GW_ARG_FLAG}};
+    static const gw_arg_t without_keys_table[] = {CHECK_OPTS, {NULL, NULL, GW_ARG_FLAG}}; /* inspect */
     gw_args_t p;
     const char *value;
     memset(a, 0, sizeof(*a));
