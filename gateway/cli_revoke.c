@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "cli_redis.h"
 #include "common.h"
 #include "config.h"
@@ -157,50 +158,51 @@ static void audit_removal(const char *path, const gw_revoke_selector_t *sel, int
 
 int gw_cli_revoke(int argc, char **argv)
 {
-    const char *token_id = NULL, *remove = NULL, *expiry = NULL, *token = NULL, *principal = NULL, *account = NULL,
-               *container = NULL, *issued_before = NULL, *redis_addr = NULL, *config = NULL, *audit_log = NULL, *vault_path = NULL;
-    int json = 0;
     static const char *const usage_tail = " (see 'sasgw revoke --help').\n";
-
-    /* options: each valued one and where its value goes (--master-key-file/--passphrase-file are accepted, unused) */
-    const char *unused = NULL;
-    const struct {
-        const char *name;
-        const char **value;
-    } valued[] = {{"--token-id", &token_id},     {"--expiry", &expiry},
-                  {"--remove", &remove},         {"--token", &token},
-                  {"--principal", &principal},   {"--account", &account},
-                  {"--container", &container},   {"--issued-before", &issued_before},
-                  {"--redis", &redis_addr},      {"-c", &config},
-                  {"--config", &config},         {"--audit-log", &audit_log},
-                  {"--vault", &vault_path},      {"--master-key-file", &unused},
-                  {"--passphrase-file", &unused}};
-    const size_t nvalued = sizeof(valued) / sizeof(valued[0]);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(help, stdout);
-            return GW_EXIT_OK;
-        }
-        if (strcmp(a, "--json") == 0) {
-            json = 1;
-            continue;
-        }
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a), k = 0;
-        while (k < nvalued && !(strlen(valued[k].name) == len && strncmp(valued[k].name, a, len) == 0))
-            k++;
-        if (k == nvalued) {
-            fprintf(stderr, "sasgw revoke: unknown argument '%s'%s", a, usage_tail);
-            return GW_EXIT_USAGE;
-        }
-        const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (value == NULL) {
-            fprintf(stderr, "sasgw revoke: option '%s' needs a value%s", a, usage_tail);
-            return GW_EXIT_USAGE;
-        }
-        *valued[k].value = value;
+    /* --master-key-file and --passphrase-file are accepted, unused */
+    static const gw_arg_t table[] = {{"--token-id", NULL, GW_ARG_VALUE},
+                                     {"--expiry", NULL, GW_ARG_VALUE},
+                                     {"--remove", NULL, GW_ARG_VALUE},
+                                     {"--token", NULL, GW_ARG_VALUE},
+                                     {"--principal", NULL, GW_ARG_VALUE},
+                                     {"--account", NULL, GW_ARG_VALUE},
+                                     {"--container", NULL, GW_ARG_VALUE},
+                                     {"--issued-before", NULL, GW_ARG_VALUE},
+                                     {"--redis", NULL, GW_ARG_VALUE},
+                                     {"--config", "-c", GW_ARG_VALUE},
+                                     {"--audit-log", NULL, GW_ARG_VALUE},
+                                     {"--vault", NULL, GW_ARG_VALUE},
+                                     {"--master-key-file", NULL, GW_ARG_VALUE},
+                                     {"--passphrase-file", NULL, GW_ARG_VALUE},
+                                     {"--json", NULL, GW_ARG_FLAG},
+                                     {NULL, NULL, GW_ARG_FLAG}};
+    gw_args_t p;
+    switch (gw_args_parse(&p, table, 0, 0, argc, argv)) {
+    case GW_ARGS_OK:
+        break;
+    case GW_ARGS_HELP:
+        fputs(help, stdout);
+        return GW_EXIT_OK;
+    case GW_ARGS_E_NEEDS_VALUE:
+        fprintf(stderr, "sasgw revoke: option '%s' needs a value%s", p.bad, usage_tail);
+        return GW_EXIT_USAGE;
+    case GW_ARGS_E_REPEATED:
+        fprintf(stderr, "sasgw revoke: option '%.*s' given twice%s", (int)p.bad_len, p.bad, usage_tail);
+        return GW_EXIT_USAGE;
+    case GW_ARGS_E_TOO_MANY:
+        fprintf(stderr, "sasgw revoke: too many options%s", usage_tail);
+        return GW_EXIT_USAGE;
+    default: /* an unknown option, a flag with a value, a positional argument */
+        fprintf(stderr, "sasgw revoke: unknown argument '%s'%s", p.bad, usage_tail);
+        return GW_EXIT_USAGE;
     }
+    const char *token_id = gw_args_value(&p, "--token-id"), *remove = gw_args_value(&p, "--remove"),
+               *expiry = gw_args_value(&p, "--expiry"), *token = gw_args_value(&p, "--token"),
+               *principal = gw_args_value(&p, "--principal"), *account = gw_args_value(&p, "--account"),
+               *container = gw_args_value(&p, "--container"), *issued_before = gw_args_value(&p, "--issued-before"),
+               *redis_addr = gw_args_value(&p, "--redis"), *config = gw_args_value(&p, "--config"),
+               *audit_log = gw_args_value(&p, "--audit-log"), *vault_path = gw_args_value(&p, "--vault");
+    int json = gw_args_has(&p, "--json");
 
     /* exactly one selector */
     int nsel = (token_id != NULL) + (token != NULL) + (principal != NULL) + (account != NULL) + (remove != NULL);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "common.h"
 #include "signer.h"
 
@@ -93,26 +94,23 @@ static int is_help(const char *a)
 }
 
 /*
- * Matches argv[*i] against "--name VALUE" or "--name=VALUE". Returns 1 and
- * sets *value (advancing *i past a separate value), 0 when it is another
- * option, -1 when the value is missing.
+ * The sentences every sas command gives for the parser's errors that do not
+ * depend on the command (cli_args.h); GW_EXIT_USAGE. The others read
+ * "<lead>'<argument>'<tail>".
  */
-static int option(int argc, char **argv, int *i, const char *name, const char **value)
+static int args_error(const char *cmd, const char *usage, const gw_args_t *p, gw_args_err_t e, const char *lead, const char *tail)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
+    switch (e) {
+    case GW_ARGS_E_NEEDS_VALUE:
+        return usage_error(cmd, usage, "%s needs a value", p->bad_row->name);
+    case GW_ARGS_E_REPEATED:
+        return usage_error(cmd, usage, "%s given twice", p->bad_row->name);
+    case GW_ARGS_E_TOO_MANY:
+        return usage_error(cmd, usage, "%s", "too many options");
+    default:
+        break;
     }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
+    return usage_error(cmd, usage, "%s'%s'%s", lead, p->bad != NULL ? p->bad : "", tail);
 }
 
 /*
@@ -320,40 +318,27 @@ static int cmd_mint(int argc, char **argv)
     sas_key_t key;
     sas_error_t err;
 
-    memset(&m, 0, sizeof(m));
-    for (int i = 1; i < argc; i++) {
-        const char *value = NULL;
-        int found = 0;
-        if (is_help(argv[i])) {
-            fputs(usage_mint, stdout);
-            return GW_EXIT_OK;
-        }
-        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]) && !found; f++) {
-            int r = option(argc, argv, &i, fields[f].name, &value);
-            if (r < 0)
-                return usage_error("mint", usage_mint, "%s needs a value", fields[f].name);
-            if (r > 0) {
-                const char **slot = (const char **)(void *)((char *)&m + fields[f].offset);
-                if (*slot != NULL)
-                    return usage_error("mint", usage_mint, "%s given twice", fields[f].name);
-                *slot = value;
-                found = 1;
-            }
-        }
-        for (size_t k = 0; k < sizeof(key_options) / sizeof(key_options[0]) && !found; k++) {
-            int r = option(argc, argv, &i, key_options[k].name, &value);
-            if (r < 0)
-                return usage_error("mint", usage_mint, "%s needs a value", key_options[k].name);
-            if (r > 0) {
-                if (*key_options[k].slot != NULL)
-                    return usage_error("mint", usage_mint, "%s given twice", key_options[k].name);
-                *key_options[k].slot = value;
-                found = 1;
-            }
-        }
-        if (!found)
-            return usage_error("mint", usage_mint, "unknown argument '%s'", argv[i]);
+    /* the table: one valued option per field and per key option */
+    enum { NFIELDS = sizeof(fields) / sizeof(fields[0]), NKEYOPTS = sizeof(key_options) / sizeof(key_options[0]) };
+    gw_arg_t table[NFIELDS + NKEYOPTS + 1];
+    for (size_t f = 0; f < NFIELDS; f++)
+        table[f] = (gw_arg_t){fields[f].name, NULL, GW_ARG_VALUE};
+    for (size_t k = 0; k < NKEYOPTS; k++)
+        table[NFIELDS + k] = (gw_arg_t){key_options[k].name, NULL, GW_ARG_VALUE};
+    table[NFIELDS + NKEYOPTS] = (gw_arg_t){NULL, NULL, GW_ARG_FLAG};
+    gw_args_t args;
+    gw_args_err_t e = gw_args_parse(&args, table, 0, 0, argc, argv);
+    if (e == GW_ARGS_HELP) {
+        fputs(usage_mint, stdout);
+        return GW_EXIT_OK;
     }
+    if (e != GW_ARGS_OK)
+        return args_error("mint", usage_mint, &args, e, "unknown argument ", "");
+    memset(&m, 0, sizeof(m));
+    for (size_t f = 0; f < NFIELDS; f++)
+        *(const char **)(void *)((char *)&m + fields[f].offset) = gw_args_value(&args, fields[f].name);
+    for (size_t k = 0; k < NKEYOPTS; k++)
+        *key_options[k].slot = gw_args_value(&args, key_options[k].name);
     if (m.account == NULL)
         return usage_error("mint", usage_mint, "%s is required", "--account");
     if ((m.services == NULL) != (m.resource_types == NULL))
@@ -395,52 +380,74 @@ struct check_args {
     size_t nkeys;
 };
 
+/* The options verify and inspect share, and the sentences for their bad values. */
+/* clang-format off */
+#define CHECK_OPTS                                                                                                                 \
+    {"--at", NULL, GW_ARG_VALUE}, {"--method", NULL, GW_ARG_VALUE}, {"--copy-source", NULL, GW_ARG_FLAG},                          \
+    {"--requires-sync", NULL, GW_ARG_FLAG}
+/* clang-format on */
+#define AT_SENTENCE "--at needs a time such as 2026-11-24T10:00:00Z, not '%s'"
+#define METHOD_SENTENCE "--method must be GET, PUT, DELETE, HEAD or POST, not '%s'"
+#define IP_SENTENCE "--client-ip needs an IPv4 or IPv6 address, not '%s'"
+
 /* Parses the options verify and inspect share (inspect refuses --key, --client-ip and --verbose). */
 static int parse_check_args(const char *cmd, const char *usage, int argc, char **argv, int with_keys, struct check_args *a)
 {
+    static const gw_arg_t with_keys_table[] = {CHECK_OPTS,
+                                               {"--key", NULL, GW_ARG_REPEATED},
+                                               {"--client-ip", NULL, GW_ARG_VALUE},
+                                               {"--verbose", NULL, GW_ARG_FLAG},
+                                               {NULL, NULL, GW_ARG_FLAG}};
+    static const gw_arg_t without_keys_table[] = {CHECK_OPTS, {NULL, NULL, GW_ARG_FLAG}}; /* inspect */
+    gw_args_t p;
+    const char *value;
     memset(a, 0, sizeof(*a));
     a->at = SAS_TIME_NONE;
     a->method = SAS_METHOD_GET;
-    for (int i = 1; i < argc; i++) {
-        const char *value = NULL;
-        int r;
-        if (is_help(argv[i])) {
-            fputs(usage, stdout);
-            return -2;
-        }
-        if ((r = option(argc, argv, &i, "--at", &value)) != 0) {
-            if (r < 0 || sas_time_parse(value, strlen(value), &a->at) != 0)
-                return usage_error(cmd, usage, "--at needs a time such as 2026-11-24T10:00:00Z, not '%s'", r < 0 ? "" : value);
-        } else if ((r = option(argc, argv, &i, "--method", &value)) != 0) {
-            if (r < 0 || (a->method = sas_method_parse(value, strlen(value))) == SAS_METHOD_OTHER)
-                return usage_error(cmd, usage, "--method must be GET, PUT, DELETE, HEAD or POST, not '%s'", r < 0 ? "" : value);
-        } else if (strcmp(argv[i], "--copy-source") == 0) {
-            a->req_flags |= SAS_REQ_COPY_SOURCE;
-        } else if (strcmp(argv[i], "--requires-sync") == 0) {
-            a->req_flags |= SAS_REQ_REQUIRES_SYNC;
-        } else if (with_keys && (r = option(argc, argv, &i, "--key", &value)) != 0) {
-            if (r < 0)
-                return usage_error(cmd, usage, "%s needs a value", "--key");
-            if (a->nkeys == MAX_KEYS)
-                return usage_error(cmd, usage, "at most %d keys", MAX_KEYS);
-            a->keys[a->nkeys++] = value;
-        } else if (with_keys && (r = option(argc, argv, &i, "--client-ip", &value)) != 0) {
-            sas_ip_t ip;
-            if (r < 0 || sas_ip_parse(&ip, value, strlen(value)) != 0)
-                return usage_error(cmd, usage, "--client-ip needs an IPv4 or IPv6 address, not '%s'", r < 0 ? "" : value);
-            a->client_ip = value;
-        } else if (with_keys && strcmp(argv[i], "--verbose") == 0) {
-            a->verbose = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return usage_error(cmd, usage, "unknown option '%s'", argv[i]);
-        } else if (a->url != NULL) {
-            return usage_error(cmd, usage, "one URL only (extra argument '%s')", argv[i]);
-        } else {
-            a->url = argv[i];
-        }
-    }
-    if (a->url == NULL)
+    gw_args_err_t e = gw_args_parse(&p, with_keys ? with_keys_table : without_keys_table, 1, 1, argc, argv);
+    switch (e) {
+    case GW_ARGS_OK:
+        break;
+    case GW_ARGS_HELP:
+        fputs(usage, stdout);
+        return -2;
+    case GW_ARGS_E_NEEDS_VALUE:
+        if (strcmp(p.bad_row->name, "--at") == 0)
+            return usage_error(cmd, usage, AT_SENTENCE, "");
+        if (strcmp(p.bad_row->name, "--method") == 0)
+            return usage_error(cmd, usage, METHOD_SENTENCE, "");
+        if (strcmp(p.bad_row->name, "--client-ip") == 0)
+            return usage_error(cmd, usage, IP_SENTENCE, "");
+        return args_error(cmd, usage, &p, e, "", "");
+    case GW_ARGS_E_EXTRA:
+        return args_error(cmd, usage, &p, e, "one URL only (extra argument ", ")");
+    case GW_ARGS_E_MISSING:
         return usage_error(cmd, usage, "%s", "a URL is required");
+    default: /* unknown, a flag with a value, given twice, too many */
+        return args_error(cmd, usage, &p, e, "unknown option ", "");
+    }
+    a->url = p.pos[0];
+    if ((value = gw_args_value(&p, "--at")) != NULL && sas_time_parse(value, strlen(value), &a->at) != 0)
+        return usage_error(cmd, usage, AT_SENTENCE, value);
+    if ((value = gw_args_value(&p, "--method")) != NULL && (a->method = sas_method_parse(value, strlen(value))) == SAS_METHOD_OTHER)
+        return usage_error(cmd, usage, METHOD_SENTENCE, value);
+    if (gw_args_has(&p, "--copy-source"))
+        a->req_flags |= SAS_REQ_COPY_SOURCE;
+    if (gw_args_has(&p, "--requires-sync"))
+        a->req_flags |= SAS_REQ_REQUIRES_SYNC;
+    size_t cursor = 0;
+    while (with_keys && (value = gw_args_next(&p, "--key", &cursor)) != NULL) {
+        if (a->nkeys == MAX_KEYS)
+            return usage_error(cmd, usage, "at most %d keys", MAX_KEYS);
+        a->keys[a->nkeys++] = value;
+    }
+    sas_ip_t ip;
+    if (with_keys && (value = gw_args_value(&p, "--client-ip")) != NULL) {
+        if (sas_ip_parse(&ip, value, strlen(value)) != 0)
+            return usage_error(cmd, usage, IP_SENTENCE, value);
+        a->client_ip = value;
+    }
+    a->verbose = with_keys && gw_args_has(&p, "--verbose");
     if (a->at == SAS_TIME_NONE)
         a->at = sas_time_now();
     return 0;

@@ -16,6 +16,7 @@
 #include "admin_api.h"
 #include "app.h"
 #include "cli.h"
+#include "cli_args.h"
 #include "config.h"
 #include "issue_api.h"
 #include "proxy.h"
@@ -201,31 +202,37 @@ static int register_modules(gw_server_t *server, const gw_config_t *conf, gw_app
 
 int gw_cli_serve(int argc, char **argv)
 {
-    const char *config_path = NULL;
+    /* serve's options: add a row here and read it below */
+    static const gw_arg_t table[] = {{"--config", "-c", GW_ARG_VALUE},
+                                     {"--threads", NULL, GW_ARG_VALUE},
+                                     {"--check", NULL, GW_ARG_FLAG},
+                                     {"--die-with-parent", NULL, GW_ARG_FLAG},
+                                     {NULL, NULL, GW_ARG_FLAG}};
     unsigned threads = 0;
-    int check_only = 0, with_parent = 0;
     char err[512];
+    gw_args_t p;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return GW_EXIT_OK;
-        } else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-            config_path = argv[++i];
-        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (parse_threads(argv[++i], &threads) != 0) {
-                fprintf(stderr, "sasgw serve: --threads takes a number from 1 to %d\n", GW_CONFIG_MAX_THREADS);
-                return GW_EXIT_USAGE;
-            }
-        } else if (strcmp(argv[i], "--check") == 0) {
-            check_only = 1;
-        } else if (strcmp(argv[i], "--die-with-parent") == 0) {
-            with_parent = 1;
-        } else {
-            fprintf(stderr, "sasgw serve: unexpected argument '%s'\n\n", argv[i]);
-            usage(stderr);
-            return GW_EXIT_USAGE;
-        }
+    switch (gw_args_parse(&p, table, 0, 0, argc, argv)) {
+    case GW_ARGS_OK:
+        break;
+    case GW_ARGS_HELP:
+        usage(stdout);
+        return GW_EXIT_OK;
+    case GW_ARGS_E_REPEATED:
+        fprintf(stderr, "sasgw serve: %.*s given twice\n\n", (int)p.bad_len, p.bad);
+        usage(stderr);
+        return GW_EXIT_USAGE;
+    default: /* an unknown option, a missing value, a positional argument */
+        fprintf(stderr, "sasgw serve: unexpected argument '%s'\n\n", p.bad);
+        usage(stderr);
+        return GW_EXIT_USAGE;
+    }
+    const char *config_path = gw_args_value(&p, "--config");
+    const char *threads_arg = gw_args_value(&p, "--threads");
+    int check_only = gw_args_has(&p, "--check"), with_parent = gw_args_has(&p, "--die-with-parent");
+    if (threads_arg != NULL && parse_threads(threads_arg, &threads) != 0) {
+        fprintf(stderr, "sasgw serve: --threads takes a number from 1 to %d\n", GW_CONFIG_MAX_THREADS);
+        return GW_EXIT_USAGE;
     }
     if (config_path == NULL) {
         fprintf(stderr, "sasgw serve: -c FILE is required\n\n");

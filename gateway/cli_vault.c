@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "cli_redis.h"
 #include "common.h"
 #include "config.h"
@@ -33,106 +34,82 @@
 /* ---------------------------------------------------------------- argument parsing */
 
 /*
- * A command's options: "--name" is a flag, "--name=" takes a value. Options may
- * come before, between or after positional arguments; "--name=value" works too.
+ * A command's options: one gw_arg_t table per command (cli_args.h), ending in
+ * VAULT_OPTS, the options every vault command takes (and the terminator).
  */
+#define FLAG(name)                                                                                                                 \
+    {                                                                                                                              \
+        name, NULL, GW_ARG_FLAG                                                                                                    \
+    }
+#define VALUE(name)                                                                                                                \
+    {                                                                                                                              \
+        name, NULL, GW_ARG_VALUE                                                                                                   \
+    }
+#define VAULT_OPTS                                                                                                                 \
+    VALUE("--vault"), VALUE("--master-key-file"), VALUE("--passphrase-file"), VALUE("--audit-log"),                                \
+    {                                                                                                                              \
+        NULL, NULL, GW_ARG_FLAG                                                                                                    \
+    }
+
 struct args {
-    const char *cmd; /* "secret set", for messages */
-    const char *pos[8];
-    int npos;
-    struct {
-        const char *name, *value;
-    } o[64];
-    int no;
+    const char *cmd;        /* "secret set", for messages */
+    const char *const *pos; /* the positional arguments (p.pos) */
+    size_t npos;
+    gw_args_t p;
 };
 
-static const char *const common_opts[] = {"--vault=", "--master-key-file=", "--passphrase-file=", "--audit-log=", NULL};
-
-static const char *spec_match(const char *const *spec, const char *name, size_t len, int *takes_value)
-{
-    for (; *spec != NULL; spec++) {
-        size_t n = strlen(*spec);
-        int v = (*spec)[n - 1] == '=';
-        if (n - (size_t)v == len && strncmp(*spec, name, len) == 0) {
-            *takes_value = v;
-            return *spec;
-        }
-    }
-    return NULL;
-}
-
-/* Returns 0 to run, 1 when help was printed, 2 on a usage error (message printed). */
-static int parse_args(struct args *a, const char *cmd, int argc, char **argv, const char *const *spec, int minpos, int maxpos,
+/*
+ * Parses argv against spec with minpos..maxpos positional arguments. Returns
+ * 0 to run, 1 when help was printed, 2 on a usage error (message printed).
+ */
+static int parse_args(struct args *a, const char *cmd, int argc, char **argv, const gw_arg_t *spec, int minpos, int maxpos,
                       const char *help)
 {
-    memset(a, 0, sizeof(*a));
+    gw_args_err_t e = gw_args_parse(&a->p, spec, minpos, maxpos, argc, argv);
     a->cmd = cmd;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(help, stdout);
-            return 1;
-        }
-        int dummy;
-        if (strncmp(arg, "--", 2) == 0 || (arg[0] == '-' && spec_match(spec, arg, strlen(arg), &dummy) != NULL)) {
-            const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-            size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-            int takes = 0;
-            const char *name = spec_match(spec, arg, len, &takes);
-            if (name == NULL)
-                name = spec_match(common_opts, arg, len, &takes);
-            if (name == NULL) {
-                fprintf(stderr, "sasgw %s: unknown option '%.*s' (see 'sasgw %s --help').\n", cmd, (int)len, arg, cmd);
-                return 2;
-            }
-            if (a->no == (int)(sizeof(a->o) / sizeof(a->o[0]))) {
-                fprintf(stderr, "sasgw %s: too many options.\n", cmd);
-                return 2;
-            }
-            a->o[a->no].name = name;
-            if (takes) {
-                if (eq != NULL) {
-                    a->o[a->no].value = eq + 1;
-                } else if (i + 1 < argc) {
-                    a->o[a->no].value = argv[++i];
-                } else {
-                    fprintf(stderr, "sasgw %s: option '%s' needs a value.\n", cmd, arg);
-                    return 2;
-                }
-            } else if (eq != NULL) {
-                fprintf(stderr, "sasgw %s: option '%.*s' takes no value.\n", cmd, (int)len, arg);
-                return 2;
-            }
-            a->no++;
-            continue;
-        }
-        if (a->npos == maxpos || a->npos == (int)(sizeof(a->pos) / sizeof(a->pos[0]))) {
-            fprintf(stderr, "sasgw %s: unexpected argument '%s' (see 'sasgw %s --help').\n", cmd, arg, cmd);
-            return 2;
-        }
-        a->pos[a->npos++] = arg;
-    }
-    if (a->npos < minpos) {
+    a->pos = a->p.pos;
+    a->npos = a->p.npos;
+    const gw_args_t *p = &a->p;
+    switch (e) {
+    case GW_ARGS_OK:
+        return 0;
+    case GW_ARGS_HELP:
+        fputs(help, stdout);
+        return 1;
+    case GW_ARGS_E_UNKNOWN:
+        fprintf(stderr, "sasgw %s: unknown option '%.*s' (see 'sasgw %s --help').\n", cmd, (int)p->bad_len, p->bad, cmd);
+        break;
+    case GW_ARGS_E_NEEDS_VALUE:
+        fprintf(stderr, "sasgw %s: option '%s' needs a value.\n", cmd, p->bad);
+        break;
+    case GW_ARGS_E_NO_VALUE:
+        fprintf(stderr, "sasgw %s: option '%.*s' takes no value.\n", cmd, (int)p->bad_len, p->bad);
+        break;
+    case GW_ARGS_E_REPEATED:
+        fprintf(stderr, "sasgw %s: option '%.*s' given twice (see 'sasgw %s --help').\n", cmd, (int)p->bad_len, p->bad, cmd);
+        break;
+    case GW_ARGS_E_EXTRA:
+        fprintf(stderr, "sasgw %s: unexpected argument '%s' (see 'sasgw %s --help').\n", cmd, p->bad, cmd);
+        break;
+    case GW_ARGS_E_MISSING:
         fprintf(stderr, "sasgw %s: missing argument (see 'sasgw %s --help').\n", cmd, cmd);
-        return 2;
+        break;
+    case GW_ARGS_E_TOO_MANY:
+        fprintf(stderr, "sasgw %s: too many options.\n", cmd);
+        break;
     }
-    return 0;
+    return 2;
 }
 
-/* The last value of an option (its spec name, with or without '='), or NULL. */
+/* The last value of an option (its table name), "" for a flag, or NULL. */
 static const char *opt(const struct args *a, const char *name)
 {
-    const char *v = NULL;
-    size_t n = strlen(name);
-    for (int i = 0; i < a->no; i++)
-        if (strncmp(a->o[i].name, name, n) == 0 && (a->o[i].name[n] == '\0' || a->o[i].name[n] == '='))
-            v = a->o[i].value != NULL ? a->o[i].value : "";
-    return v;
+    return gw_args_value(&a->p, name);
 }
 
 static int has(const struct args *a, const char *name)
 {
-    return opt(a, name) != NULL;
+    return gw_args_has(&a->p, name);
 }
 
 /* Prints "sasgw CMD: MESSAGE." (one sentence, one line) and returns 1. */
@@ -189,7 +166,7 @@ static vault_t *open_vault(const struct args *a)
  * parse_args(), then open_vault(). Returns -1 with *v open, or the exit code
  * the command returns (--help, a usage error, a vault that would not open).
  */
-static int parse_and_open(struct args *a, const char *cmd, int argc, char **argv, const char *const *spec, int minpos, int maxpos,
+static int parse_and_open(struct args *a, const char *cmd, int argc, char **argv, const gw_arg_t *spec, int minpos, int maxpos,
                           const char *help, vault_t **v)
 {
     int rc = parse_args(a, cmd, argc, argv, spec, minpos, maxpos, help);
@@ -295,7 +272,7 @@ static const char vault_help[] =
 
 static int vault_init(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     vault_keysource_t ks;
     char err[ERRLEN];
@@ -314,7 +291,7 @@ static int vault_init(int argc, char **argv)
 
 static int vault_status_cmd(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     vault_status_t st;
     vault_t *v;
@@ -358,7 +335,7 @@ static int vault_status_cmd(int argc, char **argv)
 
 static int vault_set_cmd(int argc, char **argv)
 {
-    static const char *const spec[] = {"--retention-days=", "--purge-protection=", NULL};
+    static const gw_arg_t spec[] = {VALUE("--retention-days"), VALUE("--purge-protection"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     unsigned days = 0;
@@ -396,7 +373,7 @@ static int vault_set_cmd(int argc, char **argv)
 
 static int vault_keygen(int argc, char **argv)
 {
-    static const char *const spec[] = {"--out=", NULL};
+    static const gw_arg_t spec[] = {VALUE("--out"), VAULT_OPTS};
     struct args a;
     uint8_t key[VAULT_MASTER_KEY_LEN];
     char text[SG_B64_ENCODED_LEN(VAULT_MASTER_KEY_LEN) + 2];
@@ -437,7 +414,11 @@ int gw_cli_vault(int argc, char **argv)
 /* How long a key change waits for Redis before it gives up announcing (the change itself is made). */
 #define ANNOUNCE_TIMEOUT_MS 2000
 /* The options of those commands that say where Redis is. */
-#define ANNOUNCE_OPTS "--redis=", "-c=", "--config="
+#define ANNOUNCE_OPTS                                                                                                              \
+    VALUE("--redis"),                                                                                                              \
+    {                                                                                                                              \
+        "--config", "-c", GW_ARG_VALUE                                                                                             \
+    }
 
 /*
  * Before a key change (rotate, import-key, retire): where its announcement
@@ -449,7 +430,7 @@ int gw_cli_vault(int argc, char **argv)
 static int announce_prepare(const struct args *a, gw_cli_redis_t *t)
 {
     char err[ERRLEN];
-    const char *path = opt(a, "--config") != NULL ? opt(a, "--config") : opt(a, "-c");
+    const char *path = opt(a, "--config");
     gw_config_t *conf = NULL;
     memset(t, 0, sizeof(*t));
     if (path != NULL && (conf = gw_config_load(path, err, sizeof(err))) == NULL)
@@ -507,7 +488,7 @@ static const char account_help[] =
 
 static int account_add(int argc, char **argv)
 {
-    static const char *const spec[] = {"--key1=", "--key2=", "--backend=", "--mode=", NULL};
+    static const gw_arg_t spec[] = {VALUE("--key1"), VALUE("--key2"), VALUE("--backend"), VALUE("--mode"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     uint8_t k1[VAULT_KEY_MAX], k2[VAULT_KEY_MAX];
@@ -553,7 +534,7 @@ done:
 
 static int account_list(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN], t[32];
     vault_account_info_t *list;
@@ -611,7 +592,7 @@ static int slot_of(const struct args *a, int *slot)
 
 static int account_rotate(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--show-key", ANNOUNCE_OPTS, NULL};
+    static const gw_arg_t spec[] = {VALUE("--slot"), FLAG("--show-key"), ANNOUNCE_OPTS, VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     int slot;
@@ -650,7 +631,7 @@ static int account_rotate(int argc, char **argv)
 
 static int account_import(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--key=", ANNOUNCE_OPTS, NULL};
+    static const gw_arg_t spec[] = {VALUE("--slot"), VALUE("--key"), ANNOUNCE_OPTS, VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     int slot;
@@ -690,7 +671,7 @@ static int account_import(int argc, char **argv)
 
 static int account_retire(int argc, char **argv)
 {
-    static const char *const spec[] = {"--slot=", "--version=", ANNOUNCE_OPTS, NULL};
+    static const gw_arg_t spec[] = {VALUE("--slot"), VALUE("--version"), ANNOUNCE_OPTS, VAULT_OPTS};
     struct args a;
     char err[ERRLEN], *end;
     int slot;
@@ -780,7 +761,13 @@ static uint8_t *read_stdin_secret(size_t *len, int *too_big)
 
 static int secret_set(int argc, char **argv)
 {
-    static const char *const spec[] = {"--value=", "--content-type=", "--tag=", "--not-before=", "--expires=", "--disabled", NULL};
+    static const gw_arg_t spec[] = {VALUE("--value"),
+                                    VALUE("--content-type"),
+                                    {"--tag", NULL, GW_ARG_REPEATED},
+                                    VALUE("--not-before"),
+                                    VALUE("--expires"),
+                                    FLAG("--disabled"),
+                                    VAULT_OPTS};
     struct args a;
     char err[ERRLEN], version[VAULT_VERSION_ID_LEN + 1];
     vault_tag_t tags[15];
@@ -800,11 +787,10 @@ static int secret_set(int argc, char **argv)
     in.content_type = opt(&a, "--content-type");
     in.disabled = has(&a, "--disabled");
     rc = GW_EXIT_REFUSED;
-    for (int i = 0; i < a.no; i++) {
-        if (strcmp(a.o[i].name, "--tag=") != 0)
-            continue;
-        const char *eq = strchr(a.o[i].value, '=');
-        if (eq == NULL || eq == a.o[i].value) {
+    size_t cursor = 0;
+    for (const char *tag; (tag = gw_args_next(&a.p, "--tag", &cursor)) != NULL;) {
+        const char *eq = strchr(tag, '=');
+        if (eq == NULL || eq == tag) {
             refuse(&a, "--tag takes name=value");
             goto tags_done;
         }
@@ -812,10 +798,10 @@ static int secret_set(int argc, char **argv)
             refuse(&a, "a secret may carry at most 15 tags");
             goto tags_done;
         }
-        tagbuf[ntags] = sg_strdup(a.o[i].value);
-        tagbuf[ntags][eq - a.o[i].value] = '\0';
+        tagbuf[ntags] = sg_strdup(tag);
+        tagbuf[ntags][eq - tag] = '\0';
         tags[ntags].key = tagbuf[ntags];
-        tags[ntags].value = tagbuf[ntags] + (eq - a.o[i].value) + 1;
+        tags[ntags].value = tagbuf[ntags] + (eq - tag) + 1;
         ntags++;
     }
     in.ntags = ntags;
@@ -858,7 +844,7 @@ tags_done:
 
 static int secret_get(int argc, char **argv)
 {
-    static const char *const spec[] = {"--version=", NULL};
+    static const gw_arg_t spec[] = {VALUE("--version"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     vault_secret_t s;
@@ -897,7 +883,7 @@ static json_t *attrs_json(const vault_secret_attrs_t *v)
 
 static int secret_list(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN], t1[32], t2[32];
     vault_secret_info_t *list;
@@ -962,7 +948,7 @@ static int secret_life(int argc, char **argv, const char *cmd,
 {
     struct args a;
     char err[ERRLEN];
-    static const char *const spec[] = {NULL};
+    static const gw_arg_t spec[] = {VAULT_OPTS};
     vault_t *v;
     int rc = parse_and_open(&a, cmd, argc, argv, spec, 1, 1, secret_help, &v);
     if (rc >= 0)
@@ -1009,7 +995,7 @@ static const char policy_help[] = "usage: sasgw policy-store <set|delete|list> [
 
 static int policy_set(int argc, char **argv)
 {
-    static const char *const spec[] = {"--start=", "--expiry=", "--permissions=", NULL};
+    static const gw_arg_t spec[] = {VALUE("--start"), VALUE("--expiry"), VALUE("--permissions"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     vault_policy_t p = {0};
@@ -1042,7 +1028,7 @@ static int policy_set(int argc, char **argv)
 
 static int policy_delete(int argc, char **argv)
 {
-    static const char *const spec[] = {NULL};
+    static const gw_arg_t spec[] = {VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     vault_t *v;
@@ -1059,7 +1045,7 @@ static int policy_delete(int argc, char **argv)
 
 static int policy_list(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN], t1[32], t2[32];
     vault_policy_t *list;
@@ -1117,7 +1103,7 @@ static char *audit_file(const struct args *a)
 
 static int audit_tail(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", "-n=", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VALUE("-n"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN], **lines;
     size_t count, n = 20;
@@ -1167,7 +1153,7 @@ static int audit_tail(int argc, char **argv)
 
 static int audit_verify(int argc, char **argv)
 {
-    static const char *const spec[] = {"--json", NULL};
+    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     uint64_t records = 0, bad = 0;
@@ -1225,7 +1211,7 @@ static const char restore_help[] = "usage: sasgw restore FILE [options]\n\n"
 
 int gw_cli_backup(int argc, char **argv)
 {
-    static const char *const spec[] = {NULL};
+    static const gw_arg_t spec[] = {VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     vault_t *v;
@@ -1242,7 +1228,7 @@ int gw_cli_backup(int argc, char **argv)
 
 int gw_cli_restore(int argc, char **argv)
 {
-    static const char *const spec[] = {NULL};
+    static const gw_arg_t spec[] = {VAULT_OPTS};
     struct args a;
     char err[ERRLEN];
     vault_keysource_t ks;
