@@ -357,8 +357,9 @@ struct verify_data {
     const gw_proxy_env_t *env;
     const gw_proxy_request_t *req;
     const gw_keyring_account_t *account; /* whose stored access policies apply */
-    gw_proxy_decision_t *d;              /* NULL for a copy source: records the client address, takes its refusal */
-    const char *copy_source;             /* x-ms-copy-source as received (trimmed) */
+    /* the request's decision, which gets the client address and a copy-source refusal (NULL when verifying a copy source) */
+    gw_proxy_decision_t *d;
+    const char *copy_source; /* x-ms-copy-source as received (trimmed) */
     size_t copy_source_len;
     int source_refused; /* 1: the copy source was refused and *d says how */
 };
