@@ -24,6 +24,13 @@ static int lookup(void *data, const sas_resource_t *res, const char *si, size_t 
     return 0;
 }
 
+/* The client address as the proxy finds it when a token has sip. */
+static int client_addr(void *data, sas_ip_t *out)
+{
+    (void)data;
+    return sas_ip_parse(out, "10.0.0.9", 8);
+}
+
 static const sas_key_t *the_keys(void)
 {
     static sas_key_t keys[2];
@@ -75,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static sas_token_t tok;
     static sas_resource_t res;
-    static char sts[SAS_MAX_STS];
+    static char sts[SAS_MAX_STS], debug_sts[SAS_MAX_STS];
     static const sas_method_t methods[4] = {SAS_METHOD_GET, SAS_METHOD_PUT, SAS_METHOD_DELETE, SAS_METHOD_HEAD};
     const sas_key_t *keys = the_keys(), *key_ptrs[2] = {&keys[0], &keys[1]};
     sas_verify_ctx_t ctx;
@@ -104,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sas_token_id(&tok, id);
     if (sas_resource_from_path(&res, in, path_len, &tok, &err) != SAS_OK)
         return 0;
-    (void)sas_string_to_sign(&tok, &res, sts, sizeof(sts));
+    long sts_len = sas_string_to_sign(&tok, &res, sts, sizeof(sts));
 
     sas_verify_ctx_init(&ctx);
     ctx.now = (sas_time_t)1767225600 * SAS_TIME_SECOND +
@@ -115,11 +122,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & 8) {
         sas_ip_parse(&ip, (flags & 16) ? "2001:db8::7" : "10.0.0.7", (flags & 16) ? 11 : 8);
         ctx.client_ip = &ip;
+    } else if (flags & 16) {
+        ctx.client_addr = client_addr; /* the proxy's way: looked up only for sip */
     }
     ctx.keys = key_ptrs;
     ctx.nkeys = 2;
     ctx.lookup_policy = lookup;
+    ctx.sts = debug_sts;
+    ctx.sts_cap = sizeof(debug_sts);
+    debug_sts[0] = '\0';
     sas_reason_t r = sas_verify(&ctx, &tok, &res, &grant, &err);
+    /* the debug string to sign is written on a signature mismatch only, and then is the string to sign */
+    if (r == SAS_R_SIGNATURE_MISMATCH ? strcmp(debug_sts, sts_len >= 0 ? sts : "") != 0 : debug_sts[0] != '\0')
+        __builtin_trap();
     if (r != SAS_OK && (err.message[0] == '\0' || sas_reason_azure_code(r) == NULL))
         __builtin_trap(); /* every refusal has a sentence and an Azure code */
     if (r == SAS_OK) {

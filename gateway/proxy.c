@@ -350,6 +350,85 @@ static int read_headers(const gw_proxy_request_t *req, struct header_facts *out,
     return 0;
 }
 
+/* ---- the pipeline ---- */
+
+/* What the callbacks of sas_verify() read and write for one verification. */
+struct verify_data {
+    const gw_proxy_env_t *env;
+    const gw_proxy_request_t *req;
+    const gw_keyring_account_t *account; /* whose stored access policies apply */
+    /* the request's decision, which gets the client address and a copy-source refusal (NULL when verifying a copy source) */
+    gw_proxy_decision_t *d;
+    const char *copy_source; /* x-ms-copy-source as received (trimmed) */
+    size_t copy_source_len;
+    int source_refused; /* 1: the copy source was refused and *d says how */
+};
+
+/* Step 5's lookup: the account's stored access policy si on the resource's container (none without a container). */
+static int on_lookup_policy(void *data, const sas_resource_t *res, const char *si, size_t si_len, sas_policy_t *out)
+{
+    const struct verify_data *v = data;
+    if (res->container.base == NULL)
+        return -1;
+    return gw_keyring_find_policy(v->account, res->container.base, res->container.len, si, si_len, out);
+}
+
+/* Step 6's client address (trusted proxies and X-Forwarded-For as configured), recorded in the decision when there is one. */
+static int on_client_addr(void *data, sas_ip_t *out)
+{
+    struct verify_data *v = data;
+    int found = gw_client_addr(v->env->conf, v->req->peer, v->req->xff, v->req->xff_len, out) == 0;
+    if (v->d != NULL) {
+        v->d->have_client_ip = found;
+        if (found)
+            v->d->client_ip = *out;
+    }
+    return found ? 0 : -1;
+}
+
+/*
+ * The copy source, between steps 6 and 7 of the request's own verification:
+ * gw_proxy_check_copy_source() refuses into the decision, whose status and
+ * code then stand (source_refused), not the signer's mapping of the reason.
+ */
+static sas_reason_t on_check_source(void *data, sas_error_t *err)
+{
+    struct verify_data *v = data;
+    if (gw_proxy_check_copy_source(v->env, v->req, v->copy_source, v->copy_source_len, v->d) == 0)
+        return SAS_OK;
+    v->source_refused = 1;
+    if (err != NULL && err != &v->d->err)
+        *err = v->d->err;
+    return v->d->err.reason != SAS_OK ? v->d->err.reason : SAS_R_OPERATION_NOT_ALLOWED;
+}
+
+/*
+ * The context every verification of the proxy runs sas_verify() with: the
+ * environment's clock and skews, account a's keys and stored access
+ * policies, the client address looked up only for a token with sip. The
+ * caller sets method, req_flags, is_https and what else it needs; *v must
+ * outlive the call to sas_verify().
+ */
+static void init_verify(sas_verify_ctx_t *ctx, struct verify_data *v, const gw_proxy_env_t *env, const gw_proxy_request_t *req,
+                        const gw_keyring_account_t *a, gw_proxy_decision_t *d)
+{
+    const gw_config_t *conf = env->conf;
+    memset(v, 0, sizeof(*v));
+    v->env = env;
+    v->req = req;
+    v->account = a;
+    v->d = d;
+    sas_verify_ctx_init(ctx);
+    ctx->now = env->now;
+    ctx->start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
+    ctx->expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+    ctx->keys = a->key_ptrs;
+    ctx->nkeys = a->nkeys;
+    ctx->lookup_policy = on_lookup_policy;
+    ctx->client_addr = on_client_addr;
+    ctx->data = v;
+}
+
 /* ---- copy sources ---- */
 
 static void refuse_source(gw_proxy_decision_t *d, sas_reason_t reason, const char *what)
@@ -370,11 +449,9 @@ static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *re
     sas_resource_t res;
     sas_grant_t grant;
     sas_error_t err;
-    const gw_config_t *conf = env->conf;
-    sas_time_t start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
-    sas_time_t expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+    sas_verify_ctx_t ctx;
+    struct verify_data v;
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    size_t matched;
 
     if (query_len == 0) {
         refuse_source(d, SAS_R_MISSING_PARAM, "the source URL carries no SAS");
@@ -399,22 +476,11 @@ static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *re
         refuse_source(d, SAS_R_NO_KEY, "the source account has no active key");
         return -1;
     }
-    if (sas_check_resource(&tok, &res, &err) != SAS_OK ||
-        sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK ||
-        sas_check_signature(&tok, &res, a->key_ptrs, a->nkeys, &matched, &err) != SAS_OK)
-        goto Refused;
-    grant.key_index = matched;
-    sas_policy_t policy;
-    const sas_policy_t *found = NULL;
-    if (tok.f[SAS_F_SI].base != NULL &&
-        gw_keyring_find_policy(a, res.container.base, res.container.len, tok.f[SAS_F_SI].base, tok.f[SAS_F_SI].len, &policy) == 0)
-        found = &policy;
-    if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, &err) != SAS_OK)
-        goto Refused;
-    sas_ip_t ip;
-    int have_ip = tok.has_ip && gw_client_addr(conf, req->peer, req->xff, req->xff_len, &ip) == 0;
-    if (sas_check_network(&tok, is_https, have_ip ? &ip : NULL, &err) != SAS_OK ||
-        sas_check_operation(&tok, &res, SAS_METHOD_GET, 0, &grant, &err) != SAS_OK)
+    /* steps 2-7 as a Get Blob of exactly that resource, over the URL's own scheme */
+    init_verify(&ctx, &v, env, req, a, NULL);
+    ctx.method = SAS_METHOD_GET;
+    ctx.is_https = is_https;
+    if (sas_verify(&ctx, &tok, &res, &grant, &err) != SAS_OK)
         goto Refused;
     if ((grant.perms & SAS_PERM('r')) == 0) {
         refuse_source(d, SAS_R_PERMISSION_MISMATCH, "permission r not granted");
@@ -655,9 +721,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     sas_resource_t res;
     sas_grant_t grant;
     sas_error_t *err = &d->err;
-    const gw_config_t *conf = env->conf;
-    sas_time_t start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
-    sas_time_t expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+    sas_verify_ctx_t ctx;
+    struct verify_data v;
 
     d->verdict = GW_PROXY_REFUSE;
     d->status = 403;
@@ -711,7 +776,7 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
         return d->verdict;
     }
 
-    /* 1. parse; 2. resource */
+    /* 1. parse, and split the path */
     if (sas_token_parse(&tok, query, query_len, err) != SAS_OK ||
         sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
         refuse_signer(d, err);
@@ -727,50 +792,27 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     sg_b64url_encode(digest, GW_REVSET_ID_LEN, d->token_id);
     d->token_id[SAS_TOKEN_ID_LEN] = '\0';
 
-    sas_method_t method = sas_method_parse(req->method, req->method_len);
-    if (sas_check_resource(&tok, &res, err) != SAS_OK ||
-        sas_check_times(&tok, env->now, start_skew, expiry_skew, &grant, err) != SAS_OK) {
-        refuse_signer(d, err);
-        return d->verdict;
+    /* 2-7: resource, times, signature with every active key version, stored access policy, protocol and client address, copy
+     * source, operation */
+    init_verify(&ctx, &v, env, req, d->account, d);
+    ctx.method = sas_method_parse(req->method, req->method_len);
+    ctx.req_flags = hf.req_flags;
+    ctx.is_https = req->is_https;
+    ctx.check_source = on_check_source;
+    v.copy_source = hf.copy_source;
+    v.copy_source_len = hf.copy_source_len;
+    if (env->conf != NULL && env->conf->proxy.debug) {
+        ctx.sts = d->sts;
+        ctx.sts_cap = sizeof(d->sts);
     }
-    /* 4. signature with every active key version */
-    size_t matched;
-    if (d->account->nkeys == 0) {
-        refuse(d, 403, "AuthenticationFailed", SAS_R_NO_KEY, "the account has no active key");
-        return d->verdict;
-    }
-    if (sas_check_signature(&tok, &res, d->account->key_ptrs, d->account->nkeys, &matched, err) != SAS_OK) {
-        if (conf != NULL && conf->proxy.debug && err->reason == SAS_R_SIGNATURE_MISMATCH) {
-            long l = sas_string_to_sign(&tok, &res, d->sts, sizeof(d->sts));
-            d->sts_len = l > 0 ? (size_t)l : 0;
+    if (sas_verify(&ctx, &tok, &res, &grant, err) != SAS_OK) {
+        if (v.source_refused)
+            return d->verdict;
+        if (err->reason == SAS_R_NO_KEY) {
+            refuse(d, 403, "AuthenticationFailed", SAS_R_NO_KEY, "the account has no active key");
+            return d->verdict;
         }
-        refuse_signer(d, err);
-        return d->verdict;
-    }
-    grant.key_index = matched;
-    /* 5. stored access policy */
-    sas_policy_t policy;
-    const sas_policy_t *found = NULL;
-    if (tok.f[SAS_F_SI].base != NULL && res.container.base != NULL &&
-        gw_keyring_find_policy(d->account, res.container.base, res.container.len, tok.f[SAS_F_SI].base, tok.f[SAS_F_SI].len,
-                               &policy) == 0)
-        found = &policy;
-    if (sas_apply_policy(&tok, found, env->now, start_skew, expiry_skew, &grant, err) != SAS_OK) {
-        refuse_signer(d, err);
-        return d->verdict;
-    }
-    /* 6. protocol and client address (the address only when sip asks for it) */
-    if (tok.has_ip)
-        d->have_client_ip = gw_client_addr(conf, req->peer, req->xff, req->xff_len, &d->client_ip) == 0;
-    if (sas_check_network(&tok, req->is_https, d->have_client_ip ? &d->client_ip : NULL, err) != SAS_OK) {
-        refuse_signer(d, err);
-        return d->verdict;
-    }
-    /* 6b. a resource named in x-ms-copy-source is authorized by its own SAS */
-    if ((hf.req_flags & SAS_REQ_COPY_SOURCE) && gw_proxy_check_copy_source(env, req, hf.copy_source, hf.copy_source_len, d) != 0)
-        return d->verdict;
-    /* 7. operation */
-    if (sas_check_operation(&tok, &res, method, hf.req_flags, &grant, err) != SAS_OK) {
+        d->sts_len = strlen(d->sts);
         refuse_signer(d, err);
         return d->verdict;
     }

@@ -1,5 +1,5 @@
 /*
- * sas_verify.c - steps 2 to 6 of DESIGN §3 (step 7 lives in sas_perm.c),
+ * sas_verify.c - steps 2 to 6 of DESIGN §3 (step 7 lives in sas_operation.c),
  * and sas_verify(), which runs them in order. Nothing here allocates.
  */
 #include <arpa/inet.h>
@@ -195,18 +195,37 @@ sas_reason_t sas_verify(const sas_verify_ctx_t *ctx, const sas_token_t *tok, con
     sas_grant_t g;
     sas_policy_t policy;
     const sas_policy_t *found = NULL;
+    sas_ip_t ip;
+    const sas_ip_t *client = ctx->client_ip;
     sas_reason_t r;
 
+    /* 2. resource; 3. times */
     if ((r = sas_check_resource(tok, res, err)) != SAS_OK ||
-        (r = sas_check_times(tok, ctx->now, ctx->start_skew, ctx->expiry_skew, &g, err)) != SAS_OK ||
-        (r = sas_check_signature(tok, res, ctx->keys, ctx->nkeys, &g.key_index, err)) != SAS_OK)
+        (r = sas_check_times(tok, ctx->now, ctx->start_skew, ctx->expiry_skew, &g, err)) != SAS_OK)
         return r;
+    /* 4. signature, with the string to sign for debugging when it does not match */
+    if ((r = sas_check_signature(tok, res, ctx->keys, ctx->nkeys, &g.key_index, err)) != SAS_OK) {
+        if (r == SAS_R_SIGNATURE_MISMATCH && ctx->sts != NULL && ctx->sts_cap != 0 &&
+            sas_string_to_sign(tok, res, ctx->sts, ctx->sts_cap) < 0)
+            ctx->sts[0] = '\0';
+        return r;
+    }
+    /* 5. stored access policy */
     if (tok->f[SAS_F_SI].base != NULL && ctx->lookup_policy != NULL &&
-        ctx->lookup_policy(ctx->lookup_data, res, tok->f[SAS_F_SI].base, tok->f[SAS_F_SI].len, &policy) == 0)
+        ctx->lookup_policy(ctx->data, res, tok->f[SAS_F_SI].base, tok->f[SAS_F_SI].len, &policy) == 0)
         found = &policy;
-    if ((r = sas_apply_policy(tok, found, ctx->now, ctx->start_skew, ctx->expiry_skew, &g, err)) != SAS_OK ||
-        (r = sas_check_network(tok, ctx->is_https, ctx->client_ip, err)) != SAS_OK ||
-        (r = sas_check_operation(tok, res, ctx->method, ctx->req_flags, &g, err)) != SAS_OK)
+    if ((r = sas_apply_policy(tok, found, ctx->now, ctx->start_skew, ctx->expiry_skew, &g, err)) != SAS_OK)
+        return r;
+    /* 6. protocol and client address (looked up only when sip asks for it) */
+    if (tok->has_ip && client == NULL && ctx->client_addr != NULL && ctx->client_addr(ctx->data, &ip) == 0)
+        client = &ip;
+    if ((r = sas_check_network(tok, ctx->is_https, client, err)) != SAS_OK)
+        return r;
+    /* a second resource the request names is authorized by its own token */
+    if ((ctx->req_flags & SAS_REQ_COPY_SOURCE) && ctx->check_source != NULL && (r = ctx->check_source(ctx->data, err)) != SAS_OK)
+        return r;
+    /* 7. operation */
+    if ((r = sas_check_operation(tok, res, ctx->method, ctx->req_flags, &g, err)) != SAS_OK)
         return r;
     if (grant != NULL)
         *grant = g;

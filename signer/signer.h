@@ -400,6 +400,19 @@ typedef struct st_sas_policy_t {
  * -1 otherwise. Called on the verify path: it must not block.
  */
 typedef int (*sas_policy_lookup_cb)(void *data, const sas_resource_t *res, const char *si, size_t si_len, sas_policy_t *out);
+/*
+ * Finds the client's address for sip (step 6), called only for a token with
+ * sip, at most once per sas_verify(). Returns 0 and fills *out, or -1 when
+ * the address is unknown (the token is then refused).
+ */
+typedef int (*sas_client_addr_cb)(void *data, sas_ip_t *out);
+/*
+ * Authorizes the second resource a request names (SAS_REQ_COPY_SOURCE: its
+ * x-ms-copy-source), called after step 6 and before step 7 only when
+ * req_flags holds SAS_REQ_COPY_SOURCE. Returns SAS_OK, or a reason with *err
+ * filled; sas_verify() then returns that reason.
+ */
+typedef sas_reason_t (*sas_source_check_cb)(void *data, sas_error_t *err);
 
 typedef struct st_sas_verify_ctx_t {
     sas_time_t now;
@@ -408,14 +421,24 @@ typedef struct st_sas_verify_ctx_t {
     sas_method_t method;
     unsigned req_flags; /* SAS_REQ_* */
     int is_https;
-    const sas_ip_t *client_ip;    /* NULL when unknown: a token with sip is then refused */
+    /* the client address for sip: client_ip when set, else what client_addr finds; neither: a token with sip is refused */
+    const sas_ip_t *client_ip;
+    sas_client_addr_cb client_addr;
     const sas_key_t *const *keys; /* every active key version of the account */
     size_t nkeys;
     sas_policy_lookup_cb lookup_policy; /* NULL: no stored access policies */
-    void *lookup_data;
+    sas_source_check_cb check_source;   /* NULL: a copy source is the caller's to authorize */
+    void *data;                         /* passed to every callback above */
+    /*
+     * For debugging: on SAS_R_SIGNATURE_MISMATCH, the string to sign the
+     * signature was checked against is written into sts (sts_cap bytes,
+     * NUL-terminated; "" when there is none). NULL: not written.
+     */
+    char *sts;
+    size_t sts_cap;
 } sas_verify_ctx_t;
 
-/* Sets defaults: now = sas_time_now(), start_skew 5 min, expiry_skew 0, GET, https, no keys. */
+/* Sets defaults: now = sas_time_now(), start_skew 5 min, expiry_skew 0, GET, https, no keys, no callbacks. */
 void sas_verify_ctx_init(sas_verify_ctx_t *ctx);
 
 /* Step 2: the resource is what sr covers (container SAS: any blob inside; blob SAS: that blob only). */
@@ -468,8 +491,11 @@ int sas_operation_defines(const sas_operation_t *op, const char *name, size_t le
 sas_reason_t sas_check_operation(const sas_token_t *tok, const sas_resource_t *res, sas_method_t method, unsigned req_flags,
                                  sas_grant_t *grant, sas_error_t *err);
 /*
- * Steps 2 to 7 in order. On SAS_OK, *grant (may be NULL) holds what the token
- * grants and which key matched. Allocates nothing.
+ * Steps 2 to 7 in order, with ctx's callbacks where they are due: the policy
+ * lookup in step 5 (token with si), the client address in step 6 (token with
+ * sip), the copy source between steps 6 and 7. On SAS_OK, *grant (may be
+ * NULL) holds what the token grants, which key matched (key_index) and the
+ * operation (op). Allocates nothing.
  */
 sas_reason_t sas_verify(const sas_verify_ctx_t *ctx, const sas_token_t *tok, const sas_resource_t *res, sas_grant_t *grant,
                         sas_error_t *err);

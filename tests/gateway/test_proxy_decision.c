@@ -701,6 +701,93 @@ static void origin_forwards_only_the_operation(void **state)
     assert_string_equal(d.code, "AuthorizationPermissionMismatch");
 }
 
+/*
+ * The decision runs sas_verify() with the proxy's callbacks; the outcomes of
+ * the order it had before stand: times before the key check, the client
+ * address read only for sip, the copy source between the network and the
+ * operation, the string to sign only under proxy.debug and on a mismatch.
+ */
+static void one_pipeline(void **state)
+{
+    struct fixture *f = *state;
+    sas_mint_t m = {.account = "yamlonly", .container = "photos", .blob = "a.txt", .permissions = "r"};
+
+    /* an account without keys: an expired token is expired, a current one meets the missing key */
+    m.start = "2020-01-01T00:00:00Z";
+    m.expiry = "2020-01-02T00:00:00Z";
+    assert_int_equal(sas_mint(&m, &f->key, sas, sizeof(sas), NULL, 0, NULL, NULL), SAS_OK);
+    snprintf(target, sizeof(target), "/yamlonly/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_REFUSE);
+    assert_int_equal(d.err.reason, SAS_R_EXPIRED);
+    mint(f, "yamlonly", "photos", "a.txt", "r", NULL, NULL, sas, sizeof(sas));
+    snprintf(target, sizeof(target), "/yamlonly/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_REFUSE);
+    assert_int_equal(d.status, 403);
+    assert_string_equal(d.code, "AuthenticationFailed");
+    assert_int_equal(d.err.reason, SAS_R_NO_KEY);
+    assert_string_equal(d.err.message, "the account has no active key");
+
+    /* the client address: not read without sip (even with X-Forwarded-For), read and kept with it */
+    mint(f, "devstoreaccount1", "photos", "a.txt", "r", NULL, NULL, sas, sizeof(sas));
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, "1.2.3.4", &d, buf, sizeof(buf)), GW_PROXY_FORWARD);
+    assert_int_equal(d.have_client_ip, 0);
+    mint(f, "devstoreaccount1", "photos", "a.txt", "r", "127.0.0.1", NULL, sas, sizeof(sas));
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_FORWARD);
+    assert_int_equal(d.have_client_ip, 1);
+    assert_int_equal(d.client_ip.family, 4);
+    assert_memory_equal(d.client_ip.addr, "\x7f\0\0\x01", 4);
+
+    /* a copy source's refusal comes before the operation's (sp=r cannot write), and after the network's */
+    mint(f, "devstoreaccount1", "photos", "x", "r", NULL, NULL, sas, sizeof(sas));
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/x?%s", sas);
+    gw_proxy_header_t h = HDR("x-ms-copy-source", "http://127.0.0.1:10000/devstoreaccount1/private/secret");
+    assert_int_equal(decide_h(f, "PUT", target, NULL, 0, &d), GW_PROXY_REFUSE);
+    assert_string_equal(d.code, "AuthorizationPermissionMismatch");
+    assert_int_equal(decide_h(f, "PUT", target, &h, 1, &d), GW_PROXY_REFUSE);
+    assert_int_equal(d.status, 403);
+    assert_string_equal(d.code, "CannotVerifyCopySource");
+    assert_string_equal(d.err.message, "copy source: the source URL carries no SAS");
+    m = (sas_mint_t){.account = "devstoreaccount1",
+                     .container = "photos",
+                     .blob = "x",
+                     .permissions = "cw",
+                     .protocol = "https",
+                     .expiry = "2099-01-01T00:00:00Z"};
+    assert_int_equal(sas_mint(&m, &f->key, sas, sizeof(sas), NULL, 0, NULL, NULL), SAS_OK);
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/x?%s", sas);
+    assert_int_equal(decide_h(f, "PUT", target, &h, 1, &d), GW_PROXY_REFUSE);
+    assert_string_equal(d.code, "AuthorizationProtocolMismatch");
+
+    /* the string to sign: only with proxy.debug, only on a signature mismatch */
+    sas_key_t other;
+    assert_int_equal(sas_key_init_base64(&other, "AAAA", 4), 0);
+    m = (sas_mint_t){.account = "devstoreaccount1",
+                     .container = "photos",
+                     .blob = "a.txt",
+                     .permissions = "r",
+                     .expiry = "2099-01-01T00:00:00Z"};
+    assert_int_equal(sas_mint(&m, &other, sas, sizeof(sas), NULL, 0, NULL, NULL), SAS_OK);
+    sas_key_dispose(&other);
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_REFUSE);
+    assert_int_equal(d.err.reason, SAS_R_SIGNATURE_MISMATCH);
+    assert_int_equal(d.sts_len, 0);
+    f->conf->proxy.debug = 1;
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_REFUSE);
+    assert_int_equal(d.err.reason, SAS_R_SIGNATURE_MISMATCH);
+    assert_int_equal(d.sts_len, strlen(d.sts));
+    assert_non_null(strstr(d.sts, "\n/blob/devstoreaccount1/photos/a.txt\n"));
+    mint(f, "devstoreaccount1", "photos", "a.txt", "r", "10.9.9.9", NULL, sas, sizeof(sas));
+    snprintf(target, sizeof(target), "/devstoreaccount1/photos/a.txt?%s", sas);
+    assert_int_equal(decide(f, "GET", target, NULL, &d, buf, sizeof(buf)), GW_PROXY_REFUSE);
+    assert_int_equal(d.err.reason, SAS_R_IP_MISMATCH);
+    assert_int_equal(d.sts_len, 0);
+    assert_string_equal(d.sts, "");
+    f->conf->proxy.debug = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +805,7 @@ int main(void)
         cmocka_unit_test(copy_with_verified_source),
         cmocka_unit_test(target_hygiene),
         cmocka_unit_test(origin_forwards_only_the_operation),
+        cmocka_unit_test(one_pipeline),
         /* rotates the fixture's key: last */
         cmocka_unit_test(error_xml),
         cmocka_unit_test(rotation_retires_old_key),

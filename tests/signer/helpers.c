@@ -145,7 +145,7 @@ sas_reason_t req_verify(const req_t *r, sas_error_t *err, sas_grant_t *grant)
     ctx.keys = r->keys;
     ctx.nkeys = r->nkeys;
     ctx.lookup_policy = lookup;
-    ctx.lookup_data = (void *)(uintptr_t)r->policy;
+    ctx.data = (void *)(uintptr_t)r->policy;
     return sas_verify(&ctx, &tok, &res, grant, err);
 }
 
