@@ -16,8 +16,8 @@ static void link_url(gw_backend_t *b)
     memset(&b->url, 0, sizeof(b->url));
     b->url.scheme = b->tls ? &H2O_URL_SCHEME_HTTPS : &H2O_URL_SCHEME_HTTP;
     b->url.authority = h2o_iovec_init(b->authority, strlen(b->authority));
-    /* h2o keeps an IPv6 address's brackets in host: the authority's first bytes */
-    b->url.host = h2o_iovec_init(b->authority, strlen(b->host) + (b->authority[0] == '[' ? 2 : 0));
+    /* as h2o_url_parse() makes it: host without an IPv6 address's brackets, pointing into authority */
+    b->url.host = h2o_iovec_init(b->authority + (b->authority[0] == '[' ? 1 : 0), strlen(b->host));
     b->url._port = b->port;
     b->url.path = b->path[0] != '\0' ? h2o_iovec_init(b->path, strlen(b->path)) : h2o_iovec_init(H2O_STRLIT("/"));
 }
@@ -105,6 +105,11 @@ int gw_backend_parse(gw_backend_t *b, const char *url, const char **why)
         }
         if (port == 0) {
             *why = "has port 0";
+            return -1;
+        }
+        if (port == 65535) {
+            /* h2o's URLs use 65535 for "none written": its proxy would connect to 80 or 443 instead */
+            *why = "has port 65535, which h2o's proxy cannot reach";
             return -1;
         }
     }

@@ -5,7 +5,8 @@
  * relay and h2o's reverse proxy (HTTP/2) both read the parts from here.
  *
  * Accepted: http:// or https://, a host (letters, digits, '-', '.') or a
- * bracketed IPv6 address, an optional port 1-65535, an optional path. Refused:
+ * bracketed IPv6 address, an optional port 1-65534 (h2o reads 65535 as
+ * none), an optional path. Refused:
  * user info, a query, a fragment, backslashes, spaces, control and non-ASCII
  * bytes. Trailing '/'s of the path are dropped: "http://h:1/p/" is "/p".
  */
