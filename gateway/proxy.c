@@ -451,12 +451,8 @@ static const gw_keyring_account_t *served_account(const gw_proxy_env_t *env, con
 static int is_backend_authority(const gw_proxy_env_t *env, const char *authority, size_t len)
 {
     for (size_t i = 0; i != gw_keyring_num_accounts(env->keyring); i++) {
-        const char *b = gw_keyring_account_at(env->keyring, i)->backend, *sep = strstr(b, "://");
-        if (sep == NULL)
-            continue;
-        b = sep + 3;
-        size_t bl = strcspn(b, "/?#");
-        if (bl == len && strncasecmp(b, authority, len) == 0)
+        const gw_backend_t *b = gw_keyring_account_at(env->keyring, i)->upstream;
+        if (b != NULL && strlen(b->authority) == len && strncasecmp(b->authority, authority, len) == 0)
             return 1;
     }
     return 0;
