@@ -30,86 +30,6 @@ static int get_string(ys_doc_t *p, const yaml_node_t *node, const char *key, cha
     return 0;
 }
 
-/* Splits "http[s]://host[:port][/path]" (no user info, query or fragment). Returns 0 or -1 with a reason in *why. */
-static int parse_http_url(const char *url, int *tls, char **host, uint16_t *port, char **path, const char **why)
-{
-    const char *p;
-    if (strncmp(url, "http://", 7) == 0) {
-        *tls = 0;
-        p = url + 7;
-    } else if (strncmp(url, "https://", 8) == 0) {
-        *tls = 1;
-        p = url + 8;
-    } else {
-        *why = "must start with http:// or https://";
-        return -1;
-    }
-    if (strpbrk(url, "?#@ \t\r\n\\") != NULL) {
-        *why = "must not contain user info, a query, a fragment, spaces or backslashes";
-        return -1;
-    }
-    const char *host_start = p, *host_end;
-    if (*p == '[') {
-        if ((host_end = strchr(p, ']')) == NULL) {
-            *why = "has an unterminated IPv6 address";
-            return -1;
-        }
-        host_start = p + 1;
-        p = host_end + 1;
-        char tmp[INET6_ADDRSTRLEN];
-        struct in6_addr a6;
-        size_t hl = (size_t)(host_end - host_start);
-        if (hl >= sizeof(tmp) || (memcpy(tmp, host_start, hl), tmp[hl] = '\0', inet_pton(AF_INET6, tmp, &a6) != 1)) {
-            *why = "has a malformed IPv6 address";
-            return -1;
-        }
-    } else {
-        while (*p != '\0' && *p != ':' && *p != '/')
-            p++;
-        host_end = p;
-        for (const char *c = host_start; c != host_end; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.')) {
-                *why = "has a malformed host";
-                return -1;
-            }
-    }
-    if (host_end == host_start) {
-        *why = "has no host";
-        return -1;
-    }
-    unsigned long port_value = *tls ? 443 : 80;
-    if (*p == ':') {
-        p++;
-        if (*p < '0' || *p > '9') {
-            *why = "has a malformed port";
-            return -1;
-        }
-        port_value = 0;
-        while (*p >= '0' && *p <= '9') {
-            port_value = port_value * 10 + (unsigned long)(*p++ - '0');
-            if (port_value > 65535) {
-                *why = "has a port above 65535";
-                return -1;
-            }
-        }
-        if (port_value == 0) {
-            *why = "has port 0";
-            return -1;
-        }
-    }
-    if (*p != '\0' && *p != '/') {
-        *why = "has a malformed port";
-        return -1;
-    }
-    size_t path_len = strlen(p);
-    while (path_len != 0 && p[path_len - 1] == '/')
-        path_len--;
-    *host = sg_strndup(host_start, (size_t)(host_end - host_start));
-    *port = (uint16_t)port_value;
-    *path = sg_strndup(p, path_len);
-    return 0;
-}
-
 /* vault: {path, master_key_file, passphrase_file} */
 static const char *const vault_keys[] = {"path", "master_key_file", "passphrase_file", NULL};
 
@@ -256,16 +176,13 @@ static int on_proxy(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
     case 0:
         return parse_listen(p, value, "proxy", &conf->proxy.listen, &conf->proxy.num_listen);
     case 1: {
-        int tls;
-        char *host = NULL, *path = NULL;
-        uint16_t port;
+        gw_backend_t url;
         const char *why;
         if (get_string(p, value, "public_base_url", &conf->proxy.public_base_url) != 0)
             return -1;
-        if (parse_http_url(conf->proxy.public_base_url, &tls, &host, &port, &path, &why) != 0)
+        if (gw_backend_parse(&url, conf->proxy.public_base_url, &why) != 0)
             return ys_fail(p, value, "'public_base_url' %s", why);
-        free(host);
-        free(path);
+        gw_backend_dispose(&url);
         size_t len = strlen(conf->proxy.public_base_url);
         while (conf->proxy.public_base_url[len - 1] == '/')
             conf->proxy.public_base_url[--len] = '\0';
@@ -335,7 +252,7 @@ static int on_account(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
     const char *why;
     if (get_string(p, value, "backend", &a->backend) != 0)
         return -1;
-    if (parse_http_url(a->backend, &a->backend_tls, &a->backend_host, &a->backend_port, &a->backend_path, &why) != 0)
+    if (gw_backend_parse(&a->upstream, a->backend, &why) != 0)
         return ys_fail(p, value, "'backend' %s", why);
     return 0;
 }
@@ -603,8 +520,7 @@ void gw_config_free(gw_config_t *conf)
     for (size_t i = 0; i != conf->num_accounts; i++) {
         free(conf->accounts[i].name);
         free(conf->accounts[i].backend);
-        free(conf->accounts[i].backend_host);
-        free(conf->accounts[i].backend_path);
+        gw_backend_dispose(&conf->accounts[i].upstream);
     }
     free(conf->accounts);
     free(conf->redis.host);

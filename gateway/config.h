@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "backend.h"
+
 /* Defaults, as documented in conf/sasgw.yaml. */
 #define GW_CONFIG_DEFAULT_VAULT_PATH "var/vault.db"
 #define GW_CONFIG_DEFAULT_MAX_BODY 65536
@@ -51,11 +53,8 @@ typedef enum en_gw_account_mode_t {
 typedef struct st_gw_account_config_t {
     char *name; /* Azure rules: 3-24 characters, lower-case letters and digits */
     gw_account_mode_t mode;
-    char *backend;      /* "http://127.0.0.1:10000" as written (h2o_url_parse() accepts it) */
-    int backend_tls;    /* 1 for https */
-    char *backend_host; /* host name or address, without brackets */
-    uint16_t backend_port;
-    char *backend_path; /* "" or a path starting with '/', without a trailing '/' */
+    char *backend;         /* "http://127.0.0.1:10000" as written */
+    gw_backend_t upstream; /* backend, parsed (backend.h) */
 } gw_account_config_t;
 
 /* An address range from `trusted_proxies:` (a single address is a /32 or /128). */

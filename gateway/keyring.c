@@ -21,6 +21,7 @@
 struct account {
     gw_keyring_account_t super;
     char *name, *backend;
+    gw_backend_t upstream;
     gw_keyring_key_t *keys;
     const sas_key_t **key_ptrs;
     gw_keyring_policy_t *policies;
@@ -88,15 +89,29 @@ static void account_dispose(struct account *a)
     free(a->strings);
     free(a->name);
     free(a->backend);
+    gw_backend_dispose(&a->upstream);
 }
 
-static void account_set_names(struct account *a, const char *name, const char *backend)
+/*
+ * Sets a's name and backend: the YAML's entry ac when there is one (its
+ * backend parsed when the configuration loaded, copied), else the vault's
+ * backend string (NULL or "" for none), parsed here. A vault backend that does
+ * not parse leaves upstream NULL and the reason in backend_error.
+ */
+static void account_set_names(struct account *a, const char *name, const gw_account_config_t *ac, const char *vault_backend)
 {
+    const char *backend = ac != NULL ? ac->backend : vault_backend != NULL ? vault_backend : "";
+    const char *why = "";
     a->name = sg_strdup(name);
-    a->backend = sg_strdup(backend != NULL ? backend : "");
+    a->backend = sg_strdup(backend);
     a->super.name = a->name;
     a->super.name_len = strlen(a->name);
     a->super.backend = a->backend;
+    a->super.backend_error = "";
+    if (ac != NULL && ac->upstream.host != NULL)
+        gw_backend_copy(&a->upstream, &ac->upstream);
+    else if (backend[0] != '\0' && gw_backend_parse(&a->upstream, backend, &why) != 0)
+        a->super.backend_error = why;
 }
 
 /* When the key version slot/version of info was created (unix seconds), or 0. */
@@ -180,7 +195,7 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
     for (size_t i = 0; i != n; i++) {
         struct account *a = kr->accounts + kr->naccounts++;
         const gw_account_config_t *ac = conf != NULL ? gw_config_find_account(conf, list[i].name, strlen(list[i].name)) : NULL;
-        account_set_names(a, list[i].name, ac != NULL ? ac->backend : list[i].backend);
+        account_set_names(a, list[i].name, ac, list[i].backend);
         a->super.mode = ac != NULL ? ac->mode : list[i].mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN : GW_ACCOUNT_PASSTHROUGH;
         a->super.in_vault = 1;
         if (load_vault_account(vault, &list[i], a, err, errlen) != 0) {
@@ -198,7 +213,7 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
         if (known)
             continue;
         struct account *a = kr->accounts + kr->naccounts++;
-        account_set_names(a, ac->name, ac->backend);
+        account_set_names(a, ac->name, ac, NULL);
         a->super.mode = ac->mode;
         a->keys = sg_secure_calloc(1, sizeof(*a->keys));
         a->key_ptrs = sg_calloc(1, sizeof(*a->key_ptrs));
@@ -210,6 +225,9 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
     if (list != NULL)
         vault_account_list_free(list, n);
     qsort(kr->accounts, kr->naccounts, sizeof(*kr->accounts), compare_accounts);
+    /* after the sort: each account points at its own parsed backend */
+    for (size_t i = 0; i != kr->naccounts; i++)
+        kr->accounts[i].super.upstream = kr->accounts[i].upstream.host != NULL ? &kr->accounts[i].upstream : NULL;
     return kr;
 }
 
@@ -374,7 +392,8 @@ static void check_vault(gw_keyring_live_t *live, int force)
     if (!(force || gen != have))
         return;
     if (kr == NULL) {
-        fprintf(stderr, "sasgw: keyring: cannot rebuild from the vault, keeping generation %llu: %s\n", (unsigned long long)have, err);
+        fprintf(stderr, "sasgw: keyring: cannot rebuild from the vault, keeping generation %llu: %s\n", (unsigned long long)have,
+                err);
         return;
     }
     pthread_mutex_lock(&live->lock);
@@ -471,9 +490,9 @@ gw_keyring_live_t *gw_keyring_live_create(gw_server_t *server, gw_app_t *app, ch
         return NULL;
     }
     live->thread_started = 1;
-    live->key_age = gw_metrics_gauge(gw_server_metrics(server), "sasgw_key_age_seconds",
-                                     "Age of the newest active version of each account key slot", 2,
-                                     (const char *[]){"account", "slot"});
+    live->key_age =
+        gw_metrics_gauge(gw_server_metrics(server), "sasgw_key_age_seconds",
+                         "Age of the newest active version of each account key slot", 2, (const char *[]){"account", "slot"});
     gw_metrics_on_collect(gw_server_metrics(server), collect_key_age, live);
     return live;
 }

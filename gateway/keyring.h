@@ -85,8 +85,11 @@ typedef struct st_gw_keyring_account_t {
     size_t name_len;
     gw_account_mode_t mode;
     const char *backend; /* "" when none; "http://host:port[/path]" */
-    int in_vault;        /* 0: listed only in conf/sasgw.yaml (no keys) */
-    size_t nkeys;        /* active key versions: key1 before key2, newest first in a slot */
+    /* backend parsed (backend.h); NULL when backend is "" or does not parse, backend_error then saying why */
+    const gw_backend_t *upstream;
+    const char *backend_error; /* "" or a phrase completing "the backend URL ..." */
+    int in_vault;              /* 0: listed only in conf/sasgw.yaml (no keys) */
+    size_t nkeys;              /* active key versions: key1 before key2, newest first in a slot */
     const gw_keyring_key_t *keys;
     const sas_key_t *const *key_ptrs; /* nkeys pointers into keys, as sas_verify_ctx_t wants them */
     size_t npolicies;                 /* sorted by (container, id) */

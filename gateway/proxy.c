@@ -28,6 +28,7 @@
 #include "common.h"
 #include "relay.h"
 #include "revocation.h"
+#include "tls.h"
 
 #define ERROR_XML_MAX (2 * SAS_MAX_STS + 1024)
 /* Prefix of the req->env names that carry a signed response header to on_setup_ostream(). */
@@ -516,12 +517,8 @@ static const gw_keyring_account_t *served_account(const gw_proxy_env_t *env, con
 static int is_backend_authority(const gw_proxy_env_t *env, const char *authority, size_t len)
 {
     for (size_t i = 0; i != gw_keyring_num_accounts(env->keyring); i++) {
-        const char *b = gw_keyring_account_at(env->keyring, i)->backend, *sep = strstr(b, "://");
-        if (sep == NULL)
-            continue;
-        b = sep + 3;
-        size_t bl = strcspn(b, "/?#");
-        if (bl == len && strncasecmp(b, authority, len) == 0)
+        const gw_backend_t *b = gw_keyring_account_at(env->keyring, i)->upstream;
+        if (b != NULL && strlen(b->authority) == len && strncasecmp(b->authority, authority, len) == 0)
             return 1;
     }
     return 0;
@@ -1045,16 +1042,21 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 
 static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
-    char path[96], url[2048];
-    h2o_url_t upstream;
+    char path[96], upstream_path[2048];
 
-    snprintf(path, sizeof(path), "/%s", a->name);
-    /* the account's path is kept: /{account}/... is forwarded as {backend path}/{account}/... */
-    snprintf(url, sizeof(url), "%s/%s", a->backend, a->name);
-    if (h2o_url_parse(url, SIZE_MAX, &upstream) != 0) {
-        snprintf(err, errlen, "account %s: cannot parse the backend URL '%s'", a->name, a->backend);
+    if (a->upstream == NULL) {
+        snprintf(err, errlen, "account %s: the backend URL '%s' %s", a->name, a->backend, a->backend_error);
         return -1;
     }
+    snprintf(path, sizeof(path), "/%s", a->name);
+    /* the account's path is kept: /{account}/... is forwarded as {backend path}/{account}/... */
+    h2o_url_t upstream = a->upstream->url;
+    int n = snprintf(upstream_path, sizeof(upstream_path), "%s/%s", a->upstream->path, a->name);
+    if (n < 0 || (size_t)n >= sizeof(upstream_path)) {
+        snprintf(err, errlen, "account %s: the backend URL '%s' has too long a path", a->name, a->backend);
+        return -1;
+    }
+    upstream.path = h2o_iovec_init(upstream_path, (size_t)n);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, path, 0);
     struct validator *v = (struct validator *)h2o_create_handler(pathconf, sizeof(*v));
     v->super.on_req = on_validate;
@@ -1067,7 +1069,7 @@ static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const g
     pc.io_timeout = (uint64_t)proxy->conf->proxy.upstream_timeout * 1000;
     pc.keepalive_timeout = 2000;
     pc.preserve_host = 0;
-    if (upstream.scheme == &H2O_URL_SCHEME_HTTPS && (pc.ssl_ctx = gw_relay_backend_ssl_ctx()) == NULL) {
+    if (a->upstream->tls && (pc.ssl_ctx = gw_tls_backend_ctx(err, errlen)) == NULL) {
         snprintf(err, errlen, "account %s: cannot set up TLS towards its backend", a->name);
         return -1;
     }

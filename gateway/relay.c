@@ -30,7 +30,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,7 @@
 
 #include "common.h"
 #include "http1.h"
+#include "tls.h"
 
 #define CLIENT_TIMEOUT_MS 10000 /* a request head, a keep-alive connection idle, a TLS handshake */
 #define POOL_IDLE_MS 2000       /* an idle upstream connection (below node's and nginx's keep-alive defaults) */
@@ -67,13 +67,9 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 struct backend {
     char *account;
-    int tls;
-    char *host;        /* for connect() and SNI, without brackets */
-    char *host_header; /* the URL's authority as written */
-    char *port_text;
-    char *prefix; /* the URL's path without a trailing '/' ("" for none) */
+    gw_backend_t up; /* up.host for connect() and SNI, up.authority as Host, up.path as the prefix */
     size_t prefix_len;
-    struct sockaddr_storage addr; /* when host is numeric (addrlen != 0) */
+    struct sockaddr_storage addr; /* when up.host is numeric (addrlen != 0) */
     socklen_t addrlen;
 };
 
@@ -314,8 +310,8 @@ static void on_upstream_connect(h2o_socket_t *sock, const char *err)
         upstream_failed(c, 0);
         return;
     }
-    if (b->tls) {
-        h2o_socket_ssl_handshake(sock, c->rt->relay->client_ssl, b->host, on_upstream_handshake);
+    if (b->up.tls) {
+        h2o_socket_ssl_handshake(sock, c->rt->relay->client_ssl, b->up.host, on_upstream_handshake);
         return;
     }
     upstream_ready(c);
@@ -372,8 +368,9 @@ static void start_upstream(struct conn *c)
         return;
     }
     c->getaddr = h2o_hostinfo_getaddr(&gw_thread_context(rt->thread)->receivers.hostinfo_getaddr,
-                                      h2o_iovec_init(b->host, strlen(b->host)), h2o_iovec_init(b->port_text, strlen(b->port_text)),
-                                      AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
+                                      h2o_iovec_init(b->up.host, strlen(b->up.host)),
+                                      h2o_iovec_init(b->up.port_text, strlen(b->up.port_text)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP,
+                                      AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
 }
 
 /* ---- client connections ---- */
@@ -724,11 +721,11 @@ static void handle_head(struct conn *c)
 
     /* forward: the head goes out with the first write to the upstream */
     struct backend *b = &relay->backends[bi];
-    size_t cap = 2 * (size_t)r + b->prefix_len + d->forward_path_len + strlen(b->host_header) + sizeof(c->peer_text) + 256;
+    size_t cap = 2 * (size_t)r + b->prefix_len + d->forward_path_len + strlen(b->up.authority) + sizeof(c->peer_text) + 256;
     c->req.backend = (size_t)bi;
     c->req.head = sg_alloc(cap);
-    c->req.head_len = gw_http1_write_upstream_request(c->req.head, cap, h, b->prefix, b->prefix_len, d->forward_path,
-                                                      d->forward_path_len, b->host_header, c->peer_text, c->is_https);
+    c->req.head_len = gw_http1_write_upstream_request(c->req.head, cap, h, b->up.path, b->prefix_len, d->forward_path,
+                                                      d->forward_path_len, b->up.authority, c->peer_text, c->is_https);
     if (c->req.head_len != 0 && d->add_if_none_match)
         c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
     keep_overrides(c, d);
@@ -1297,10 +1294,7 @@ static void relay_free(struct relay *relay)
     for (size_t i = 0; i != relay->num_backends; i++) {
         struct backend *b = relay->backends + i;
         free(b->account);
-        free(b->host);
-        free(b->host_header);
-        free(b->port_text);
-        free(b->prefix);
+        gw_backend_dispose(&b->up);
     }
     free(relay->backends);
     if (relay->client_ssl != NULL)
@@ -1357,74 +1351,28 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 
 static int add_backend(struct relay *relay, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
-    h2o_url_t url;
-    if (h2o_url_parse(a->backend, SIZE_MAX, &url) != 0 ||
-        (url.scheme != &H2O_URL_SCHEME_HTTP && url.scheme != &H2O_URL_SCHEME_HTTPS)) {
-        snprintf(err, errlen, "account %s: cannot parse the backend URL '%s'", a->name, a->backend);
+    if (a->upstream == NULL) {
+        snprintf(err, errlen, "account %s: the backend URL '%s' %s", a->name, a->backend, a->backend_error);
         return -1;
     }
     struct backend *b = &relay->backends[relay->num_backends];
     memset(b, 0, sizeof(*b));
     b->account = sg_strdup(a->name);
-    b->tls = url.scheme == &H2O_URL_SCHEME_HTTPS;
-    h2o_iovec_t host = url.host;
-    if (host.len >= 2 && host.base[0] == '[' && host.base[host.len - 1] == ']')
-        host = h2o_iovec_init(host.base + 1, host.len - 2);
-    b->host = sg_strndup(host.base, host.len);
-    b->host_header = sg_strndup(url.authority.base, url.authority.len);
-    uint16_t port = h2o_url_get_port(&url);
-    b->port_text = sg_alloc(8);
-    snprintf(b->port_text, 8, "%u", (unsigned)port);
-    size_t plen = url.path.len;
-    while (plen != 0 && url.path.base[plen - 1] == '/')
-        plen--;
-    b->prefix = sg_strndup(url.path.base, plen);
-    b->prefix_len = plen;
+    gw_backend_copy(&b->up, a->upstream);
+    b->prefix_len = strlen(b->up.path);
     struct sockaddr_in *sin = (struct sockaddr_in *)&b->addr;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&b->addr;
-    if (inet_pton(AF_INET, b->host, &sin->sin_addr) == 1) {
+    if (inet_pton(AF_INET, b->up.host, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
+        sin->sin_port = htons(b->up.port);
         b->addrlen = sizeof(*sin);
-    } else if (inet_pton(AF_INET6, b->host, &sin6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, b->up.host, &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
+        sin6->sin6_port = htons(b->up.port);
         b->addrlen = sizeof(*sin6);
     }
     relay->num_backends++;
     return 0;
-}
-
-/*
- * The backend's certificate must name the host sasgw connected to. h2o 2.2.5
- * checks the name after its client handshake, but skips the check when the
- * handshake ends with bytes still to flush (every TLS 1.3 handshake: the
- * client's Finished), so the check is done here, inside OpenSSL's chain
- * verification, against the name h2o sent as SNI (the backend URL's host),
- * with OpenSSL's own matchers.
- */
-static int verify_backend_name(int preverify_ok, X509_STORE_CTX *store)
-{
-    if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0)
-        return preverify_ok;
-    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-    const char *name = ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-    X509 *cert = X509_STORE_CTX_get_current_cert(store);
-    if (name != NULL && cert != NULL && (X509_check_ip_asc(cert, name, 0) == 1 || X509_check_host(cert, name, 0, 0, NULL) == 1))
-        return 1;
-    X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);
-    return 0;
-}
-
-SSL_CTX *gw_relay_backend_ssl_ctx(void)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 || SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_backend_name);
-    return ctx;
 }
 
 int gw_relay_setup(gw_server_t *server, gw_proxy_t *proxy, gw_app_t *app, char *err, size_t errlen)
@@ -1443,11 +1391,11 @@ int gw_relay_setup(gw_server_t *server, gw_proxy_t *proxy, gw_app_t *app, char *
         const gw_keyring_account_t *a = gw_keyring_account_at(kr, i);
         if (a->backend[0] != '\0') {
             ret = add_backend(relay, a, err, errlen);
-            tls |= ret == 0 && relay->backends[relay->num_backends - 1].tls;
+            tls |= ret == 0 && relay->backends[relay->num_backends - 1].up.tls;
         }
     }
     gw_keyring_release(kr);
-    if (ret == 0 && tls && (relay->client_ssl = gw_relay_backend_ssl_ctx()) == NULL) {
+    if (ret == 0 && tls && (relay->client_ssl = gw_tls_backend_ctx(err, errlen)) == NULL) {
         snprintf(err, errlen, "cannot set up TLS towards https backends");
         ret = -1;
     }

@@ -39,15 +39,6 @@
 #define GW_RELAY_MAX_BODY ((uint64_t)1 << 40)
 
 /*
- * A new TLS client context for https backends (the relay's, and h2o's reverse
- * proxy on the HTTP/2 path): the system's CAs (SSL_CERT_FILE / SSL_CERT_DIR
- * honoured), TLS 1.2 or later, and the leaf certificate must name the host
- * sent as SNI, checked inside OpenSSL's verification (h2o 2.2.5's own check
- * is skipped after TLS 1.3 handshakes). NULL when OpenSSL fails.
- */
-SSL_CTX *gw_relay_backend_ssl_ctx(void);
-
-/*
  * Takes over the proxy listeners' connections (gw_server_set_acceptor()) for
  * the accounts of the app's keyring that have a backend. Called by
  * gw_proxy_setup(). Returns 0, or -1 after writing why into err.

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +34,7 @@
 
 #include "common.h"
 #include "server.h"
+#include "tls.h"
 
 #define NUM_SERVICES 2
 #define LISTEN_BACKLOG 1024
@@ -536,52 +536,6 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
     return 0;
 }
 
-/* TLS */
-
-static void ssl_error(char *err, size_t errlen, const char *what, const char *path)
-{
-    char detail[256];
-    unsigned long e = ERR_peek_last_error();
-    ERR_error_string_n(e, detail, sizeof(detail));
-    ERR_clear_error();
-    snprintf(err, errlen, "cannot %s '%s': %s", what, path,
-             e != 0 ? ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : detail : strerror(errno));
-}
-
-/*
- * A TLS context for a listener: its certificate and key, TLS 1.2 at least,
- * ALPN h2 and http/1.1 when offer_h2, http/1.1 alone otherwise.
- */
-static SSL_CTX *create_ssl_ctx(const gw_listen_config_t *l, int offer_h2, char *err, size_t errlen)
-{
-    static const h2o_iovec_t http1_only[] = {{H2O_STRLIT("http/1.1")}, {NULL}};
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == NULL) {
-        snprintf(err, errlen, "cannot create a TLS context");
-        return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_certificate) != 1) {
-        ssl_error(err, errlen, "load the TLS certificate", l->tls_certificate);
-        goto Error;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1) {
-        ssl_error(err, errlen, "load the TLS key", l->tls_key);
-        goto Error;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        snprintf(err, errlen, "the TLS key '%s' does not match the certificate '%s'", l->tls_key, l->tls_certificate);
-        goto Error;
-    }
-    h2o_ssl_register_alpn_protocols(ctx, offer_h2 ? h2o_alpn_protocols : http1_only);
-    return ctx;
-Error:
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
 /* sockets */
 
 socklen_t gw_listen_sockaddr(const gw_listen_config_t *l, struct sockaddr_storage *ss)
@@ -866,7 +820,7 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         l->service = issuer ? GW_SERVICE_ISSUER : GW_SERVICE_PROXY;
         l->conf = issuer ? conf->issuer.listen + i : conf->proxy.listen + (i - conf->issuer.num_listen);
         if (l->conf->tls_certificate != NULL &&
-            (l->ssl_ctx = create_ssl_ctx(l->conf, issuer || l->conf->http2, err, errlen)) == NULL)
+            (l->ssl_ctx = gw_tls_listener_ctx(l->conf, issuer || l->conf->http2, err, errlen)) == NULL)
             return -1;
     }
 
