@@ -120,16 +120,11 @@ static int lookup_name(const char *name, size_t len)
 }
 
 /* Letters from allowed, none repeated; returns the set or 0 when s is invalid or empty. */
+/* An ss or srt value as a set: letters of allowed, none repeated; 0 when empty or otherwise. */
 static sas_perm_t letter_set(const sas_str_t *v, const char *allowed)
 {
     sas_perm_t set = 0;
-    for (size_t i = 0; i < v->len; i++) {
-        char c = v->base[i];
-        if (c < 'a' || c > 'z' || strchr(allowed, c) == NULL || (set & SAS_PERM(c)))
-            return 0;
-        set |= SAS_PERM(c);
-    }
-    return set;
+    return sas_letters_check(sas_letters(allowed), v->base, v->len, &set, NULL) == SAS_LETTERS_OK ? set : 0;
 }
 
 sas_reason_t sas__token_derive(sas_token_t *tok, int check_sig, sas_error_t *err)
@@ -161,10 +156,10 @@ sas_reason_t sas__token_derive(sas_token_t *tok, int check_sig, sas_error_t *err
         for (int i = SAS_F_RSCC; i <= SAS_F_RSCT; i++)
             if (f[i].base != NULL)
                 return sas__fail(err, SAS_R_INVALID_PARAM, "%s is not valid in an account SAS", sas_field_name((sas_field_t)i));
-        if ((tok->services = letter_set(&f[SAS_F_SS], "bfqt")) == 0)
+        if ((tok->services = letter_set(&f[SAS_F_SS], SAS_SS_LETTERS)) == 0)
             return sas__fail(err, SAS_R_INVALID_PARAM, "invalid ss=%s",
                              sas__quote(q, sizeof(q), f[SAS_F_SS].base, f[SAS_F_SS].len));
-        if ((tok->resource_types = letter_set(&f[SAS_F_SRT], "sco")) == 0)
+        if ((tok->resource_types = letter_set(&f[SAS_F_SRT], SAS_SRT_LETTERS)) == 0)
             return sas__fail(err, SAS_R_INVALID_PARAM, "invalid srt=%s",
                              sas__quote(q, sizeof(q), f[SAS_F_SRT].base, f[SAS_F_SRT].len));
     } else {
