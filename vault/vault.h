@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signer.h"
+
 /* ---------------------------------------------------------------- limits */
 
 #define VAULT_KEY_MAX 64                    /* bytes of an account key (Azure keys are 64) */
@@ -45,7 +47,7 @@
 #define VAULT_RETENTION_MIN 7               /* days a soft-deleted secret is kept, at least */
 #define VAULT_RETENTION_MAX 90              /* ... and at most (also the default) */
 #define VAULT_VERSION_ID_LEN 32             /* hex characters of a secret version id */
-#define VAULT_PERMISSIONS "racwdxyltfmeopi" /* Azure's letters, in canonical order */
+#define VAULT_PERMISSIONS SAS_PERM_ORDER_SERVICE /* a stored access policy's letters (signer.h), in canonical order */
 
 /* ---------------------------------------------------------------- key sources */
 
