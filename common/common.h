@@ -2,7 +2,7 @@
  * common.h - the few helpers every module of sasgw shares: one allocation
  * wrapper that aborts on out-of-memory, secure wiping, memory for secrets that
  * core dumps leave out, strict base64, and constant-time comparison. Depends
- * on libc and OpenSSL only.
+ * on libc and OpenSSL only. Also the one percent-decoder and query iterator.
  */
 #ifndef SASGW_COMMON_H
 #define SASGW_COMMON_H
@@ -79,5 +79,44 @@ void sg_random(void *buf, size_t n);
 
 /* SHA-256 of len bytes, without allocating; the context is wiped. (sha256.c) */
 void sg_sha256(const void *msg, size_t len, uint8_t out[32]);
+
+/* ---- percent-encoding and query strings (query.c) ---- */
+
+/* The value of hex digit c (0-9, a-f, A-F), or -1 for any other byte (EOF included). */
+int sg_hexval(int c);
+
+/*
+ * Percent-decodes src[0..len) into dst, which holds at least len bytes (the
+ * decoded text is never longer; dst may equal src). With SG_PCT_PLUS_SPACE in
+ * flags a '+' becomes a space (query strings), otherwise it stays '+' (paths);
+ * "%2B" is always '+'. Returns the decoded length, or -1 on a '%' not followed
+ * by two hex digits ("%", "%4", "%zz", "%4g"), dst then unspecified. Writes no
+ * terminator. *holds (may be NULL) receives what the decoded bytes hold:
+ * SG_PCT_HELD_CONTROL (a C0 control or DEL, NUL included), SG_PCT_HELD_NUL
+ * and SG_PCT_HELD_NON_ASCII (worth a UTF-8 check). Never allocates.
+ */
+#define SG_PCT_PLUS_SPACE 1u
+#define SG_PCT_HELD_CONTROL 1u
+#define SG_PCT_HELD_NON_ASCII 2u
+#define SG_PCT_HELD_NUL 4u
+long sg_pct_decode(char *dst, const char *src, size_t len, unsigned flags, unsigned *holds);
+
+/*
+ * An iterator over raw query text "a=1&b&c=": sg_query_init() it over
+ * query[0..len) (without its '?': a '?' there is part of the first name),
+ * then each sg_query_next() yields one '&'-separated parameter as sent, not
+ * decoded: the name before the first '=' and the value after it (empty, and
+ * pointing at the end of the name, when there is no '='). Every piece counts,
+ * empty ones too: "a&&b" yields a, an empty name with an empty value, then b;
+ * "=v" yields an empty name; a final '&' yields nothing more. The parameter
+ * as sent is name[0 .. value + value_len - name). Returns 1 with the four
+ * outputs set, or 0 when no parameter is left. The text must outlive the
+ * iterator; nothing is allocated.
+ */
+typedef struct st_sg_query_iter_t {
+    const char *p, *end;
+} sg_query_iter_t;
+void sg_query_init(sg_query_iter_t *it, const char *query, size_t len);
+int sg_query_next(sg_query_iter_t *it, const char **name, size_t *name_len, const char **value, size_t *value_len);
 
 #endif

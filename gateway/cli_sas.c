@@ -547,49 +547,25 @@ static int cmd_verify(int argc, char **argv)
 
 /* ---- inspect ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Lists every query parameter, decoded where it decodes, so a token that does not parse can still be read. */
 static json_t *list_params(const char *q, size_t len)
 {
     json_t *list = json_array();
-    const char *p = q, *end = q + len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *seg_end = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(seg_end - p));
-        const char *value = eq != NULL ? eq + 1 : seg_end;
-        size_t name_len = (size_t)((eq != NULL ? eq : seg_end) - p), value_len = (size_t)(seg_end - value), o = 0;
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    sg_query_init(&it, q, len);
+    while (sg_query_next(&it, &name, &name_len, &value, &value_len)) {
         json_t *pair = json_object();
         char *dec = sg_alloc(value_len + 1);
-        int ok = 1;
-        for (size_t i = 0; i < value_len && ok; i++) {
-            if (value[i] == '%') {
-                int hi = i + 2 < value_len ? hexval(value[i + 1]) : -1, lo = hi >= 0 ? hexval(value[i + 2]) : -1;
-                if (!(ok = lo >= 0))
-                    break;
-                dec[o++] = (char)(hi << 4 | lo);
-                i += 2;
-            } else {
-                dec[o++] = value[i] == '+' ? ' ' : value[i];
-            }
-        }
-        set_str(pair, "name", p, name_len);
-        if (ok)
-            set_str(pair, "value", dec, o);
+        long o = sg_pct_decode(dec, value, value_len, SG_PCT_PLUS_SPACE, NULL);
+        set_str(pair, "name", name, name_len);
+        if (o >= 0)
+            set_str(pair, "value", dec, (size_t)o);
         else
             set_str(pair, "raw", value, value_len);
         free(dec);
         json_array_append_new(list, pair);
-        p = seg_end + 1;
     }
     return list;
 }

@@ -182,41 +182,16 @@ json_t *gw_http_read_json(h2o_req_t *req, size_t max)
     return json;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes len bytes into pool (NUL-terminated); plus_is_space for queries. Returns -1 on a bad escape or a NUL. */
 static int decode(h2o_mem_pool_t *pool, const char *s, size_t len, int plus_is_space, h2o_iovec_t *out)
 {
     char *dst = h2o_mem_alloc_pool(pool, len + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= len)
-                return -1;
-            if ((hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (c == '\0')
-            return -1;
-        dst[n++] = (char)c;
-    }
+    unsigned holds;
+    long n = sg_pct_decode(dst, s, len, plus_is_space ? SG_PCT_PLUS_SPACE : 0, &holds);
+    if (n < 0 || (holds & SG_PCT_HELD_NUL))
+        return -1;
     dst[n] = '\0';
-    *out = h2o_iovec_init(dst, n);
+    *out = h2o_iovec_init(dst, (size_t)n);
     return 0;
 }
 
@@ -293,21 +268,16 @@ int gw_http_query_param(h2o_req_t *req, const char *name, h2o_iovec_t *value)
 {
     if (req->query_at == SIZE_MAX)
         return 0;
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t name_len = strlen(name);
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pair_end = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        const char *key_end = eq != NULL ? eq : pair_end;
+    sg_query_iter_t it;
+    const char *key_raw, *v;
+    size_t key_len, v_len, name_len = strlen(name);
+    sg_query_init(&it, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+    while (sg_query_next(&it, &key_raw, &key_len, &v, &v_len)) {
         h2o_iovec_t key;
-        if (decode(&req->pool, p, (size_t)(key_end - p), 1, &key) != 0)
+        if (decode(&req->pool, key_raw, key_len, 1, &key) != 0)
             return -1;
-        if (key.len == name_len && memcmp(key.base, name, name_len) == 0) {
-            const char *v = eq != NULL ? eq + 1 : pair_end;
-            return decode(&req->pool, v, (size_t)(pair_end - v), 1, value) == 0 ? 1 : -1;
-        }
-        p = pair_end + 1;
+        if (key.len == name_len && memcmp(key.base, name, name_len) == 0)
+            return decode(&req->pool, v, v_len, 1, value) == 0 ? 1 : -1;
     }
     return 0;
 }

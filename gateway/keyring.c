@@ -68,15 +68,6 @@ static int compare_policies(const void *_a, const void *_b)
     return c != 0 ? c : strcmp(a->id, b->id);
 }
 
-static sas_perm_t perms_from_letters(const char *s)
-{
-    sas_perm_t p = 0;
-    for (; *s != '\0'; s++)
-        if (*s >= 'a' && *s <= 'z')
-            p |= SAS_PERM(*s);
-    return p;
-}
-
 static void account_dispose(struct account *a)
 {
     for (size_t i = 0; i != a->super.nkeys; i++)
@@ -161,7 +152,7 @@ static int load_vault_account(vault_t *vault, const vault_account_info_t *info, 
         p->id = a->strings[a->nstrings - 1];
         p->policy.start = pols[i].start != 0 ? pols[i].start * SAS_TIME_SECOND : SAS_TIME_NONE;
         p->policy.expiry = pols[i].expiry != 0 ? pols[i].expiry * SAS_TIME_SECOND : SAS_TIME_NONE;
-        p->policy.permissions = perms_from_letters(pols[i].permissions);
+        p->policy.permissions = sas_letters(pols[i].permissions);
     }
     qsort(a->policies, npols, sizeof(*a->policies), compare_policies);
     a->super.npolicies = npols;

@@ -67,11 +67,6 @@ struct timeout_filter {
 
 /* ---- query parameters ---- */
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /*
  * Writes into out (cap bytes) the parameters of a raw query (with or without
  * its '?') for which keep(name, name_len, data) says 1, in order and as sent,
@@ -81,22 +76,22 @@ static size_t filter_query(const char *query, size_t len, int (*keep)(const char
                            char *out, size_t cap)
 {
     size_t n = 0;
-    const char *p = query, *end = query + len;
-    if (p != end && *p == '?')
-        p++;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pe = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pe - p));
-        size_t name_len = (size_t)((eq != NULL ? eq : pe) - p), plen = (size_t)(pe - p);
-        if (plen != 0 && keep(p, name_len, data)) {
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    if (len != 0 && *query == '?')
+        query++, len--;
+    sg_query_init(&it, query, len);
+    while (sg_query_next(&it, &name, &name_len, &value, &value_len)) {
+        size_t plen = (size_t)(value + value_len - name);
+        if (plen != 0 && keep(name, name_len, data)) {
             if (n + (n != 0) + plen > cap)
                 break;
             if (n != 0)
                 out[n++] = '&';
-            memcpy(out + n, p, plen);
+            memcpy(out + n, name, plen);
             n += plen;
         }
-        p = pe + 1;
     }
     return n;
 }
@@ -283,7 +278,7 @@ static int check_target_bytes(const char *t, size_t len, sas_error_t *err)
                      "byte 0x%02x at %zu of the request target is not a URI character (RFC 3986): percent-encode it", c, i);
             return -1;
         }
-        if (c == '%' && (i + 2 >= len || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)) {
+        if (c == '%' && (i + 2 >= len || sg_hexval(t[i + 1]) < 0 || sg_hexval(t[i + 2]) < 0)) {
             err->reason = SAS_R_BAD_PATH;
             snprintf(err->message, sizeof(err->message), "'%%' at byte %zu of the request target does not start %%XX", i);
             return -1;

@@ -101,17 +101,11 @@ static int need_string(json_t *obj, const char *name, size_t max, const char **o
     return 0;
 }
 
-/* Letters from set, each at most once. */
+/* Letters of set (signer.h's check), each at most once; an empty string passes here (the policy refuses it). */
 static int letters_ok(const char *s, const char *set)
 {
-    unsigned seen = 0;
-    for (; *s != '\0'; s++) {
-        const char *p = strchr(set, *s);
-        if (p == NULL || (seen & (1u << (p - set))) != 0)
-            return 0;
-        seen |= 1u << (p - set);
-    }
-    return 1;
+    sas_letters_t r = sas_letters_check(sas_letters(set), s, strlen(s), NULL, NULL);
+    return r == SAS_LETTERS_OK || r == SAS_LETTERS_EMPTY;
 }
 
 /* Parses a time member into *out; field names it. */
@@ -309,12 +303,12 @@ int gw_sas_request_parse(gw_sas_request_t *out, json_t *body, gw_sas_request_kin
     } else {
         if (need_string(body, "services", 4, &out->services, err) != 0)
             return -1;
-        if (!letters_ok(out->services, "bqtf"))
-            return fail(err, "services", "services must be letters from bqtf, each at most once");
+        if (!letters_ok(out->services, SAS_SS_LETTERS))
+            return fail(err, "services", "services must be letters from %s, each at most once", SAS_SS_LETTERS);
         if (need_string(body, "resource_types", 3, &out->resource_types, err) != 0)
             return -1;
-        if (!letters_ok(out->resource_types, "sco"))
-            return fail(err, "resource_types", "resource_types must be letters from sco, each at most once");
+        if (!letters_ok(out->resource_types, SAS_SRT_LETTERS))
+            return fail(err, "resource_types", "resource_types must be letters from %s, each at most once", SAS_SRT_LETTERS);
     }
 
     /* permissions, in canonical order */

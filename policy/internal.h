@@ -11,12 +11,14 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "signer.h"
 
-/* Permission letters Azure accepts, in canonical order (DESIGN §3); an account SAS adds 'u'. */
-#define POLICY__SERVICE_PERMISSIONS "racwdxyltfmeopi"
-#define POLICY__ACCOUNT_PERMISSIONS "racwdxyltfmeopiu"
-#define POLICY__SERVICES "bqtf"
-#define POLICY__RESOURCE_TYPES "sco"
+/*
+ * Letter sets are the signer's (signer.h): a service grant's permissions from
+ * SAS_PERM_ORDER_SERVICE, an account grant's from SAS_PERM_ORDER_ACCOUNT (the
+ * letters an account SAS can carry, so a grant never promises what cannot be
+ * minted), services from SAS_SS_LETTERS, resource types from SAS_SRT_LETTERS.
+ */
 
 /* JWS algorithms a key can be pinned to. */
 typedef enum en_policy__alg_t { POLICY__ALG_RS256 = 0, POLICY__ALG_ES256, POLICY__ALG_COUNT } policy__alg_t;
@@ -157,12 +159,5 @@ int policy__parse_iprange(const char *s, policy__iprange_t *out);
 int policy__valid_account(const char *s);
 /* Container names: 3 to 63 lowercase letters, digits and single inner dashes, or $root, $web, $logs. */
 int policy__valid_container(const char *s);
-
-/*
- * Checks that s is a non-empty string of letters from set, none repeated.
- * Returns 0; -1 when s is empty; -2 for a letter not in set and -3 for a
- * repeated one, with that letter in *bad.
- */
-int policy__check_letters(const char *s, const char *set, char *bad);
 
 #endif

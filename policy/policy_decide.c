@@ -139,19 +139,21 @@ static int check_request(const policy_request_t *req, int *has_ip, uint8_t ip[16
         return decide(out, "request", "no valid storage account name");
     if (!account && (req->container == NULL || !policy__valid_container(req->container)))
         return decide(out, "request", "no valid container name");
-    switch (policy__check_letters(req->permissions ? req->permissions : "",
-                                  account ? POLICY__ACCOUNT_PERMISSIONS : POLICY__SERVICE_PERMISSIONS, &bad)) {
-    case 0:
+    const char *perms = req->permissions ? req->permissions : "", *ss = req->services ? req->services : "",
+               *srt = req->resource_types ? req->resource_types : "";
+    switch (sas_letters_check(sas_letters(account ? SAS_PERM_ORDER_ACCOUNT : SAS_PERM_ORDER_SERVICE), perms, strlen(perms), NULL,
+                              &bad)) {
+    case SAS_LETTERS_OK:
         break;
-    case -2:
+    case SAS_LETTERS_UNKNOWN:
         return decide(out, "request", "'%c' is not a permission letter", bad);
-    case -3:
+    case SAS_LETTERS_REPEATED:
         return decide(out, "request", "permission '%c' appears twice", bad);
     default:
         return decide(out, "request", "no permissions");
     }
-    if (account && (policy__check_letters(req->services ? req->services : "", POLICY__SERVICES, &bad) != 0 ||
-                    policy__check_letters(req->resource_types ? req->resource_types : "", POLICY__RESOURCE_TYPES, &bad) != 0))
+    if (account && (sas_letters_check(sas_letters(SAS_SS_LETTERS), ss, strlen(ss), NULL, NULL) != SAS_LETTERS_OK ||
+                    sas_letters_check(sas_letters(SAS_SRT_LETTERS), srt, strlen(srt), NULL, NULL) != SAS_LETTERS_OK))
         return decide(out, "request", "an account SAS needs services (of bqtf) and resource types (of sco), none repeated");
     if (req->ttl == 0)
         return decide(out, "request", "the ttl must be positive");

@@ -117,12 +117,12 @@ static int letters(loader_t *l, const yaml_node_t *node, const char *path, const
     char bad = 0;
     if (s == NULL)
         return -1;
-    switch (policy__check_letters(s, set, &bad)) {
-    case 0:
+    switch (sas_letters_check(sas_letters(set), s, strlen(s), NULL, &bad)) {
+    case SAS_LETTERS_OK:
         break;
-    case -2:
+    case SAS_LETTERS_UNKNOWN:
         return fail(l, node, "%s: '%c' is not one of the letters %s", path, bad, set);
-    case -3:
+    case SAS_LETTERS_REPEATED:
         return fail(l, node, "%s: '%c' appears twice", path, bad);
     default:
         return fail(l, node, "%s: must not be empty", path);
@@ -350,11 +350,11 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
             if (ys_bool(&l->y, v, sub, &g->account_sas) != 0)
                 return -1;
         } else if (strcmp(k, "services") == 0) {
-            if (letters(l, v, sub, POLICY__SERVICES, g->services, sizeof(g->services)) != 0)
+            if (letters(l, v, sub, SAS_SS_LETTERS, g->services, sizeof(g->services)) != 0)
                 return -1;
             services_node = v;
         } else if (strcmp(k, "resource_types") == 0) {
-            if (letters(l, v, sub, POLICY__RESOURCE_TYPES, g->resource_types, sizeof(g->resource_types)) != 0)
+            if (letters(l, v, sub, SAS_SRT_LETTERS, g->resource_types, sizeof(g->resource_types)) != 0)
                 return -1;
             srt_node = v;
         }
@@ -362,7 +362,7 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
     if (ys_map_required(&m, 1u << 0 | 1u << 3 | 1u << 4) != 0) /* account, permissions, max_ttl */
         return -1;
     pathf(sub, sizeof(sub), "%s.permissions", path);
-    if (letters(l, perm_node, sub, g->account_sas ? POLICY__ACCOUNT_PERMISSIONS : POLICY__SERVICE_PERMISSIONS, g->permissions,
+    if (letters(l, perm_node, sub, g->account_sas ? SAS_PERM_ORDER_ACCOUNT : SAS_PERM_ORDER_SERVICE, g->permissions,
                 sizeof(g->permissions)) != 0)
         return -1;
     if (g->account_sas) {

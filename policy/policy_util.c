@@ -165,23 +165,6 @@ int policy__parse_iprange(const char *s, policy__iprange_t *out)
     return -1;
 }
 
-int policy__check_letters(const char *s, const char *set, char *bad)
-{
-    if (*s == '\0')
-        return -1;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (strchr(set, *p) == NULL) {
-            *bad = *p;
-            return -2;
-        }
-        if (strchr(p + 1, *p) != NULL) {
-            *bad = *p;
-            return -3;
-        }
-    }
-    return 0;
-}
-
 int policy__valid_account(const char *s)
 {
     size_t len = strlen(s);

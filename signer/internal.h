@@ -29,16 +29,6 @@ size_t sas__field_max(sas_field_t field);
 /* The sr value as written ("b", "bs", "bv", "c"); "" for SAS_SR_NONE. */
 const char *sas__sr_name(sas_sr_t sr);
 
-/*
- * Percent-decodes src[0..len) into dst (which holds at least len bytes); '+'
- * becomes a space when plus_is_space. Returns the decoded length, or -1 on a
- * '%' not followed by two hex digits. *flags (may be NULL) receives what the
- * decoded bytes hold: SAS__DECODED_CONTROL (a C0 control or DEL, NUL
- * included) and SAS__DECODED_NON_ASCII (worth a UTF-8 check).
- */
-#define SAS__DECODED_CONTROL 1
-#define SAS__DECODED_NON_ASCII 2
-long sas__pct_decode(char *dst, const char *src, size_t len, int plus_is_space, int *flags);
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int sas__utf8_valid(const char *s, size_t len);
 /* 1 when s[0..len) holds a C0 control character or DEL. */

@@ -1,49 +1,13 @@
 /*
  * sas_parse.c - step 1 of DESIGN §3: a raw query string into a sas_token_t,
  * with every SAS parameter at most once, bounded lengths and a well-formed
- * signature. Also the percent-decoding and UTF-8 checks the path parser shares.
+ * signature. Also the UTF-8 check the path parser shares (percent-decoding and
+ * query iteration are common/'s sg_pct_decode() and sg_query_next()).
  */
 #include <string.h>
 
 #include "common.h"
 #include "internal.h"
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long sas__pct_decode(char *dst, const char *src, size_t len, int plus_is_space, int *flags)
-{
-    size_t o = 0;
-    int seen = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= len || (hi = hexval((unsigned char)src[i + 1])) < 0 || (lo = hexval((unsigned char)src[i + 2])) < 0)
-                return -1;
-            c = (unsigned char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (c < 0x20 || c == 0x7f)
-            seen |= SAS__DECODED_CONTROL;
-        else if (c >= 0x80)
-            seen |= SAS__DECODED_NON_ASCII;
-        dst[o++] = (char)c;
-    }
-    if (flags != NULL)
-        *flags = seen;
-    return (long)o;
-}
 
 int sas__utf8_valid(const char *str, size_t len)
 {
@@ -156,16 +120,11 @@ static int lookup_name(const char *name, size_t len)
 }
 
 /* Letters from allowed, none repeated; returns the set or 0 when s is invalid or empty. */
+/* An ss or srt value as a set: letters of allowed, none repeated; 0 when empty or otherwise. */
 static sas_perm_t letter_set(const sas_str_t *v, const char *allowed)
 {
     sas_perm_t set = 0;
-    for (size_t i = 0; i < v->len; i++) {
-        char c = v->base[i];
-        if (c < 'a' || c > 'z' || strchr(allowed, c) == NULL || (set & SAS_PERM(c)))
-            return 0;
-        set |= SAS_PERM(c);
-    }
-    return set;
+    return sas_letters_check(sas_letters(allowed), v->base, v->len, &set, NULL) == SAS_LETTERS_OK ? set : 0;
 }
 
 sas_reason_t sas__token_derive(sas_token_t *tok, int check_sig, sas_error_t *err)
@@ -197,10 +156,10 @@ sas_reason_t sas__token_derive(sas_token_t *tok, int check_sig, sas_error_t *err
         for (int i = SAS_F_RSCC; i <= SAS_F_RSCT; i++)
             if (f[i].base != NULL)
                 return sas__fail(err, SAS_R_INVALID_PARAM, "%s is not valid in an account SAS", sas_field_name((sas_field_t)i));
-        if ((tok->services = letter_set(&f[SAS_F_SS], "bfqt")) == 0)
+        if ((tok->services = letter_set(&f[SAS_F_SS], SAS_SS_LETTERS)) == 0)
             return sas__fail(err, SAS_R_INVALID_PARAM, "invalid ss=%s",
                              sas__quote(q, sizeof(q), f[SAS_F_SS].base, f[SAS_F_SS].len));
-        if ((tok->resource_types = letter_set(&f[SAS_F_SRT], "sco")) == 0)
+        if ((tok->resource_types = letter_set(&f[SAS_F_SRT], SAS_SRT_LETTERS)) == 0)
             return sas__fail(err, SAS_R_INVALID_PARAM, "invalid srt=%s",
                              sas__quote(q, sizeof(q), f[SAS_F_SRT].base, f[SAS_F_SRT].len));
     } else {
@@ -259,23 +218,22 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
     if (p < end && *p == '?')
         p++;
 
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *seg_end = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(seg_end - p));
-        const char *name = p, *value = eq != NULL ? eq + 1 : seg_end;
-        size_t name_len = (size_t)((eq != NULL ? eq : seg_end) - p), value_len = (size_t)(seg_end - value);
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    sg_query_init(&it, p, (size_t)(end - p));
+    while (sg_query_next(&it, &name, &name_len, &value, &value_len)) {
         const char *raw_name = name;
         size_t raw_len = name_len;
         char decoded_name[40];
         int field;
 
-        p = seg_end + 1;
         if (name_len == 0)
             continue;
         /* names are compared decoded, so s%70 is sp */
         if (memchr(name, '%', name_len) != NULL || memchr(name, '+', name_len) != NULL) {
             long n;
-            if (name_len > sizeof(decoded_name) || (n = sas__pct_decode(decoded_name, name, name_len, 1, NULL)) < 0)
+            if (name_len > sizeof(decoded_name) || (n = sg_pct_decode(decoded_name, name, name_len, SG_PCT_PLUS_SPACE, NULL)) < 0)
                 continue;
             name = decoded_name;
             name_len = (size_t)n;
@@ -302,18 +260,18 @@ sas_reason_t sas_token_parse(sas_token_t *tok, const char *query, size_t len, sa
 
         /* the value, decoded into the arena; the raw query bounds the space it needs */
         char *dst = tok->arena + used;
-        int holds;
-        long n = sas__pct_decode(dst, value, value_len, 1, &holds);
+        unsigned holds;
+        long n = sg_pct_decode(dst, value, value_len, SG_PCT_PLUS_SPACE, &holds);
         if (n < 0)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "bad percent-encoding in parameter %s",
                              sas_field_name((sas_field_t)field));
         if ((size_t)n > sas__field_max((sas_field_t)field))
             return sas__fail(err, SAS_R_VALUE_TOO_LONG, "parameter %s too long (%ld bytes, limit %zu)",
                              sas_field_name((sas_field_t)field), n, sas__field_max((sas_field_t)field));
-        if (holds & SAS__DECODED_CONTROL)
+        if (holds & SG_PCT_HELD_CONTROL)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "parameter %s contains a control character",
                              sas_field_name((sas_field_t)field));
-        if ((holds & SAS__DECODED_NON_ASCII) && !sas__utf8_valid(dst, (size_t)n))
+        if ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(dst, (size_t)n))
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "parameter %s is not valid UTF-8", sas_field_name((sas_field_t)field));
         dst[n] = '\0';
         if (n > 0) {

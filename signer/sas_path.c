@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "common.h"
 #include "internal.h"
 
 #define NAME_MAX_LEN 63
@@ -122,11 +123,11 @@ static sas_reason_t decode_segment(sas_resource_t *res, const char *s, size_t le
             return bad(err, "encoded '/' or '\\' in path");
     if (len > sizeof(res->arena) - res->used - 1)
         return bad(err, "path too long");
-    int seen;
-    long n = sas__pct_decode(res->arena + res->used, s, len, 0, &seen);
+    unsigned seen;
+    long n = sg_pct_decode(res->arena + res->used, s, len, 0, &seen);
     if (n < 0)
         return bad(err, "bad percent-encoding in path");
-    if (seen & SAS__DECODED_CONTROL)
+    if (seen & SG_PCT_HELD_CONTROL)
         return bad(err, "control character or NUL in path");
     res->used += (size_t)n;
     return SAS_OK;

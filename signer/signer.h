@@ -56,6 +56,9 @@
 /* Canonical permission orders: the issuing API writes letters in this order (sas_perm_format()). */
 #define SAS_PERM_ORDER_SERVICE "racwdxyltfmeopi"
 #define SAS_PERM_ORDER_ACCOUNT "rwdxylacuptfi"
+/* Account SAS letter sets: ss (blob, queue, table, file) and srt (service, container, object). */
+#define SAS_SS_LETTERS "bqtf"
+#define SAS_SRT_LETTERS "sco"
 
 /* ---- reasons ----------------------------------------------------------- */
 
@@ -320,6 +323,23 @@ sas_reason_t sas_resource_init(sas_resource_t *res, const char *account, const c
 
 /* The letters a token of this kind and resource type may carry in sp. */
 sas_perm_t sas_perm_valid(sas_kind_t kind, sas_sr_t sr);
+/* The set of the letters a-z in the NUL-terminated string s (other bytes are ignored), e.g. sas_letters(SAS_SS_LETTERS). */
+sas_perm_t sas_letters(const char *s);
+/*
+ * The one check of a letter set (sp, ss, srt, a policy's grant): s[0..len)
+ * is read as letters, each in allowed and none repeated; the first offending
+ * byte, read left to right, decides. Returns SAS_LETTERS_OK and sets *out
+ * (may be NULL), or SAS_LETTERS_EMPTY (len 0), SAS_LETTERS_UNKNOWN (a byte
+ * that is not a letter of allowed) or SAS_LETTERS_REPEATED, with that byte in
+ * *bad (may be NULL; '\0' for an empty set). Never allocates.
+ */
+typedef enum en_sas_letters_t {
+    SAS_LETTERS_OK = 0,
+    SAS_LETTERS_EMPTY,
+    SAS_LETTERS_UNKNOWN,
+    SAS_LETTERS_REPEATED,
+} sas_letters_t;
+sas_letters_t sas_letters_check(sas_perm_t allowed, const char *s, size_t len, sas_perm_t *out, char *bad);
 /*
  * Parses permission letters for kind/sr: each letter valid and not repeated.
  * Returns SAS_OK and sets *out, or SAS_R_INVALID_PERMISSIONS with *err filled.

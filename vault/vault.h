@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signer.h"
+
 /* ---------------------------------------------------------------- errors */
 
 /*
@@ -87,7 +89,7 @@ const char *vault_strerror(vault_err_t e);
 #define VAULT_RETENTION_MIN 7               /* days a soft-deleted secret is kept, at least */
 #define VAULT_RETENTION_MAX 90              /* ... and at most (also the default) */
 #define VAULT_VERSION_ID_LEN 32             /* hex characters of a secret version id */
-#define VAULT_PERMISSIONS "racwdxyltfmeopi" /* Azure's letters, in canonical order */
+#define VAULT_PERMISSIONS SAS_PERM_ORDER_SERVICE /* a stored access policy's letters (signer.h), in canonical order */
 
 /* ---------------------------------------------------------------- key sources */
 

@@ -114,17 +114,8 @@ int vault_valid_container_name(const char *name)
 
 int vault_valid_permissions(const char *perms)
 {
-    unsigned seen = 0;
-    for (const char *p = perms; *p != '\0'; p++) {
-        const char *at = strchr(VAULT_PERMISSIONS, *p);
-        if (at == NULL)
-            return 0;
-        unsigned bit = 1u << (at - VAULT_PERMISSIONS);
-        if (seen & bit)
-            return 0;
-        seen |= bit;
-    }
-    return 1;
+    sas_letters_t r = sas_letters_check(sas_perm_valid(SAS_KIND_SERVICE, SAS_SR_CONTAINER), perms, strlen(perms), NULL, NULL);
+    return r == SAS_LETTERS_OK || r == SAS_LETTERS_EMPTY;
 }
 
 int vault_valid_policy_id(const char *id)

@@ -247,6 +247,9 @@ static void account_sas(void **state)
     r.resource_types = "o";
     r.permissions = "w";
     refused(alice, &r, "roles.acct.grants[0]: permission w not granted (allowed rlu)");
+    /* letters a service SAS has but an account SAS does not are not permission letters here */
+    r.permissions = "rm";
+    refused(alice, &r, "request: 'm' is not a permission letter");
     r.permissions = "r";
     r.services = NULL;
     refused(alice, &r, "request: an account SAS needs services (of bqtf) and resource types (of sco), none repeated");

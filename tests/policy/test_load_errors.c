@@ -73,6 +73,10 @@ static void wrong_types(void **state)
     "roles:\n  r:\n    grants:\n      - account: acct1\n        container: c01\n        permissions: " perm                        \
     "\n        max_ttl: " ttl "\n"
 
+#define ACCOUNT_GRANT(perm)                                                                                                        \
+    "roles:\n  r:\n    grants:\n      - account: acct1\n        account_sas: true\n        services: b\n        resource_types: "  \
+    "sco\n        permissions: " perm "\n        max_ttl: 1h\n"
+
 static void bad_values(void **state)
 {
     static const bad_case_t cases[] = {
@@ -90,6 +94,11 @@ static void bad_values(void **state)
         {GRANT("r", "1h\n        ip: [10.0.0.9-10.0.0.1]"), "test.yaml:8:14:", "is not an address"},
         {GRANT("r", "1h\n        prefix: \"{user}/\""), "test.yaml:8:17:", "has a brace that is not {principal}"},
         {GRANT("r", "1h\n        services: b"), "test.yaml:8:19:", "services and resource_types need account_sas: true"},
+        /* an account grant may give only what an account SAS can carry (rwdxylacuptfi): not m, e or o */
+        {ACCOUNT_GRANT("rm"), "test.yaml:8:22:", "roles.r.grants[0].permissions: 'm' is not one of the letters rwdxylacuptfi"},
+        {ACCOUNT_GRANT("re"), "test.yaml:8:22:", "'e' is not one of the letters rwdxylacuptfi"},
+        {ACCOUNT_GRANT("o"), "test.yaml:8:22:", "'o' is not one of the letters rwdxylacuptfi"},
+        {ACCOUNT_GRANT("racwdxyltfmeopiu"), "test.yaml:8:22:", "'m' is not one of the letters rwdxylacuptfi"},
         {"roles:\n  r:\n    grants:\n      - account: Bad_Acct\n", "test.yaml:4:18:", "'Bad_Acct' is not a storage account name"},
         {"roles:\n  r:\n    grants:\n      - account: acct1\n        permissions: r\n",
          "test.yaml:4:9:", "account, permissions and max_ttl are required"},

@@ -53,6 +53,40 @@ static void parse_letters(void **state)
     assert_string_equal(err.message, "permission '%C3' is not valid for sr=c");
 }
 
+/* sas_letters_check(): the one letter-set check (sp, ss, srt, the policy's grants). */
+static void letter_sets(void **state)
+{
+    sas_perm_t out = 0;
+    char bad = 'x';
+    assert_int_equal(sas_letters(SAS_SS_LETTERS), set("bfqt"));
+    assert_int_equal(sas_letters(SAS_SRT_LETTERS), set("sco"));
+    assert_int_equal(sas_letters("r-w"), set("rw")); /* only a-z count */
+    assert_int_equal(sas_letters_check(set("sco"), "os", 2, &out, &bad), SAS_LETTERS_OK);
+    assert_int_equal(out, set("so"));
+    assert_int_equal(bad, 'x'); /* untouched on success */
+    assert_int_equal(sas_letters_check(set("sco"), "", 0, &out, &bad), SAS_LETTERS_EMPTY);
+    assert_int_equal(bad, '\0');
+    assert_int_equal(sas_letters_check(set("sco"), "sx", 2, NULL, &bad), SAS_LETTERS_UNKNOWN);
+    assert_int_equal(bad, 'x');
+    assert_int_equal(sas_letters_check(set("sco"), "sC", 2, NULL, &bad), SAS_LETTERS_UNKNOWN); /* upper case is not a letter here */
+    assert_int_equal(bad, 'C');
+    assert_int_equal(sas_letters_check(set("sco"), "s\0", 2, NULL, &bad), SAS_LETTERS_UNKNOWN); /* the length, not a NUL, ends it */
+    assert_int_equal(bad, '\0');
+    assert_int_equal(sas_letters_check(set("sco"), "sos", 3, NULL, &bad), SAS_LETTERS_REPEATED);
+    assert_int_equal(bad, 's');
+    /* the first offending byte decides */
+    assert_int_equal(sas_letters_check(set("sco"), "ssx", 3, NULL, &bad), SAS_LETTERS_REPEATED);
+    assert_int_equal(sas_letters_check(set("sco"), "sxs", 3, NULL, &bad), SAS_LETTERS_UNKNOWN);
+    assert_int_equal(bad, 'x');
+    /* an account SAS cannot carry the service-only letters m, e, o */
+    for (const char *c = "meo"; *c != '\0'; c++)
+        assert_int_equal(sas_letters_check(sas_perm_valid(SAS_KIND_ACCOUNT, SAS_SR_NONE), c, 1, NULL, NULL), SAS_LETTERS_UNKNOWN);
+    assert_int_equal(sas_letters_check(sas_perm_valid(SAS_KIND_ACCOUNT, SAS_SR_NONE), SAS_PERM_ORDER_ACCOUNT,
+                                       strlen(SAS_PERM_ORDER_ACCOUNT), &out, NULL),
+                     SAS_LETTERS_OK);
+    assert_int_equal(out, set(SAS_PERM_ORDER_ACCOUNT));
+}
+
 static void canonical_order(void **state)
 {
     char out[32];
@@ -100,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_letters_per_type),
         cmocka_unit_test(parse_letters),
+        cmocka_unit_test(letter_sets),
         cmocka_unit_test(canonical_order),
         cmocka_unit_test(mint_signs_letters_as_given),
     };
