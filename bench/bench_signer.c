@@ -27,8 +27,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "common.h"
-#include "signer.h"
+#include "sasgw/common.h"
+#include "sasgw/signer.h"
 
 #define RUNS 9
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../vault/internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 #define SECRETS 1000
 #define VERSIONS 10

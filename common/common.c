@@ -2,7 +2,7 @@
  * common.c - allocation, wiping, base64 and constant-time comparison shared by
  * every module (see common.h).
  */
-#include "common.h"
+#include "sasgw/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 int sg_hexval(int c)
 {

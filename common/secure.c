@@ -11,7 +11,7 @@
  * meant for the few buffers that hold many keys or a whole decrypted vault,
  * not for many small strings.
  */
-#include "common.h"
+#include "sasgw/common.h"
 
 #include <errno.h>
 #include <stdio.h>

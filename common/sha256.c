@@ -12,7 +12,7 @@
 
 #include <openssl/sha.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 void sg_sha256(const void *msg, size_t len, uint8_t out[32])
 {

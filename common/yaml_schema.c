@@ -3,7 +3,7 @@
  * pass refusing anchors, aliases, tags and extra documents, libyaml's node tree,
  * and typed getters whose messages come in the two forms the header describes.
  */
-#include "yaml_schema.h"
+#include "sasgw/common/yaml_schema.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "sasgw/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

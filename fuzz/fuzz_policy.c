@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "../policy/internal.h" /* the principals, to exercise policy_decide() on each */
-#include "policy.h"
+#include "sasgw/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

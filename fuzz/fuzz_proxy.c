@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "client_addr.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "config.h"
 #include "keyring.h"
 #include "proxy.h"
 #include "revset.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "sas_request.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "../vault/internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "revoke_plan.h"
 
 /* {"slot":"key1","version":N,"created":"...","state":"active"} */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "admin_json.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 /* Fills e and returns -1. */
 __attribute__((format(printf, 3, 4))) static int fail(gw_json_error_t *e, const char *field, const char *fmt, ...)

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "revoke_plan.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 /* Why a body was refused: the field (NULL when the body as a whole) and a sentence without any value from it. */
 typedef struct st_gw_json_error_t {

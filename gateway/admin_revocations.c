@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "admin_internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "revoke_plan.h"
 
 #define GW_REVOKE_RESPONSE_IDS 1000

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 /* "/v1/secrets/{name}[/{version}]" as a JSON string. */
 static json_t *secret_id(const char *name, const char *version)

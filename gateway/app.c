@@ -15,7 +15,7 @@
 #include "app.h"
 #include "auth_limit.h"
 #include "client_addr.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "http.h"
 #include "keyring.h"
 #include "refusal_log.h"

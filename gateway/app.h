@@ -27,10 +27,10 @@
 
 #include "config.h"
 #include "metrics.h"
-#include "policy.h"
+#include "sasgw/policy.h"
 #include "redis.h"
 #include "server.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 typedef struct st_gw_app_t gw_app_t;
 

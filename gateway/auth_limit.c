@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 #define WAYS 8
 #define NUM_BUCKETS (GW_AUTH_LIMIT_SLOTS / WAYS)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 /* Points b->url at b's own strings (after a parse or a copy). */
 static void link_url(gw_backend_t *b)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "redis.h"
 
 /* Splits "host:port" (or "[v6]:port") into host (cap bytes) and port. 0 or -1. */

@@ -29,11 +29,11 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_redis.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "config.h"
 #include "redis.h"
 #include "revoke_plan.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 #define AUDIT_IDS_MAX 100
 

@@ -18,8 +18,8 @@
 
 #include "cli.h"
 #include "cli_args.h"
-#include "common.h"
-#include "signer.h"
+#include "sasgw/common.h"
+#include "sasgw/signer.h"
 
 #define MAX_KEYS 8
 

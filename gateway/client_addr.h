@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /* Longest text gw_client_addr_format() and gw_client_key_format() write, with the NUL. */
 #define GW_CLIENT_ADDR_TEXT_MAX 48

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "config.h"
-#include "yaml_schema.h"
+#include "sasgw/common/yaml_schema.h"
 
 /* Reads a non-empty string without NUL bytes into *out (a fresh copy; a previous value is freed). */
 static int get_string(ys_doc_t *p, const yaml_node_t *node, const char *key, char **out)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "client_addr.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "http.h"
 
 #define ROUTE_ENV "SASGW_ROUTE"

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 #define GW_ROUTE_MAX_PARAMS 8
 

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "http.h"
 #include "issue_api.h"
 #include "keyring.h"
 #include "revoke_plan.h"
 #include "sas_request.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /*
  * Each worker trims the index keys it writes on its first mint and then every

@@ -14,9 +14,9 @@
 #include <time.h>
 
 #include "app.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "server.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 struct account {
     gw_keyring_account_t super;

@@ -53,7 +53,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /* How often the keyring thread compares the vault's generation on disk with the snapshot's. */
 #define GW_KEYRING_CHECK_MS 5000

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 struct subcommand {
     const char *name;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "metrics.h"
 
 #define NUM_SHARDS 16

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "client_addr.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "relay.h"
 #include "revocation.h"
 #include "tls.h"

@@ -23,7 +23,7 @@
 #include "picohttp.h"
 #include "revset.h"
 #include "server.h"
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /*
  * Registers the proxy on server (not started yet): the setup hook for

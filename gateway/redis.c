@@ -21,7 +21,7 @@
 #include <strings.h>
 #include <hiredis/async.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "redis.h"
 
 struct adapter {

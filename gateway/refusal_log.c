@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "client_addr.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 /* Probes of the open-addressing table before a refusal goes to its reason's "*" entry. */
 #define MAX_PROBES 16

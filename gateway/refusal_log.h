@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "vault.h"
+#include "sasgw/vault.h"
 
 #define GW_REFUSAL_LOG_ENTRIES 4096
 

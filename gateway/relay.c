@@ -39,7 +39,7 @@
 
 #include <h2o/http2.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "http1.h"
 #include "tls.h"
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "redis.h"
 #include "revoke_plan.h"
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "revoke_plan.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 /* ---- commands ---- */
 

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signer.h"
+#include "sasgw/signer.h"
 
 #define GW_REVOKED_KEY "sasgw:revoked"
 #define GW_REVOCATIONS_CHANNEL "sasgw:revocations"

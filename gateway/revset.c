@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 struct slot {
     _Atomic uint64_t w0; /* 0 = empty */

@@ -8,7 +8,7 @@
 
 #include "http.h"
 #include "sas_request.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 /* One member the reader knows: its name and which request kinds take it. */
 struct member {

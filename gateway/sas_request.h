@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /* The longest lifetime of a minted token (7 days, docs/redis.md's trim horizon). */
 #define GW_SAS_MAX_TTL (7 * 86400)

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "server.h"
 #include "tls.h"
 

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy.h"
-#include "signer.h"
+#include "sasgw/policy.h"
+#include "sasgw/signer.h"
 
 /*
  * Letter sets are the signer's (signer.h): a service grant's permissions from

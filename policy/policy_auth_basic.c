@@ -11,7 +11,7 @@
 #include <strings.h>
 
 
-#include "common.h"
+#include "sasgw/common.h"
 
 /* Longest base64 credential accepted: client ids and secrets are short. */
 #define MAX_CREDENTIAL_B64 1024

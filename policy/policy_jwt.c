@@ -24,7 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/sha.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 /* Without kid, at most this many keys of the right algorithm are tried. */
 #define MAX_KEY_TRIES 4

@@ -19,7 +19,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 #define MAX_KEYS 64
 #define MIN_RSA_BITS 2048

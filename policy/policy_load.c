@@ -14,8 +14,8 @@
 
 #include <yaml.h>
 
-#include "common.h"
-#include "yaml_schema.h"
+#include "sasgw/common.h"
+#include "sasgw/common/yaml_schema.h"
 
 #define MAX_PRINCIPALS 10000
 #define MAX_ROLES 10000

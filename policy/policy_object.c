@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 const char *const policy_capabilities[POLICY_CAPABILITY_COUNT] = {
     "accounts.read", "keys.rotate",   "keys.import",   "revoke",     "policies.write", "policies.read",

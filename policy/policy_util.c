@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 int policy__b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {

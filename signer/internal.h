@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signer.h"
+#include "sasgw/signer.h"
 
 #if defined(__GNUC__)
 #define SAS__PRINTF(f, a) __attribute__((format(printf, f, a)))

@@ -13,7 +13,7 @@
 
 #include <openssl/sha.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "internal.h"
 
 _Static_assert(sizeof(SHA256_CTX) <= sizeof(((sas_key_t *)0)->state[0]), "sas_key_t state too small for SHA256_CTX");

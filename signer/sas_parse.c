@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "internal.h"
 
 int sas__utf8_valid(const char *str, size_t len)

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "internal.h"
 
 #define NAME_MAX_LEN 63

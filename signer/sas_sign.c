@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "internal.h"
 
 struct out {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "internal.h"
 
 void sas_verify_ctx_init(sas_verify_ctx_t *ctx)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vault.h"
+#include "sasgw/vault.h"
 
 /* ---------------------------------------------------------------- the model */
 

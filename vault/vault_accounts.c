@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 static int valid_backend(const char *b, char *err, size_t errlen)
 {

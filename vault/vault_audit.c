@@ -42,7 +42,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 #define FIELD_MAX 1024
 #define LINE_MAX_LEN 16384

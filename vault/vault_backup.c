@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 static void id_hex(const uint8_t id[16], char out[33])
 {

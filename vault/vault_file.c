@@ -40,7 +40,7 @@
 
 #include <openssl/evp.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 static const char magic_vault[8] = {'S', 'G', 'V', 'A', 'U', 'L', 'T', '1'};
 static const char magic_backup[8] = {'S', 'G', 'V', 'B', 'A', 'C', 'K', '1'};

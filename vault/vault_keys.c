@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 #define MAX_KEY_FILE 4096
 

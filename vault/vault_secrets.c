@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 static void attrs_copy(vault_secret_attrs_t *out, const struct vault__secver *sv)
 {

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 /* ---------------------------------------------------------------- the model */
 

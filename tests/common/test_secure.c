@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 /*
  * Finds the mapping of /proc/self/smaps that contains p. Returns 1 and copies

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "yaml_schema.h"
+#include "sasgw/common/yaml_schema.h"
 
 static char err[512];
 

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "admin_json.h"
-#include "common.h"
+#include "sasgw/common.h"
 
 #define SIG_ZERO "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D"
 

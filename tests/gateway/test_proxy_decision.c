@@ -16,13 +16,13 @@
 #include <openssl/sha.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "config.h"
 #include "keyring.h"
 #include "proxy.h"
 #include "revset.h"
-#include "signer.h"
-#include "vault.h"
+#include "sasgw/signer.h"
+#include "sasgw/vault.h"
 
 #define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 

@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "jwt_mint.h"
 
 char *test_read_file(const char *path, size_t *len)

@@ -6,7 +6,7 @@
 
 #include <jwt.h>
 
-#include "policy.h"
+#include "sasgw/policy.h"
 
 #define DEMO_ISSUER "https://demo.issuer.local/"
 #define DEMO_RSA_KEY "conf/demo-jwt-private.pem"

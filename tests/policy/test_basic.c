@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "jwt_mint.h"
 
 /* Builds "Basic base64(len bytes of text)" into out. */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "jwt_mint.h"
 
 static const policy_principal_t *login(const policy_t *p, const char *cred)

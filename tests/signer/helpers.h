@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /* The 240 vectors as a JSON array (fails the test when they cannot be read). Free with json_decref(). */
 json_t *vec_load(void);

@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "helpers.h"
 
 static void differential_against_openssl(void **state)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "helpers.h"
 
 /* A blob SAS with every optional field. */

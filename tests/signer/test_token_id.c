@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "helpers.h"
 
 static void definition(void **state)

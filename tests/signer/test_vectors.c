@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "helpers.h"
 
 static const char *query_param(const char *query, const char *name, char *out, size_t cap)

@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 struct fixture {
     char *dir, *db, *log;

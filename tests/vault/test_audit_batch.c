@@ -19,9 +19,9 @@
 
 #include <jansson.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 struct fixture {
     char *dir, *log;

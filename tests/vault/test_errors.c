@@ -18,9 +18,9 @@
 #include <cmocka.h>
 
 #include "../../vault/internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 struct fixture {
     char *dir, *db, *log;

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 static void key_file_modes_and_formats(void **state)
 {

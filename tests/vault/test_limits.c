@@ -14,9 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 struct fixture {
     char *dir, *db;

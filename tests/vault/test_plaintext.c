@@ -16,9 +16,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 static void key_material(int seed, uint8_t key[64], char b64[89])
 {

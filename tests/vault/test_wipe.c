@@ -26,9 +26,9 @@
 #include <cmocka.h>
 
 #include "../../vault/internal.h"
-#include "common.h"
+#include "sasgw/common.h"
 #include "testutil.h"
-#include "vault.h"
+#include "sasgw/vault.h"
 
 void __real_free(void *p);
 void __wrap_free(void *p);

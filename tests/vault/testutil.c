@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "sasgw/common.h"
 
 char *vt_mkdtemp(void)
 {

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signer.h"
+#include "sasgw/signer.h"
 
 /* ---------------------------------------------------------------- errors */
 
