@@ -1,5 +1,5 @@
 /*
- * fuzz_backend.c - libFuzzer target for the backend URL parser (gateway/backend.c):
+ * fuzz_backend.c - libFuzzer target for the backend URL parser (gateway/core/backend.c):
  * config files and the vault (account add --backend, the admin API) feed it.
  */
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "sasgw/core/backend.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,9 +1,9 @@
-/* fuzz_config.c - libFuzzer target for the server configuration loader (gateway/config.c). */
+/* fuzz_config.c - libFuzzer target for the server configuration loader (gateway/core/config.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
+#include "sasgw/core/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,12 +23,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client_addr.h"
+#include "sasgw/core/client_addr.h"
 #include "sasgw/common.h"
-#include "config.h"
-#include "keyring.h"
+#include "sasgw/core/config.h"
+#include "sasgw/core/keyring.h"
 #include "proxy.h"
-#include "revset.h"
+#include "sasgw/revocation/revset.h"
 #include "sasgw/vault.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -66,7 +66,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memset(mk, 7, sizeof(mk));
     vault_keysource_set_master(&ks, mk);
     vault_t *v = NULL;
-    if (vault_create(path, &ks, audit, err, sizeof(err)) != 0 || (v = vault_open(path, &ks, audit, NULL, err, sizeof(err))) == NULL) {
+    if (vault_create(path, &ks, audit, err, sizeof(err)) != 0 ||
+        (v = vault_open(path, &ks, audit, NULL, err, sizeof(err))) == NULL) {
         fprintf(stderr, "fuzz_proxy: %s\n", err);
         abort();
     }

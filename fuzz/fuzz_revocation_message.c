@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "revoke_plan.h"
+#include "sasgw/revocation/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

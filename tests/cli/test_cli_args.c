@@ -1,5 +1,5 @@
 /*
- * Tests gateway/cli_args.c, the one option parser of the sasgw commands: both
+ * Tests gateway/cli/cli_args.c, the one option parser of the sasgw commands: both
  * value forms and short aliases, flags, positional bounds, "--" and "-",
  * help, and every error (unknown, missing value, value on a flag, repeated,
  * too many, too few / too many positionals) with the argument it names.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The option parsing every sasgw command shares (gateway/cli_args.c), through
+# The option parsing every sasgw command shares (gateway/cli/cli_args.c), through
 # the binary: "--" ends the options (a secret named "-x" can be read), a
 # once-only option given twice is a usage error (exit 2) in each command
 # family's own words, --name=VALUE works for serve too, a repeatable option

@@ -1,4 +1,4 @@
-// relay-chaos.test.mjs - the streaming relay (gateway/relay.c) under clients
+// relay-chaos.test.mjs - the streaming relay (gateway/proxy/relay.c) under clients
 // and a backend that misbehave at random, for a fixed time.
 //
 // 24 concurrent loops each pick one behaviour per iteration: valid and forged

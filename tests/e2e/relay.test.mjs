@@ -1,4 +1,4 @@
-// relay.test.mjs - sasgw's streaming HTTP/1.1 proxy path (gateway/relay.c) on
+// relay.test.mjs - sasgw's streaming HTTP/1.1 proxy path (gateway/proxy/relay.c) on
 // the proxy listeners, observed from both ends: raw sockets and node's http
 // client in front, small node origins (origin-mode accounts) or Azurite with
 // the official SDK behind.

@@ -1,5 +1,5 @@
 /*
- * Tests the limits and refusals of the vault CLI (gateway/cli_vault.c over
+ * Tests the limits and refusals of the vault CLI (gateway/cli/cli_vault.c over
  * vault/): secrets over 25 KB, bad secret, account, container and policy
  * names, bad permission letters, retention out of range, purge protection.
  * Every refusal exits 1 with one sentence on stderr and changes nothing;

@@ -1,5 +1,5 @@
 /*
- * common.h - the few helpers every module of sasgw shares: one allocation
+ * sasgw/common.h - the few helpers every module of sasgw shares: one allocation
  * wrapper that aborts on out-of-memory, secure wiping, memory for secrets that
  * core dumps leave out, strict base64, and constant-time comparison. Depends
  * on libc and OpenSSL only. Also the one percent-decoder and query iterator.

@@ -1,5 +1,5 @@
 /*
- * policy.h - who may get which token (DESIGN.md §8).
+ * sasgw/policy.h - who may get which token (DESIGN.md §8).
  *
  * The policy module loads conf/policy.yaml (principals, roles, grants, JWT
  * issuers), authenticates principals (HTTP Basic client secrets stored as

@@ -1,5 +1,5 @@
 /*
- * signer.h - the SAS model of sasgw: parse, canonicalize, mint and verify
+ * sasgw/signer.h - the SAS model of sasgw: parse, canonicalize, mint and verify
  * Azure Storage shared access signatures (service SAS for blobs, snapshots,
  * versions and containers; account SAS), every sv from 2018-11-09 to
  * 2026-10-06. See DESIGN.md §3.

@@ -1,5 +1,5 @@
 /*
- * vault.h - the embedded, encrypted vault of sasgw (DESIGN.md §7): storage
+ * sasgw/vault.h - the embedded, encrypted vault of sasgw (DESIGN.md §7): storage
  * account keys (two slots, versioned), secrets (versioned, soft-deleted),
  * stored access policies, and the tamper-evident audit trail beside it.
  *

@@ -1,5 +1,5 @@
 /*
- * yaml_schema.h - one closed-schema YAML walker for sasgw.yaml and policy.yaml.
+ * sasgw/common/yaml_schema.h - one closed-schema YAML walker for sasgw.yaml and policy.yaml.
  *
  * A file or buffer is loaded into libyaml's node tree after an event pass that
  * refuses anchors, aliases, explicit tags and a second document. Mappings are

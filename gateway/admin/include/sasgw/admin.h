@@ -1,0 +1,23 @@
+/*
+ * sasgw/admin.h - the admin API of the issuer service (DESIGN §4, issue 4):
+ * accounts and their keys, stored access policies, secrets, revocations
+ * (written to Redis as docs/redis.md describes), the audit tail and the
+ * policy reload. Every route is guarded by an admin capability of the
+ * caller's principal and writes an audit record, granted or refused.
+ */
+#ifndef SASGW_GATEWAY_ADMIN_API_H
+#define SASGW_GATEWAY_ADMIN_API_H
+
+#include "sasgw/core/server.h"
+
+/* The application state (app.h); a repeated identical typedef is valid C11. */
+typedef struct st_gw_app_t gw_app_t;
+
+/*
+ * Registers the admin routes on server's issuer service. app must outlive
+ * the server. Call before gw_server_start(). Returns 0, or -1 when a route
+ * could not be registered (a programming error).
+ */
+int gw_admin_api_register(gw_server_t *server, gw_app_t *app);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * keyring.c - immutable, reference-counted snapshots of the vault's accounts,
+ * and the live keyring that rebuilds them and swaps them on every worker
+ * (keyring.h).
+ */
+#include "sasgw/core/keyring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sasgw/core/app.h"
+#include "sasgw/common.h"
+#include "sasgw/core/server.h"
+#include "sasgw/vault.h"
+
+struct account {
+    gw_keyring_account_t super;
+    char *name, *backend;
+    gw_backend_t upstream;
+    gw_keyring_key_t *keys;
+    const sas_key_t **key_ptrs;
+    gw_keyring_policy_t *policies;
+    char **strings; /* container and id strings of the policies */
+    size_t nstrings;
+};
+
+struct st_gw_keyring_t {
+    atomic_size_t refcnt;
+    uint64_t generation;
+    size_t naccounts;
+    struct account *accounts; /* sorted by name */
+};
+
+struct thread_state {
+    gw_keyring_t *current;
+};
+
+struct st_gw_keyring_live_t {
+    gw_server_t *server;
+    gw_app_t *app;
+    size_t module_slot;
+    pthread_mutex_t lock; /* guards current, poked, stop */
+    pthread_cond_t cond;
+    gw_keyring_t *current;
+    int poked, stop, pending_broadcast;
+    pthread_t tid;
+    int thread_started;
+    atomic_uint_fast64_t num_reloads;
+    gw_metric_t *key_age; /* sasgw_key_age_seconds{account,slot} */
+};
+
+/* snapshots */
+
+static int compare_accounts(const void *a, const void *b)
+{
+    return strcmp(((const struct account *)a)->name, ((const struct account *)b)->name);
+}
+
+static int compare_policies(const void *_a, const void *_b)
+{
+    const gw_keyring_policy_t *a = _a, *b = _b;
+    int c = strcmp(a->container, b->container);
+    return c != 0 ? c : strcmp(a->id, b->id);
+}
+
+static void account_dispose(struct account *a)
+{
+    for (size_t i = 0; i != a->super.nkeys; i++)
+        sas_key_dispose(&a->keys[i].key);
+    sg_secure_free(a->keys);
+    free(a->key_ptrs);
+    free(a->policies);
+    for (size_t i = 0; i != a->nstrings; i++)
+        free(a->strings[i]);
+    free(a->strings);
+    free(a->name);
+    free(a->backend);
+    gw_backend_dispose(&a->upstream);
+}
+
+/*
+ * Sets a's name and backend: the YAML's entry ac when there is one (its
+ * backend parsed when the configuration loaded, copied), else the vault's
+ * backend string (NULL or "" for none), parsed here. A vault backend that does
+ * not parse leaves upstream NULL and the reason in backend_error.
+ */
+static void account_set_names(struct account *a, const char *name, const gw_account_config_t *ac, const char *vault_backend)
+{
+    const char *backend = ac != NULL ? ac->backend : vault_backend != NULL ? vault_backend : "";
+    const char *why = "";
+    a->name = sg_strdup(name);
+    a->backend = sg_strdup(backend);
+    a->super.name = a->name;
+    a->super.name_len = strlen(a->name);
+    a->super.backend = a->backend;
+    a->super.backend_error = "";
+    if (ac != NULL && ac->upstream.host != NULL)
+        gw_backend_copy(&a->upstream, &ac->upstream);
+    else if (backend[0] != '\0' && gw_backend_parse(&a->upstream, backend, &why) != 0)
+        a->super.backend_error = why;
+}
+
+/* When the key version slot/version of info was created (unix seconds), or 0. */
+static int64_t key_created(const vault_account_info_t *info, int slot, uint32_t version)
+{
+    for (size_t i = 0; i != info->nkeys; i++)
+        if (info->keys[i].slot == slot && info->keys[i].version == version)
+            return info->keys[i].created;
+    return 0;
+}
+
+/* Loads keys and policies of one vault account (info, from vault_account_list) into a. Returns 0 or -1 with err. */
+static int load_vault_account(vault_t *vault, const vault_account_info_t *info, struct account *a, char *err, size_t errlen)
+{
+    vault_signing_key_t *keys = NULL;
+    size_t nkeys = 0;
+    vault_policy_t *pols = NULL;
+    size_t npols = 0;
+
+    int found = vault_account_active_keys(vault, a->name, &keys, &nkeys, err, errlen);
+    if (found < 0)
+        return -1;
+    a->keys = sg_secure_calloc(nkeys + 1, sizeof(*a->keys)); /* the HMAC key states: kept out of core dumps */
+    a->key_ptrs = sg_calloc(nkeys + 1, sizeof(*a->key_ptrs));
+    for (size_t i = 0; i != nkeys; i++) {
+        a->keys[i].slot = keys[i].slot;
+        a->keys[i].version = keys[i].version;
+        a->keys[i].created = key_created(info, keys[i].slot, keys[i].version);
+        sas_key_init(&a->keys[i].key, keys[i].key, keys[i].key_len);
+        a->key_ptrs[i] = &a->keys[i].key;
+    }
+    a->super.nkeys = nkeys;
+    a->super.keys = a->keys;
+    a->super.key_ptrs = a->key_ptrs;
+    if (keys != NULL)
+        vault_signing_keys_free(keys, nkeys);
+
+    if (vault_policy_list(vault, a->name, NULL, &pols, &npols, err, errlen) != 0)
+        return -1;
+    a->policies = sg_calloc(npols + 1, sizeof(*a->policies));
+    a->strings = sg_calloc(2 * npols + 1, sizeof(*a->strings));
+    for (size_t i = 0; i != npols; i++) {
+        gw_keyring_policy_t *p = a->policies + i;
+        a->strings[a->nstrings++] = sg_strdup(pols[i].container);
+        p->container = a->strings[a->nstrings - 1];
+        a->strings[a->nstrings++] = sg_strdup(pols[i].id);
+        p->id = a->strings[a->nstrings - 1];
+        p->policy.start = pols[i].start != 0 ? pols[i].start * SAS_TIME_SECOND : SAS_TIME_NONE;
+        p->policy.expiry = pols[i].expiry != 0 ? pols[i].expiry * SAS_TIME_SECOND : SAS_TIME_NONE;
+        p->policy.permissions = sas_letters(pols[i].permissions);
+    }
+    qsort(a->policies, npols, sizeof(*a->policies), compare_policies);
+    a->super.npolicies = npols;
+    a->super.policies = a->policies;
+    vault_policy_list_free(pols, npols);
+    return 0;
+}
+
+gw_keyring_t *gw_keyring_empty(void)
+{
+    gw_keyring_t *kr = sg_calloc(1, sizeof(*kr));
+    atomic_init(&kr->refcnt, 1);
+    kr->accounts = sg_calloc(1, sizeof(*kr->accounts));
+    return kr;
+}
+
+gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uint64_t generation, char *err, size_t errlen)
+{
+    vault_account_info_t *list = NULL;
+    size_t n = 0;
+
+    if (vault != NULL && vault_account_list(vault, &list, &n, err, errlen) != 0)
+        return NULL;
+    size_t nconf = conf != NULL ? conf->num_accounts : 0;
+    gw_keyring_t *kr = gw_keyring_empty();
+    free(kr->accounts);
+    kr->accounts = sg_calloc(n + nconf + 1, sizeof(*kr->accounts));
+    kr->generation = generation;
+
+    /* the vault's accounts, with the YAML's mode and backend when it names them */
+    for (size_t i = 0; i != n; i++) {
+        struct account *a = kr->accounts + kr->naccounts++;
+        const gw_account_config_t *ac = conf != NULL ? gw_config_find_account(conf, list[i].name, strlen(list[i].name)) : NULL;
+        account_set_names(a, list[i].name, ac, list[i].backend);
+        a->super.mode = ac != NULL ? ac->mode : list[i].mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN : GW_ACCOUNT_PASSTHROUGH;
+        a->super.in_vault = 1;
+        if (load_vault_account(vault, &list[i], a, err, errlen) != 0) {
+            vault_account_list_free(list, n);
+            gw_keyring_release(kr);
+            return NULL;
+        }
+    }
+    /* accounts only in the YAML: routed, without keys */
+    for (size_t i = 0; i != nconf; i++) {
+        const gw_account_config_t *ac = conf->accounts + i;
+        int known = 0;
+        for (size_t j = 0; j != n && !known; j++)
+            known = strcmp(list[j].name, ac->name) == 0;
+        if (known)
+            continue;
+        struct account *a = kr->accounts + kr->naccounts++;
+        account_set_names(a, ac->name, ac, NULL);
+        a->super.mode = ac->mode;
+        a->keys = sg_secure_calloc(1, sizeof(*a->keys));
+        a->key_ptrs = sg_calloc(1, sizeof(*a->key_ptrs));
+        a->policies = sg_calloc(1, sizeof(*a->policies));
+        a->super.keys = a->keys;
+        a->super.key_ptrs = a->key_ptrs;
+        a->super.policies = a->policies;
+    }
+    if (list != NULL)
+        vault_account_list_free(list, n);
+    qsort(kr->accounts, kr->naccounts, sizeof(*kr->accounts), compare_accounts);
+    /* after the sort: each account points at its own parsed backend */
+    for (size_t i = 0; i != kr->naccounts; i++)
+        kr->accounts[i].super.upstream = kr->accounts[i].upstream.host != NULL ? &kr->accounts[i].upstream : NULL;
+    return kr;
+}
+
+gw_keyring_t *gw_keyring_retain(gw_keyring_t *kr)
+{
+    atomic_fetch_add_explicit(&kr->refcnt, 1, memory_order_relaxed);
+    return kr;
+}
+
+void gw_keyring_release(gw_keyring_t *kr)
+{
+    if (kr == NULL || atomic_fetch_sub_explicit(&kr->refcnt, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i != kr->naccounts; i++)
+        account_dispose(kr->accounts + i);
+    free(kr->accounts);
+    free(kr);
+}
+
+uint64_t gw_keyring_generation(const gw_keyring_t *kr)
+{
+    return kr->generation;
+}
+
+size_t gw_keyring_num_accounts(const gw_keyring_t *kr)
+{
+    return kr->naccounts;
+}
+
+const gw_keyring_account_t *gw_keyring_account_at(const gw_keyring_t *kr, size_t index)
+{
+    return index < kr->naccounts ? &kr->accounts[index].super : NULL;
+}
+
+/* strcmp of a (len bytes) against the NUL-terminated b. */
+static int cmp_len(const char *a, size_t len, const char *b)
+{
+    size_t blen = strlen(b);
+    int c = memcmp(a, b, len < blen ? len : blen);
+    if (c != 0)
+        return c;
+    return len < blen ? -1 : len > blen ? 1 : 0;
+}
+
+const gw_keyring_account_t *gw_keyring_find(const gw_keyring_t *kr, const char *name, size_t len)
+{
+    size_t lo = 0, hi = kr->naccounts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_len(name, len, kr->accounts[mid].name);
+        if (c == 0)
+            return &kr->accounts[mid].super;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+int gw_keyring_find_policy(const gw_keyring_account_t *account, const char *container, size_t container_len, const char *id,
+                           size_t id_len, sas_policy_t *out)
+{
+    size_t lo = 0, hi = account->npolicies;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const gw_keyring_policy_t *p = account->policies + mid;
+        int c = cmp_len(container, container_len, p->container);
+        if (c == 0)
+            c = cmp_len(id, id_len, p->id);
+        if (c == 0) {
+            *out = p->policy;
+            return 0;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+int gw_keyring_signing_key(const gw_keyring_t *kr, const char *name, size_t len, gw_keyring_signing_t *out)
+{
+    const gw_keyring_account_t *a = gw_keyring_find(kr, name, len);
+    if (a == NULL || a->nkeys == 0)
+        return -1;
+    /* keys are key1 versions (newest first) then key2 versions: the first is the newest key1, else the newest key2 */
+    const gw_keyring_key_t *k = a->keys;
+    out->key = &k->key;
+    out->slot = k->slot;
+    out->slot_name = k->slot == 1 ? "key1" : "key2";
+    out->version = k->version;
+    return 0;
+}
+
+/* the live keyring */
+
+static void *on_thread_init(gw_thread_t *thread, void *data)
+{
+    gw_keyring_live_t *live = data;
+    struct thread_state *ts = sg_calloc(1, sizeof(*ts));
+    ts->current = gw_keyring_live_acquire(live);
+    return ts;
+}
+
+static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
+{
+    struct thread_state *ts = instance;
+    gw_keyring_release(ts->current);
+    free(ts);
+}
+
+struct swap {
+    gw_keyring_live_t *live;
+    gw_keyring_t *kr; /* one reference, dropped by on_swap_done */
+};
+
+static void on_swap(gw_thread_t *thread, void *arg)
+{
+    struct swap *swap = arg;
+    struct thread_state *ts = gw_thread_module(thread, swap->live->module_slot);
+    gw_keyring_t *old = ts->current;
+    ts->current = gw_keyring_retain(swap->kr);
+    gw_keyring_release(old);
+}
+
+static void on_swap_done(void *arg)
+{
+    struct swap *swap = arg;
+    gw_keyring_release(swap->kr);
+    free(swap);
+}
+
+/* Sends the newest snapshot to every worker. Returns 0, or -1 when the server does not run (yet). Lock held. */
+static int broadcast_current(gw_keyring_live_t *live)
+{
+    struct swap *swap = sg_calloc(1, sizeof(*swap));
+    swap->live = live;
+    swap->kr = gw_keyring_retain(live->current);
+    if (gw_server_broadcast(live->server, on_swap, swap, on_swap_done) != 0) {
+        gw_keyring_release(swap->kr);
+        free(swap);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rebuilds from the vault when its generation moved (or force). Keyring thread, lock not held. */
+static void check_vault(gw_keyring_live_t *live, int force)
+{
+    char err[256] = "";
+    vault_t *vault = gw_app_vault_lock(live->app);
+    uint64_t gen = vault_generation(vault);
+    pthread_mutex_lock(&live->lock);
+    uint64_t have = live->current->generation;
+    pthread_mutex_unlock(&live->lock);
+    gw_keyring_t *kr = NULL;
+    if (force || gen != have)
+        kr = gw_keyring_build(vault, gw_app_config(live->app), gen, err, sizeof(err));
+    gw_app_vault_unlock(live->app);
+    if (!(force || gen != have))
+        return;
+    if (kr == NULL) {
+        fprintf(stderr, "sasgw: keyring: cannot rebuild from the vault, keeping generation %llu: %s\n", (unsigned long long)have,
+                err);
+        return;
+    }
+    pthread_mutex_lock(&live->lock);
+    gw_keyring_t *old = live->current;
+    live->current = kr;
+    live->pending_broadcast = broadcast_current(live) != 0;
+    pthread_mutex_unlock(&live->lock);
+    gw_keyring_release(old);
+    atomic_fetch_add(&live->num_reloads, 1);
+    fprintf(stderr, "sasgw: keyring: generation %llu (%zu account%s)\n", (unsigned long long)gen, kr->naccounts,
+            kr->naccounts == 1 ? "" : "s");
+}
+
+static void *run_keyring_thread(void *arg)
+{
+    gw_keyring_live_t *live = arg;
+    pthread_mutex_lock(&live->lock);
+    while (!live->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t wait_ms = live->pending_broadcast ? 50 : GW_KEYRING_CHECK_MS;
+        until.tv_sec += (time_t)(wait_ms / 1000);
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        int rc = 0;
+        while (!live->stop && !live->poked && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&live->cond, &live->lock, &until);
+        if (live->stop)
+            break;
+        int force = live->poked;
+        live->poked = 0;
+        if (live->pending_broadcast)
+            live->pending_broadcast = broadcast_current(live) != 0;
+        pthread_mutex_unlock(&live->lock);
+        check_vault(live, force);
+        pthread_mutex_lock(&live->lock);
+    }
+    pthread_mutex_unlock(&live->lock);
+    return NULL;
+}
+
+/*
+ * Metrics collector: sasgw_key_age_seconds{account,slot} is the age of the
+ * newest active version of each key slot (a slot with none has no series
+ * update). Runs before each /metrics rendering, on the rendering thread.
+ */
+static void collect_key_age(gw_metrics_t *metrics, void *data)
+{
+    gw_keyring_live_t *live = data;
+    gw_keyring_t *kr = gw_keyring_live_acquire(live);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i != kr->naccounts; i++) {
+        const gw_keyring_account_t *a = &kr->accounts[i].super;
+        int seen[3] = {0, 0, 0};
+        /* keys are key1 before key2, newest first within a slot */
+        for (size_t k = 0; k != a->nkeys; k++) {
+            const gw_keyring_key_t *key = &a->keys[k];
+            if (key->slot < 1 || key->slot > 2 || seen[key->slot] || key->created == 0)
+                continue;
+            seen[key->slot] = 1;
+            gw_metrics_set(live->key_age, (const char *[]){a->name, key->slot == 1 ? "key1" : "key2"},
+                           (double)(now - key->created));
+        }
+    }
+    gw_keyring_release(kr);
+}
+
+gw_keyring_live_t *gw_keyring_live_create(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
+{
+    gw_keyring_live_t *live = sg_calloc(1, sizeof(*live));
+    live->server = server;
+    live->app = app;
+    pthread_mutex_init(&live->lock, NULL);
+    pthread_cond_init(&live->cond, NULL);
+    atomic_init(&live->num_reloads, 1);
+
+    vault_t *vault = gw_app_vault_lock(app);
+    live->current = gw_keyring_build(vault, gw_app_config(app), vault_generation(vault), err, errlen);
+    gw_app_vault_unlock(app);
+    if (live->current == NULL) {
+        pthread_mutex_destroy(&live->lock);
+        pthread_cond_destroy(&live->cond);
+        free(live);
+        return NULL;
+    }
+    live->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, live);
+    if (pthread_create(&live->tid, NULL, run_keyring_thread, live) != 0) {
+        snprintf(err, errlen, "cannot start the keyring thread: %s", strerror(errno));
+        gw_keyring_release(live->current);
+        free(live);
+        return NULL;
+    }
+    live->thread_started = 1;
+    live->key_age =
+        gw_metrics_gauge(gw_server_metrics(server), "sasgw_key_age_seconds",
+                         "Age of the newest active version of each account key slot", 2, (const char *[]){"account", "slot"});
+    gw_metrics_on_collect(gw_server_metrics(server), collect_key_age, live);
+    return live;
+}
+
+void gw_keyring_live_destroy(gw_keyring_live_t *live)
+{
+    if (live == NULL)
+        return;
+    pthread_mutex_lock(&live->lock);
+    live->stop = 1;
+    pthread_cond_signal(&live->cond);
+    pthread_mutex_unlock(&live->lock);
+    if (live->thread_started)
+        pthread_join(live->tid, NULL);
+    gw_keyring_release(live->current);
+    pthread_mutex_destroy(&live->lock);
+    pthread_cond_destroy(&live->cond);
+    free(live);
+}
+
+gw_keyring_t *gw_keyring_thread_current(gw_keyring_live_t *live, gw_thread_t *thread)
+{
+    struct thread_state *ts = gw_thread_module(thread, live->module_slot);
+    return ts->current;
+}
+
+gw_keyring_t *gw_keyring_live_acquire(gw_keyring_live_t *live)
+{
+    pthread_mutex_lock(&live->lock);
+    gw_keyring_t *kr = gw_keyring_retain(live->current);
+    pthread_mutex_unlock(&live->lock);
+    return kr;
+}
+
+void gw_keyring_live_poke(gw_keyring_live_t *live, const char *account)
+{
+    (void)account;
+    pthread_mutex_lock(&live->lock);
+    live->poked = 1;
+    pthread_cond_signal(&live->cond);
+    pthread_mutex_unlock(&live->lock);
+}
+
+uint64_t gw_keyring_live_num_reloads(gw_keyring_live_t *live)
+{
+    return atomic_load(&live->num_reloads);
+}

@@ -1,0 +1,1141 @@
+/*
+ * proxy.c - the validating reverse proxy (proxy.h): the decision of DESIGN
+ * §3 as a pure function, and its h2o handler in front of h2o's reverse proxy.
+ *
+ * Paths on the proxy's hostconf: "/{account}" for every account of the
+ * keyring that has a backend (h2o matches a prefix ending at '/' or the end),
+ * each with [validation handler, h2o reverse proxy], a filter that turns an
+ * upstream timeout into 504, and last "/" whose handler refuses every request
+ * (unknown account) with Azure's XML.
+ *
+ * These paths serve HTTP/2 only: every HTTP/1.1 connection on a proxy
+ * listener is taken by the relay (relay.h), which streams bodies. h2o 2.2
+ * reads an HTTP/2 request body whole before it runs the handlers (beyond
+ * 32 MiB into an mmap'd temporary file, not the heap), so a large HTTP/2 PUT
+ * is validated after it arrived and forwarded from that buffer. Responses
+ * stream.
+ */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sasgw/core/client_addr.h"
+#include "sasgw/common.h"
+#include "relay.h"
+#include "sasgw/revocation/subscriber.h"
+#include "sasgw/core/tls.h"
+
+#define ERROR_XML_MAX (2 * SAS_MAX_STS + 1024)
+/* Prefix of the req->env names that carry a signed response header to on_setup_ostream(). */
+#define OVERRIDE_ENV "sasgw-override:"
+
+/* The proxy of a server: one per gw_proxy_setup(). */
+struct st_gw_proxy_t {
+    gw_server_t *server;
+    gw_app_t *app;
+    const gw_config_t *conf;
+    gw_keyring_live_t *keyring;
+    gw_revocation_t *revocation;
+    size_t module_slot;
+    size_t threads_alive;
+    pthread_mutex_t lock; /* threads_alive */
+    gw_metric_t *decisions;
+};
+
+/* Per worker thread. */
+struct proxy_thread {
+    int reader; /* revset reader slot */
+};
+
+/* The validation handler of one account path ("/" when account is NULL: refuse all). */
+struct validator {
+    h2o_handler_t super;
+    gw_proxy_t *proxy;
+    char *account;
+    gw_account_mode_t mode;
+};
+
+/* Turns h2o's "502 I/O timeout" from an upstream into 504. */
+struct timeout_filter {
+    h2o_filter_t super;
+};
+
+/* ---- query parameters ---- */
+
+/*
+ * Writes into out (cap bytes) the parameters of a raw query (with or without
+ * its '?') for which keep(name, name_len, data) says 1, in order and as sent,
+ * joined by '&'; stops before one that does not fit. Returns the length.
+ */
+static size_t filter_query(const char *query, size_t len, int (*keep)(const char *, size_t, const void *), const void *data,
+                           char *out, size_t cap)
+{
+    size_t n = 0;
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    if (len != 0 && *query == '?')
+        query++, len--;
+    sg_query_init(&it, query, len);
+    while (sg_query_next(&it, &name, &name_len, &value, &value_len)) {
+        size_t plen = (size_t)(value + value_len - name);
+        if (plen != 0 && keep(name, name_len, data)) {
+            if (n + (n != 0) + plen > cap)
+                break;
+            if (n != 0)
+                out[n++] = '&';
+            memcpy(out + n, name, plen);
+            n += plen;
+        }
+    }
+    return n;
+}
+
+/* ---- errors ---- */
+
+static size_t xml_escape(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len; i++) {
+        const char *rep = NULL;
+        char one[2] = {s[i], '\0'};
+        switch (s[i]) {
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&apos;";
+            break;
+        case '\n':
+            rep = "\\n";
+            break;
+        default:
+            if ((unsigned char)s[i] < 0x20)
+                continue;
+            rep = one;
+        }
+        size_t rl = strlen(rep);
+        if (n + rl >= cap)
+            break;
+        memcpy(out + n, rep, rl);
+        n += rl;
+    }
+    return n;
+}
+
+size_t gw_proxy_error_xml(char *buf, size_t cap, const char *code, const char *message, const char *detail, const char *sts,
+                          size_t sts_len)
+{
+    size_t n = 0;
+#define APPEND_LIT(s)                                                                                                              \
+    do {                                                                                                                           \
+        size_t l_ = strlen(s);                                                                                                     \
+        if (n + l_ < cap) {                                                                                                        \
+            memcpy(buf + n, s, l_);                                                                                                \
+            n += l_;                                                                                                               \
+        }                                                                                                                          \
+    } while (0)
+#define APPEND_ESC(s, l) (n += xml_escape(buf + n, cap - n, (s), (l)))
+    if (cap == 0)
+        return 0;
+    APPEND_LIT("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>");
+    APPEND_ESC(code, strlen(code));
+    APPEND_LIT("</Code><Message>");
+    APPEND_ESC(message, strlen(message));
+    APPEND_LIT("</Message>");
+    if (detail != NULL) {
+        APPEND_LIT("<AuthenticationErrorDetail>");
+        APPEND_ESC(detail, strlen(detail));
+        if (sts != NULL && sts_len != 0) {
+            APPEND_LIT(" String to sign used was: ");
+            APPEND_ESC(sts, sts_len);
+        }
+        APPEND_LIT("</AuthenticationErrorDetail>");
+    }
+    APPEND_LIT("</Error>");
+#undef APPEND_LIT
+#undef APPEND_ESC
+    buf[n] = '\0';
+    return n;
+}
+
+/* Azure's sentence for a code. */
+const char *gw_proxy_error_message(const char *code)
+{
+    if (strcmp(code, "AuthorizationPermissionMismatch") == 0)
+        return "This request is not authorized to perform this operation using this permission.";
+    if (strcmp(code, "AuthorizationProtocolMismatch") == 0)
+        return "This request is not authorized to perform this operation using this protocol.";
+    if (strcmp(code, "AuthorizationSourceIPMismatch") == 0)
+        return "This request is not authorized to perform this operation using this source IP.";
+    if (strcmp(code, "AuthorizationServiceMismatch") == 0)
+        return "This request is not authorized to perform this operation using this service.";
+    if (strcmp(code, "AuthorizationResourceTypeMismatch") == 0)
+        return "This request is not authorized to perform this operation using this resource type.";
+    if (strcmp(code, "ServerBusy") == 0)
+        return "The server is currently unable to receive requests. Please retry your request.";
+    if (strcmp(code, "ResourceNotFound") == 0)
+        return "The specified resource does not exist.";
+    if (strcmp(code, "InvalidUri") == 0)
+        return "The requested URI does not represent any resource on the server.";
+    if (strcmp(code, "InvalidQueryParameterValue") == 0)
+        return "Value for one of the query parameters specified in the request URI is invalid.";
+    if (strcmp(code, "UnsupportedHeader") == 0)
+        return "One of the HTTP headers specified in the request is not supported.";
+    if (strcmp(code, "InvalidHeaderValue") == 0)
+        return "The value for one of the HTTP headers is not in the correct format.";
+    if (strcmp(code, "CannotVerifyCopySource") == 0)
+        return "This request is not authorized to perform this operation.";
+    if (strcmp(code, "RequestBodyTooLarge") == 0)
+        return "The request body is too large and exceeds the maximum permissible limit.";
+    return "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including "
+           "the signature.";
+}
+
+/* ---- the decision ---- */
+
+static void refuse(gw_proxy_decision_t *d, int status, const char *code, sas_reason_t reason, const char *message)
+{
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = status;
+    d->code = code;
+    d->err.reason = reason;
+    snprintf(d->err.message, sizeof(d->err.message), "%s", message);
+}
+
+/* A refusal for a signer reason: the request's shape (path, spelling, repeats) is 400, the token's verdict 403. */
+static void refuse_signer(gw_proxy_decision_t *d, const sas_error_t *err)
+{
+    int query_shape = err->reason == SAS_R_DUPLICATE_PARAM || err->reason == SAS_R_NONCANONICAL_PARAM;
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = err->reason == SAS_R_BAD_PATH || query_shape ? 400 : 403;
+    d->code = err->reason == SAS_R_BAD_PATH ? "InvalidUri"
+              : query_shape                 ? "InvalidQueryParameterValue"
+                                            : sas_reason_azure_code(err->reason);
+    if (d->code == NULL)
+        d->code = "AuthenticationFailed";
+    if (&d->err != err)
+        d->err = *err;
+}
+
+/* ---- the request's own bytes ---- */
+
+/* Case-insensitive equality of s (len bytes) with a lower-case literal. */
+static int name_is(const char *s, size_t len, const char *lit)
+{
+    return len == strlen(lit) && strncasecmp(s, lit, len) == 0;
+}
+
+/* s (len bytes) without leading and trailing spaces and tabs. */
+static void trim(const char **s, size_t *len)
+{
+    while (*len != 0 && (**s == ' ' || **s == '\t'))
+        (*s)++, (*len)--;
+    while (*len != 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+/* 1 for the bytes RFC 3986 allows in a path or a query: unreserved, sub-delims, ':', '@', '/', '?' and the '%' of %XX. */
+static int is_target_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=:@/?%", c) != NULL);
+}
+
+/*
+ * Checks bytes (len) as the path and query of a request target: RFC 3986's
+ * characters only (a raw '#', space, quote, '\', '{', non-ASCII... would be
+ * read differently by the backend than by the decision), and every '%' the
+ * start of %XX. Returns 0, or -1 after writing why into err.
+ */
+static int check_target_bytes(const char *t, size_t len, sas_error_t *err)
+{
+    for (size_t i = 0; i != len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c == '#') {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message), "a raw '#' at byte %zu of the request target (a fragment is never sent)",
+                     i);
+            return -1;
+        }
+        if (!is_target_byte(c)) {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message),
+                     "byte 0x%02x at %zu of the request target is not a URI character (RFC 3986): percent-encode it", c, i);
+            return -1;
+        }
+        if (c == '%' && (i + 2 >= len || sg_hexval(t[i + 1]) < 0 || sg_hexval(t[i + 2]) < 0)) {
+            err->reason = SAS_R_BAD_PATH;
+            snprintf(err->message, sizeof(err->message), "'%%' at byte %zu of the request target does not start %%XX", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What the headers of a request add to its operation. */
+struct header_facts {
+    unsigned req_flags; /* SAS_REQ_* */
+    const char *copy_source;
+    size_t copy_source_len;
+};
+
+/*
+ * Reads the headers that change which operation the backend performs or what
+ * it reads: a method override (x-http-method, x-http-method-override,
+ * x-method-override) is refused with 400 (the decided method is the request
+ * line's), x-ms-copy-source-authorization with 403 CannotVerifyCopySource
+ * (the backend would read the source with a credential sasgw never saw);
+ * x-ms-copy-source and x-ms-requires-sync at most once each, the latter
+ * "true" or "false". Returns 0 and fills *out, or -1 with *d refused.
+ */
+static int read_headers(const gw_proxy_request_t *req, struct header_facts *out, gw_proxy_decision_t *d)
+{
+    int seen_sync = 0;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i != req->num_headers; i++) {
+        const gw_proxy_header_t *h = req->headers + i;
+        const char *v = h->value;
+        size_t vlen = h->value_len;
+        if (name_is(h->name, h->name_len, "x-http-method") || name_is(h->name, h->name_len, "x-http-method-override") ||
+            name_is(h->name, h->name_len, "x-method-override")) {
+            refuse(d, 400, "UnsupportedHeader", SAS_R_OPERATION_NOT_ALLOWED, "");
+            snprintf(d->err.message, sizeof(d->err.message),
+                     "a method override (%.*s) is not accepted: the method is the request's", (int)h->name_len, h->name);
+            return -1;
+        }
+        if (name_is(h->name, h->name_len, "x-ms-copy-source-authorization")) {
+            refuse(d, 403, "CannotVerifyCopySource", SAS_R_OPERATION_NOT_ALLOWED,
+                   "x-ms-copy-source-authorization is not accepted: a copy source must carry its own SAS");
+            return -1;
+        }
+        if (name_is(h->name, h->name_len, "x-ms-copy-source")) {
+            if (out->copy_source != NULL) {
+                refuse(d, 400, "InvalidHeaderValue", SAS_R_OPERATION_NOT_ALLOWED, "x-ms-copy-source given more than once");
+                return -1;
+            }
+            trim(&v, &vlen);
+            out->copy_source = v;
+            out->copy_source_len = vlen;
+            out->req_flags |= SAS_REQ_COPY_SOURCE;
+        } else if (name_is(h->name, h->name_len, "x-ms-requires-sync")) {
+            trim(&v, &vlen);
+            if (seen_sync++ || !(name_is(v, vlen, "true") || name_is(v, vlen, "false"))) {
+                refuse(d, 400, "InvalidHeaderValue", SAS_R_OPERATION_NOT_ALLOWED,
+                       "x-ms-requires-sync must be given once, as true or false");
+                return -1;
+            }
+            if (name_is(v, vlen, "true"))
+                out->req_flags |= SAS_REQ_REQUIRES_SYNC;
+        }
+    }
+    return 0;
+}
+
+/* ---- the pipeline ---- */
+
+/* What the callbacks of sas_verify() read and write for one verification. */
+struct verify_data {
+    const gw_proxy_env_t *env;
+    const gw_proxy_request_t *req;
+    const gw_keyring_account_t *account; /* whose stored access policies apply */
+    /* the request's decision, which gets the client address and a copy-source refusal (NULL when verifying a copy source) */
+    gw_proxy_decision_t *d;
+    const char *copy_source; /* x-ms-copy-source as received (trimmed) */
+    size_t copy_source_len;
+    int source_refused; /* 1: the copy source was refused and *d says how */
+};
+
+/* Step 5's lookup: the account's stored access policy si on the resource's container (none without a container). */
+static int on_lookup_policy(void *data, const sas_resource_t *res, const char *si, size_t si_len, sas_policy_t *out)
+{
+    const struct verify_data *v = data;
+    if (res->container.base == NULL)
+        return -1;
+    return gw_keyring_find_policy(v->account, res->container.base, res->container.len, si, si_len, out);
+}
+
+/* Step 6's client address (trusted proxies and X-Forwarded-For as configured), recorded in the decision when there is one. */
+static int on_client_addr(void *data, sas_ip_t *out)
+{
+    struct verify_data *v = data;
+    int found = gw_client_addr(v->env->conf, v->req->peer, v->req->xff, v->req->xff_len, out) == 0;
+    if (v->d != NULL) {
+        v->d->have_client_ip = found;
+        if (found)
+            v->d->client_ip = *out;
+    }
+    return found ? 0 : -1;
+}
+
+/*
+ * The copy source, between steps 6 and 7 of the request's own verification:
+ * gw_proxy_check_copy_source() refuses into the decision, whose status and
+ * code then stand (source_refused), not the signer's mapping of the reason.
+ */
+static sas_reason_t on_check_source(void *data, sas_error_t *err)
+{
+    struct verify_data *v = data;
+    if (gw_proxy_check_copy_source(v->env, v->req, v->copy_source, v->copy_source_len, v->d) == 0)
+        return SAS_OK;
+    v->source_refused = 1;
+    if (err != NULL && err != &v->d->err)
+        *err = v->d->err;
+    return v->d->err.reason != SAS_OK ? v->d->err.reason : SAS_R_OPERATION_NOT_ALLOWED;
+}
+
+/*
+ * The context every verification of the proxy runs sas_verify() with: the
+ * environment's clock and skews, account a's keys and stored access
+ * policies, the client address looked up only for a token with sip. The
+ * caller sets method, req_flags, is_https and what else it needs; *v must
+ * outlive the call to sas_verify().
+ */
+static void init_verify(sas_verify_ctx_t *ctx, struct verify_data *v, const gw_proxy_env_t *env, const gw_proxy_request_t *req,
+                        const gw_keyring_account_t *a, gw_proxy_decision_t *d)
+{
+    const gw_config_t *conf = env->conf;
+    memset(v, 0, sizeof(*v));
+    v->env = env;
+    v->req = req;
+    v->account = a;
+    v->d = d;
+    sas_verify_ctx_init(ctx);
+    ctx->now = env->now;
+    ctx->start_skew = (sas_time_t)(conf != NULL ? conf->proxy.start_skew : GW_CONFIG_DEFAULT_START_SKEW) * SAS_TIME_SECOND;
+    ctx->expiry_skew = (sas_time_t)(conf != NULL ? conf->proxy.expiry_skew : GW_CONFIG_DEFAULT_EXPIRY_SKEW) * SAS_TIME_SECOND;
+    ctx->keys = a->key_ptrs;
+    ctx->nkeys = a->nkeys;
+    ctx->lookup_policy = on_lookup_policy;
+    ctx->client_addr = on_client_addr;
+    ctx->data = v;
+}
+
+/* ---- copy sources ---- */
+
+static void refuse_source(gw_proxy_decision_t *d, sas_reason_t reason, const char *what)
+{
+    refuse(d, 403, "CannotVerifyCopySource", reason, "");
+    snprintf(d->err.message, sizeof(d->err.message), "copy source: %.240s", what);
+}
+
+/*
+ * One reading of a copy source: path (raw, "/{account}/...") and query (raw,
+ * without '?') against account a. Returns 0 when its SAS grants a read of
+ * exactly that blob, or -1 with *d refused.
+ */
+static int verify_source(const gw_proxy_env_t *env, const gw_proxy_request_t *req, const gw_keyring_account_t *a, const char *path,
+                         size_t path_len, const char *query, size_t query_len, int is_https, gw_proxy_decision_t *d)
+{
+    sas_token_t tok;
+    sas_resource_t res;
+    sas_grant_t grant;
+    sas_error_t err;
+    sas_verify_ctx_t ctx;
+    struct verify_data v;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+
+    if (query_len == 0) {
+        refuse_source(d, SAS_R_MISSING_PARAM, "the source URL carries no SAS");
+        return -1;
+    }
+    if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK ||
+        sas_resource_from_path(&res, path, path_len, &tok, &err) != SAS_OK)
+        goto Refused;
+    if (res.account.len != a->name_len || memcmp(res.account.base, a->name, a->name_len) != 0) {
+        refuse_source(d, SAS_R_BAD_PATH, "the account segment is encoded");
+        return -1;
+    }
+    if (res.blob.base == NULL) {
+        refuse_source(d, SAS_R_RESOURCE_MISMATCH, "the source URL does not name a blob");
+        return -1;
+    }
+    if (tok.f[SAS_F_COMP].base != NULL || tok.f[SAS_F_RESTYPE].base != NULL || tok.f[SAS_F_DELETETYPE].base != NULL) {
+        refuse_source(d, SAS_R_OPERATION_NOT_ALLOWED, "the source URL selects an operation (comp, restype or deletetype)");
+        return -1;
+    }
+    if (a->nkeys == 0) {
+        refuse_source(d, SAS_R_NO_KEY, "the source account has no active key");
+        return -1;
+    }
+    /* steps 2-7 as a Get Blob of exactly that resource, over the URL's own scheme */
+    init_verify(&ctx, &v, env, req, a, NULL);
+    ctx.method = SAS_METHOD_GET;
+    ctx.is_https = is_https;
+    if (sas_verify(&ctx, &tok, &res, &grant, &err) != SAS_OK)
+        goto Refused;
+    if ((grant.perms & SAS_PERM('r')) == 0) {
+        refuse_source(d, SAS_R_PERMISSION_MISMATCH, "permission r not granted");
+        return -1;
+    }
+    sg_sha256(tok.sig, SAS_SIG_LEN, digest);
+    if (env->revset != NULL && gw_revset_contains(env->revset, env->revset_reader, digest)) {
+        char id[SAS_TOKEN_ID_LEN + 1], msg[64];
+        sg_b64url_encode(digest, GW_REVSET_ID_LEN, id);
+        id[SAS_TOKEN_ID_LEN] = '\0';
+        snprintf(msg, sizeof(msg), "token %s has been revoked", id);
+        refuse_source(d, SAS_R_REVOKED, msg);
+        return -1;
+    }
+    return 0;
+Refused:
+    refuse_source(d, err.reason, err.message);
+    return -1;
+}
+
+/* The served account whose name is s (len bytes, any case), or NULL. */
+static const gw_keyring_account_t *served_account(const gw_proxy_env_t *env, const char *s, size_t len)
+{
+    char lower[64];
+    if (len == 0 || len >= sizeof(lower))
+        return NULL;
+    for (size_t i = 0; i != len; i++)
+        lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    return gw_keyring_find(env->keyring, lower, len);
+}
+
+/* 1 when authority (len bytes) is the host[:port] of a served account's backend (any case). */
+static int is_backend_authority(const gw_proxy_env_t *env, const char *authority, size_t len)
+{
+    for (size_t i = 0; i != gw_keyring_num_accounts(env->keyring); i++) {
+        const gw_backend_t *b = gw_keyring_account_at(env->keyring, i)->upstream;
+        if (b != NULL && strlen(b->authority) == len && strncasecmp(b->authority, authority, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * 1 when a path (raw) reads the same to any server: no empty, "." or ".."
+ * segment, no '\', no percent-encoded '.', '/' or '\', no '%' in its first
+ * segment. An external copy source must pass this, or a backend that
+ * normalizes could read it as a served account's blob.
+ */
+static int is_plain_path(const char *p, size_t len)
+{
+    const char *first_end = memchr(p + 1, '/', len - 1);
+    if (memchr(p + 1, '%', (size_t)((first_end != NULL ? first_end : p + len) - p - 1)) != NULL || memchr(p, '\\', len) != NULL)
+        return 0;
+    for (size_t i = 0; i != len; i++) {
+        if (p[i] == '%' && i + 2 < len &&
+            (strncasecmp(p + i, "%2e", 3) == 0 || strncasecmp(p + i, "%2f", 3) == 0 || strncasecmp(p + i, "%5c", 3) == 0))
+            return 0;
+        if (p[i] != '/')
+            continue;
+        const char *seg = p + i + 1, *end = memchr(seg, '/', len - i - 1);
+        size_t sl = (size_t)((end != NULL ? end : p + len) - seg);
+        if ((sl == 0 && end != NULL) || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+int gw_proxy_check_copy_source(const gw_proxy_env_t *env, const gw_proxy_request_t *req, const char *url, size_t len,
+                               gw_proxy_decision_t *d)
+{
+    int is_https;
+    const char *p, *end = url + len;
+    char buf[SAS_MAX_PATH + 72];
+
+    if (env->revocation_stale) {
+        refuse(d, 503, "ServerBusy", SAS_R_REVOKED, "the revocation list is stale (Redis unreachable beyond max_staleness)");
+        return -1;
+    }
+    /* an absolute http(s) URL of URI characters, without userinfo or fragment */
+    if (len > 7 && strncasecmp(url, "http://", 7) == 0)
+        is_https = 0, p = url + 7;
+    else if (len > 8 && strncasecmp(url, "https://", 8) == 0)
+        is_https = 1, p = url + 8;
+    else {
+        refuse_source(d, SAS_R_BAD_PATH, "x-ms-copy-source is not an absolute http or https URL");
+        return -1;
+    }
+    const char *auth = p;
+    while (p != end && *p != '/' && *p != '?' && *p != '#')
+        p++;
+    const char *auth_end = p;
+    if (auth == auth_end || memchr(auth, '@', (size_t)(auth_end - auth)) != NULL || p == end || *p != '/') {
+        refuse_source(d, SAS_R_BAD_PATH, "the source URL has no host, has user information, or no path");
+        return -1;
+    }
+    for (const char *c = auth; c != auth_end; c++)
+        if (!is_target_byte((unsigned char)*c) && *c != '[' && *c != ']') {
+            refuse_source(d, SAS_R_BAD_PATH, "the source URL's host holds a byte that is not a URI character");
+            return -1;
+        }
+    sas_error_t err;
+    if (check_target_bytes(p, (size_t)(end - p), &err) != 0) {
+        refuse_source(d, err.reason, err.message);
+        return -1;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    size_t path_len = (size_t)((q != NULL ? q : end) - p);
+    const char *query = q != NULL ? q + 1 : "";
+    size_t query_len = q != NULL ? (size_t)(end - q - 1) : 0;
+
+    /* host style: the first label of a host name ({account}.blob.core.windows.net, ...) */
+    int served = 0;
+    const char *host = auth, *host_end = auth_end;
+    if (*host != '[') {
+        const char *colon = memchr(host, ':', (size_t)(host_end - host));
+        if (colon != NULL)
+            host_end = colon;
+        const char *dot = memchr(host, '.', (size_t)(host_end - host));
+        const gw_keyring_account_t *a = dot != NULL ? served_account(env, host, (size_t)(dot - host)) : NULL;
+        if (a != NULL) {
+            served = 1;
+            if (path_len + a->name_len + 1 > sizeof(buf)) {
+                refuse_source(d, SAS_R_BAD_PATH, "the source path is too long");
+                return -1;
+            }
+            buf[0] = '/';
+            memcpy(buf + 1, a->name, a->name_len);
+            memcpy(buf + 1 + a->name_len, p, path_len);
+            if (verify_source(env, req, a, buf, 1 + a->name_len + path_len, query, query_len, is_https, d) != 0)
+                return -1;
+        }
+    }
+    /* path style: /{account}/{container}/{blob} (Azurite, emulators) */
+    const char *seg = p + 1, *seg_end = memchr(seg, '/', path_len - 1);
+    const gw_keyring_account_t *a = served_account(env, seg, (size_t)((seg_end != NULL ? seg_end : p + path_len) - seg));
+    if (a != NULL) {
+        served = 1;
+        if (verify_source(env, req, a, p, path_len, query, query_len, is_https, d) != 0)
+            return -1;
+    }
+    if (served)
+        return 0;
+    if (env->conf == NULL || !env->conf->proxy.allow_external_copy_sources) {
+        refuse_source(d, SAS_R_RESOURCE_MISMATCH,
+                      "the source lies outside every account this proxy serves (proxy.allow_external_copy_sources is off)");
+        return -1;
+    }
+    /* external only when no server could read it as one of ours */
+    if (is_backend_authority(env, auth, (size_t)(auth_end - auth)) || !is_plain_path(p, path_len)) {
+        refuse_source(d, SAS_R_BAD_PATH,
+                      "the source names a served backend, or its path is not plain (dot or empty segments, encodings)");
+        return -1;
+    }
+    return 0;
+}
+
+int gw_proxy_check_op_rules(const sas_operation_t *op, sas_perm_t perms, unsigned req_flags, const gw_proxy_request_t *req,
+                            gw_proxy_decision_t *d)
+{
+    d->create_only = 0;
+    d->add_if_none_match = 0;
+    if ((req_flags & SAS_REQ_COPY_SOURCE) && (op == NULL || (op->flags & SAS_OP_NAMES_SOURCE) == 0)) {
+        refuse(d, 403, "CannotVerifyCopySource", SAS_R_OPERATION_NOT_ALLOWED, "");
+        snprintf(d->err.message, sizeof(d->err.message), "x-ms-copy-source on %s, which reads no source",
+                 op != NULL ? op->name : "this operation");
+        return -1;
+    }
+    if (op == NULL || (op->flags & SAS_OP_CREATES) == 0 || (perms & SAS_PERM('c')) == 0 || (perms & SAS_PERM('w')) != 0)
+        return 0;
+    /* c without w: create only */
+    int star = 0;
+    for (size_t i = 0; i != req->num_headers; i++) {
+        const gw_proxy_header_t *h = req->headers + i;
+        const char *v = h->value;
+        size_t vlen = h->value_len;
+        trim(&v, &vlen);
+        int inm = name_is(h->name, h->name_len, "if-none-match");
+        if (inm && vlen == 1 && v[0] == '*') {
+            star = 1;
+        } else if (inm || name_is(h->name, h->name_len, "if-match")) {
+            refuse(d, 403, "AuthorizationPermissionMismatch", SAS_R_PERMISSION_MISMATCH,
+                   "permission c creates only: If-Match, or If-None-Match other than *, needs w");
+            return -1;
+        }
+    }
+    d->create_only = 1;
+    d->add_if_none_match = !star;
+    return 0;
+}
+
+/* ---- origin mode ---- */
+
+/* The operation-selecting parameters: forwarded in origin mode whatever the operation. */
+static int is_selecting_name(const char *name, size_t len)
+{
+    for (int f = SAS_F__SAS_COUNT; f != SAS_F__COUNT; f++)
+        if (name_is(name, len, sas_field_name((sas_field_t)f)) && memcmp(name, sas_field_name((sas_field_t)f), len) == 0)
+            return 1;
+    return 0;
+}
+
+/* origin mode keeps a parameter whose exact name selects the operation, or one the operation (data, may be NULL) defines */
+static int keep_for_origin(const char *name, size_t len, const void *data)
+{
+    const sas_operation_t *op = data;
+    return len != 0 && (is_selecting_name(name, len) || (op != NULL && sas_operation_defines(op, name, len)));
+}
+
+/* Origin mode: the signed response headers of tok, copied into d. */
+static void set_overrides(gw_proxy_decision_t *d, const sas_token_t *tok)
+{
+    static const char *const names[] = {"cache-control", "content-disposition", "content-encoding", "content-language",
+                                        "content-type"};
+    size_t used = 0;
+    d->num_overrides = 0;
+    for (int i = 0; i != 5; i++) {
+        const sas_str_t *v = &tok->f[SAS_F_RSCC + i];
+        if (v->base == NULL || used + v->len + 1 > sizeof(d->override_buf))
+            continue;
+        memcpy(d->override_buf + used, v->base, v->len);
+        d->override_buf[used + v->len] = '\0';
+        d->overrides[d->num_overrides].name = names[i];
+        d->overrides[d->num_overrides].value = d->override_buf + used;
+        d->overrides[d->num_overrides].value_len = v->len;
+        d->num_overrides++;
+        used += v->len + 1;
+    }
+}
+
+gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,
+                                   size_t cap)
+{
+    sas_token_t tok;
+    sas_resource_t res;
+    sas_grant_t grant;
+    sas_error_t *err = &d->err;
+    sas_verify_ctx_t ctx;
+    struct verify_data v;
+
+    d->verdict = GW_PROXY_REFUSE;
+    d->status = 403;
+    d->code = NULL;
+    d->err.reason = SAS_OK;
+    d->err.message[0] = '\0';
+    d->account = NULL;
+    d->token_id[0] = '\0';
+    d->have_client_ip = 0;
+    d->forward_path = req->path;
+    d->forward_path_len = req->path_len;
+    d->sts[0] = '\0';
+    d->sts_len = 0;
+    d->create_only = 0;
+    d->add_if_none_match = 0;
+    d->num_overrides = 0;
+
+    /* the target is forwarded byte for byte: only URI characters, no fragment */
+    if (check_target_bytes(req->path, req->path_len, err) != 0) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+
+    /* split the request target */
+    const char *q = memchr(req->path, '?', req->path_len);
+    size_t path_len = q != NULL ? (size_t)(q - req->path) : req->path_len;
+    const char *query = q != NULL ? q + 1 : "";
+    size_t query_len = q != NULL ? req->path_len - path_len - 1 : 0;
+
+    /* the account: first segment, as sent (account names need no encoding) */
+    if (path_len < 2 || req->path[0] != '/') {
+        refuse(d, 400, "InvalidUri", SAS_R_BAD_PATH, "the path does not name an account");
+        return d->verdict;
+    }
+    const char *seg = req->path + 1, *seg_end = memchr(seg, '/', path_len - 1);
+    size_t seg_len = seg_end != NULL ? (size_t)(seg_end - seg) : path_len - 1;
+    d->account = gw_keyring_find(env->keyring, seg, seg_len);
+    if (d->account == NULL) {
+        refuse(d, 404, "ResourceNotFound", SAS_R_RESOURCE_MISMATCH, "no such storage account on this proxy");
+        return d->verdict;
+    }
+
+    /* headers that change the operation or name a second resource */
+    struct header_facts hf;
+    if (read_headers(req, &hf, d) != 0)
+        return d->verdict;
+
+    /* a stale revocation list refuses everything (fail closed) */
+    if (env->revocation_stale) {
+        refuse(d, 503, "ServerBusy", SAS_R_REVOKED, "the revocation list is stale (Redis unreachable beyond max_staleness)");
+        return d->verdict;
+    }
+
+    /* 1. parse, and split the path */
+    if (sas_token_parse(&tok, query, query_len, err) != SAS_OK ||
+        sas_resource_from_path(&res, req->path, path_len, &tok, err) != SAS_OK) {
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    if (res.account.len != d->account->name_len || memcmp(res.account.base, d->account->name, res.account.len) != 0) {
+        refuse(d, 400, "InvalidUri", SAS_R_BAD_PATH, "the account segment is encoded");
+        return d->verdict;
+    }
+    /* the token id, for refusals and revocation */
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    sg_sha256(tok.sig, SAS_SIG_LEN, digest);
+    sg_b64url_encode(digest, GW_REVSET_ID_LEN, d->token_id);
+    d->token_id[SAS_TOKEN_ID_LEN] = '\0';
+
+    /* 2-7: resource, times, signature with every active key version, stored access policy, protocol and client address, copy
+     * source, operation */
+    init_verify(&ctx, &v, env, req, d->account, d);
+    ctx.method = sas_method_parse(req->method, req->method_len);
+    ctx.req_flags = hf.req_flags;
+    ctx.is_https = req->is_https;
+    ctx.check_source = on_check_source;
+    v.copy_source = hf.copy_source;
+    v.copy_source_len = hf.copy_source_len;
+    if (env->conf != NULL && env->conf->proxy.debug) {
+        ctx.sts = d->sts;
+        ctx.sts_cap = sizeof(d->sts);
+    }
+    if (sas_verify(&ctx, &tok, &res, &grant, err) != SAS_OK) {
+        if (v.source_refused)
+            return d->verdict;
+        if (err->reason == SAS_R_NO_KEY) {
+            refuse(d, 403, "AuthenticationFailed", SAS_R_NO_KEY, "the account has no active key");
+            return d->verdict;
+        }
+        d->sts_len = strlen(d->sts);
+        refuse_signer(d, err);
+        return d->verdict;
+    }
+    /* 8. revocation */
+    if (env->revset != NULL && gw_revset_contains(env->revset, env->revset_reader, digest)) {
+        refuse(d, 403, "AuthenticationFailed", SAS_R_REVOKED, "");
+        snprintf(d->err.message, sizeof(d->err.message), "token %s has been revoked", d->token_id);
+        return d->verdict;
+    }
+    /* what the backend's checks would not hold: a source read by an operation without one, create-only */
+    if (gw_proxy_check_op_rules(grant.op, grant.perms, hf.req_flags, req, d) != 0)
+        return d->verdict;
+
+    /* forward: origin mode keeps only the operation's parameters and applies the signed response headers */
+    if (d->account->mode == GW_ACCOUNT_ORIGIN) {
+        /* a batch's sub-requests travel in its body, and an origin checks none of them */
+        if (grant.op->flags & SAS_OP_BATCH) {
+            refuse(d, 403, "AuthorizationPermissionMismatch", SAS_R_OPERATION_NOT_ALLOWED,
+                   "Blob Batch is not forwarded to an origin: its sub-requests would reach it unchecked");
+            return d->verdict;
+        }
+        if (cap < path_len + 1) {
+            refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
+            return d->verdict;
+        }
+        memcpy(buf, req->path, path_len);
+        size_t n = path_len;
+        if (query_len != 0) {
+            /* only what selects the operation or the operation defines: nothing the origin might read otherwise */
+            size_t kept = filter_query(query, query_len, keep_for_origin, grant.op, buf + n + 1, cap - n - 1);
+            if (kept != 0) {
+                buf[n] = '?';
+                n += 1 + kept;
+            }
+        }
+        d->forward_path = buf;
+        d->forward_path_len = n;
+        set_overrides(d, &tok);
+    }
+    d->verdict = GW_PROXY_FORWARD;
+    d->status = 0;
+    return d->verdict;
+}
+
+/* ---- h2o ---- */
+
+static void send_refusal(h2o_req_t *req, const gw_proxy_decision_t *d)
+{
+    char *body = h2o_mem_alloc_pool(&req->pool, ERROR_XML_MAX);
+    size_t len =
+        gw_proxy_error_xml(body, ERROR_XML_MAX, d->code, gw_proxy_error_message(d->code), d->err.message, d->sts, d->sts_len);
+    req->res.status = d->status;
+    req->res.reason = gw_http_reason(d->status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-ms-error-code"), 0, NULL, d->code, strlen(d->code));
+    if (d->status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    h2o_send_inline(req, body, len);
+}
+
+/* X-Forwarded-For, all occurrences joined by ", " (in req->pool when there are several). */
+void gw_proxy_thread_env(gw_proxy_t *proxy, gw_thread_t *thread, gw_proxy_env_t *env)
+{
+    struct proxy_thread *pt = gw_thread_module(thread, proxy->module_slot);
+    *env = (gw_proxy_env_t){.conf = proxy->conf,
+                            .keyring = gw_keyring_thread_current(proxy->keyring, thread),
+                            .revset = proxy->revocation != NULL ? gw_revocation_set(proxy->revocation) : NULL,
+                            .revset_reader = pt->reader,
+                            .revocation_stale = proxy->revocation != NULL && !proxy->conf->revocation.fail_open &&
+                                                gw_revocation_stale(proxy->revocation),
+                            .now = sas_time_now()};
+}
+
+void gw_proxy_count_refusal(gw_proxy_t *proxy, const char *code)
+{
+    gw_series_inc(gw_metrics_series(proxy->decisions, (const char *[]){code}), 1);
+}
+
+static int on_validate(h2o_handler_t *_self, h2o_req_t *req)
+{
+    struct validator *self = (struct validator *)_self;
+    gw_proxy_t *proxy = self->proxy;
+    struct sockaddr_storage peer;
+    gw_proxy_decision_t d;
+    gw_proxy_env_t env;
+
+    gw_proxy_thread_env(proxy, gw_thread_of(req), &env);
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    socklen_t peerlen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+    h2o_iovec_t xff = gw_client_addr_forwarded_for(req);
+    gw_proxy_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(*headers) * (req->headers.size + 1));
+    for (size_t i = 0; i != req->headers.size; i++)
+        headers[i] = (gw_proxy_header_t){.name = req->headers.entries[i].name->base,
+                                         .name_len = req->headers.entries[i].name->len,
+                                         .value = req->headers.entries[i].value.base,
+                                         .value_len = req->headers.entries[i].value.len};
+    gw_proxy_request_t r = {.method = req->method.base,
+                            .method_len = req->method.len,
+                            .path = req->path.base,
+                            .path_len = req->path.len,
+                            .is_https = sock != NULL && sock->ssl != NULL,
+                            .peer = peerlen != 0 ? (struct sockaddr *)&peer : NULL,
+                            .xff = xff.base,
+                            .xff_len = xff.len,
+                            .headers = headers,
+                            .num_headers = req->headers.size};
+
+    gw_http_set_route_label(req, "/{account}");
+    if (self->account == NULL) {
+        /* "/": no backend for this account */
+        gw_proxy_decision_t *dd = &d;
+        dd->code = "ResourceNotFound";
+        dd->status = 404;
+        snprintf(dd->err.message, sizeof(dd->err.message), "no storage account is routed at this path");
+        dd->sts_len = 0;
+        send_refusal(req, dd);
+        return 0;
+    }
+    if (req->entity.base != NULL && req->entity.len > proxy->conf->proxy.http2_max_body) {
+        /* h2o's own limit (globalconf) is the issuer's max_body when that is larger */
+        d.code = "RequestBodyTooLarge";
+        d.status = 413;
+        snprintf(d.err.message, sizeof(d.err.message), "the body is larger than proxy.http2_max_body (%zu bytes)",
+                 proxy->conf->proxy.http2_max_body);
+        d.sts_len = 0;
+        gw_proxy_count_refusal(proxy, d.code);
+        send_refusal(req, &d);
+        return 0;
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    if (self->mode == GW_ACCOUNT_ORIGIN) {
+        cap = req->path.len + 1;
+        buf = h2o_mem_alloc_pool(&req->pool, cap);
+    }
+    if (gw_proxy_decide(&env, &r, &d, buf, cap) != GW_PROXY_FORWARD) {
+        gw_proxy_count_refusal(proxy, d.code);
+        send_refusal(req, &d);
+        return 0;
+    }
+    if (strcmp(d.account->name, self->account) != 0) {
+        /* cannot happen with h2o's prefix match; refuse rather than forward elsewhere */
+        d.code = "InvalidUri";
+        d.status = 400;
+        snprintf(d.err.message, sizeof(d.err.message), "the path does not match the routed account");
+        d.sts_len = 0;
+        send_refusal(req, &d);
+        return 0;
+    }
+    if (d.forward_path != req->path.base) {
+        req->path = h2o_iovec_init(d.forward_path, d.forward_path_len);
+        const char *qm = memchr(d.forward_path, '?', d.forward_path_len);
+        req->query_at = qm != NULL ? (size_t)(qm - d.forward_path) : SIZE_MAX;
+    }
+    if (d.add_if_none_match)
+        h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_IF_NONE_MATCH, NULL, H2O_STRLIT("*"));
+    /* the signed response headers, for on_setup_ostream() (req->env: name, value pairs) */
+    for (size_t i = 0; i != d.num_overrides; i++) {
+        size_t nl = strlen(d.overrides[i].name);
+        char *name = h2o_mem_alloc_pool(&req->pool, sizeof(OVERRIDE_ENV) - 1 + nl);
+        memcpy(name, OVERRIDE_ENV, sizeof(OVERRIDE_ENV) - 1);
+        memcpy(name + sizeof(OVERRIDE_ENV) - 1, d.overrides[i].name, nl);
+        *h2o_req_getenv(req, name, sizeof(OVERRIDE_ENV) - 1 + nl, 1) =
+            h2o_strdup(&req->pool, d.overrides[i].value, d.overrides[i].value_len);
+    }
+    return -1; /* on to h2o's reverse proxy */
+}
+
+/*
+ * On the response from h2o's reverse proxy: a 502 caused by an upstream
+ * timeout becomes 504, and in origin mode the signed response headers
+ * (OVERRIDE_ENV entries of req->env) replace the origin's on a 2xx.
+ */
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    for (size_t i = 0; req->res.status >= 200 && req->res.status < 300 && i + 1 < req->env.size; i += 2) {
+        h2o_iovec_t n = req->env.entries[i], v = req->env.entries[i + 1];
+        if (n.len <= sizeof(OVERRIDE_ENV) - 1 || memcmp(n.base, OVERRIDE_ENV, sizeof(OVERRIDE_ENV) - 1) != 0)
+            continue;
+        const char *hn = n.base + sizeof(OVERRIDE_ENV) - 1;
+        size_t hl = n.len - (sizeof(OVERRIDE_ENV) - 1);
+        ssize_t at;
+        while ((at = h2o_find_header_by_str(&req->res.headers, hn, hl, -1)) != -1)
+            h2o_delete_header(&req->res.headers, at);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, hn, hl, 1, NULL, v.base, v.len);
+    }
+    if (req->res.status == 502) {
+        for (size_t i = 0; i != req->error_logs.size; i++) {
+            h2o_iovec_t m = req->error_logs.entries[i].msg;
+            if (h2o_strstr(m.base, m.len, H2O_STRLIT("timeout")) != SIZE_MAX) {
+                req->res.status = 504;
+                req->res.reason = "Gateway Timeout";
+                break;
+            }
+        }
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- setup ---- */
+
+static void *on_thread_init(gw_thread_t *thread, void *data)
+{
+    gw_proxy_t *proxy = data;
+    struct proxy_thread *pt = sg_calloc(1, sizeof(*pt));
+    pt->reader = proxy->revocation != NULL ? gw_revset_register_reader(gw_revocation_set(proxy->revocation)) : -1;
+    if (proxy->revocation != NULL && pt->reader < 0) {
+        fprintf(stderr, "sasgw: proxy: too many revocation readers\n");
+        abort();
+    }
+    pthread_mutex_lock(&proxy->lock);
+    proxy->threads_alive++;
+    pthread_mutex_unlock(&proxy->lock);
+    return pt;
+}
+
+/* The last worker to stop takes the revocation thread down with it. */
+static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
+{
+    gw_proxy_t *proxy = data;
+    free(instance);
+    pthread_mutex_lock(&proxy->lock);
+    int last = --proxy->threads_alive == 0;
+    pthread_mutex_unlock(&proxy->lock);
+    if (last) {
+        gw_revocation_destroy(proxy->revocation);
+        proxy->revocation = NULL;
+    }
+}
+
+static int register_account(gw_proxy_t *proxy, h2o_hostconf_t *hostconf, const gw_keyring_account_t *a, char *err, size_t errlen)
+{
+    char path[96], upstream_path[2048];
+
+    if (a->upstream == NULL) {
+        snprintf(err, errlen, "account %s: the backend URL '%s' %s", a->name, a->backend, a->backend_error);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "/%s", a->name);
+    /* the account's path is kept: /{account}/... is forwarded as {backend path}/{account}/... */
+    h2o_url_t upstream = a->upstream->url;
+    int n = snprintf(upstream_path, sizeof(upstream_path), "%s/%s", a->upstream->path, a->name);
+    if (n < 0 || (size_t)n >= sizeof(upstream_path)) {
+        snprintf(err, errlen, "account %s: the backend URL '%s' has too long a path", a->name, a->backend);
+        return -1;
+    }
+    upstream.path = h2o_iovec_init(upstream_path, (size_t)n);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, path, 0);
+    struct validator *v = (struct validator *)h2o_create_handler(pathconf, sizeof(*v));
+    v->super.on_req = on_validate;
+    v->proxy = proxy;
+    v->account = h2o_mem_alloc(strlen(a->name) + 1);
+    strcpy(v->account, a->name);
+    v->mode = a->mode;
+
+    h2o_proxy_config_vars_t pc = {0};
+    pc.io_timeout = (uint64_t)proxy->conf->proxy.upstream_timeout * 1000;
+    pc.keepalive_timeout = 2000;
+    pc.preserve_host = 0;
+    if (a->upstream->tls && (pc.ssl_ctx = gw_tls_backend_ctx(err, errlen)) == NULL) {
+        snprintf(err, errlen, "account %s: cannot set up TLS towards its backend", a->name);
+        return -1;
+    }
+    h2o_proxy_register_reverse_proxy(pathconf, &upstream, &pc); /* takes its own reference to the TLS context */
+    if (pc.ssl_ctx != NULL)
+        SSL_CTX_free(pc.ssl_ctx);
+    struct timeout_filter *f = (struct timeout_filter *)h2o_create_filter(pathconf, sizeof(*f));
+    f->super.on_setup_ostream = on_setup_ostream;
+    pathconf->error_log.emit_request_errors = 0;
+    fprintf(stderr, "sasgw: proxy: /%s -> %s (%s)\n", a->name, a->backend, a->mode == GW_ACCOUNT_ORIGIN ? "origin" : "passthrough");
+    return 0;
+}
+
+static void on_validator_dispose(h2o_handler_t *_self)
+{
+    struct validator *self = (struct validator *)_self;
+    free(self->account);
+}
+
+static int on_setup(gw_server_t *server, gw_service_t service, h2o_hostconf_t *hostconf, void *data, char *err, size_t errlen)
+{
+    gw_proxy_t *proxy = data;
+    if (service != GW_SERVICE_PROXY)
+        return 0;
+    gw_keyring_t *kr = gw_keyring_live_acquire(proxy->keyring);
+    int ret = 0;
+    for (size_t i = 0; i != gw_keyring_num_accounts(kr) && ret == 0; i++) {
+        const gw_keyring_account_t *a = gw_keyring_account_at(kr, i);
+        if (a->backend[0] == '\0') {
+            fprintf(stderr, "sasgw: proxy: account %s has no backend: not routed\n", a->name);
+            continue;
+        }
+        ret = register_account(proxy, hostconf, a, err, errlen);
+    }
+    gw_keyring_release(kr);
+    for (size_t i = 0; i != hostconf->paths.size; i++) {
+        h2o_pathconf_t *pc = hostconf->paths.entries + i;
+        for (size_t j = 0; j != pc->handlers.size; j++)
+            if (pc->handlers.entries[j]->on_req == on_validate)
+                pc->handlers.entries[j]->dispose = on_validator_dispose;
+    }
+    if (ret != 0)
+        return ret;
+    /* everything else: unknown account */
+    h2o_pathconf_t *root = h2o_config_register_path(hostconf, "/", 0);
+    struct validator *v = (struct validator *)h2o_create_handler(root, sizeof(*v));
+    v->super.on_req = on_validate;
+    v->proxy = proxy;
+    return 0;
+}
+
+int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
+{
+    static const char *const decision_labels[] = {"code"};
+    const gw_config_t *conf = gw_app_config(app);
+    if (!conf->proxy.enabled)
+        return 0;
+    gw_proxy_t *proxy = sg_calloc(1, sizeof(*proxy));
+    proxy->server = server;
+    proxy->app = app;
+    proxy->conf = conf;
+    proxy->keyring = gw_app_keyring(app);
+    pthread_mutex_init(&proxy->lock, NULL);
+    proxy->decisions = gw_metrics_counter(gw_server_metrics(server), "sasgw_proxy_refusals_total",
+                                          "Requests the proxy refused, by Azure error code.", 1, decision_labels);
+    if ((proxy->revocation = gw_revocation_create(conf, gw_server_metrics(server), proxy->keyring, err, errlen)) == NULL)
+        return -1;
+    if (gw_revocation_start(proxy->revocation, err, errlen) != 0)
+        return -1;
+    gw_server_add_readiness_check(server, "revocation", gw_revocation_ready, proxy->revocation);
+    proxy->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, proxy);
+    gw_server_on_setup(server, on_setup, proxy);
+    return gw_relay_setup(server, proxy, app, err, errlen);
+}
