@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 20
 # Every tree passes it explicitly, so a later plain 'make build' does not inherit it from the CMake cache.
 WERROR ?= $(if $(CI),ON,OFF)
 
-.PHONY: all deps build run test test-unit test-asan test-fuzz test-release fuzz clean
+.PHONY: all arrows deps build run test test-unit test-asan test-fuzz test-release fuzz clean
 
 all: build
 
@@ -27,7 +27,11 @@ build: deps
 run: build
 	@setpriv --pdeathsig TERM -- scripts/run-demo.sh
 
-test: build
+# The include arrows of DESIGN §2 first (no build needed): a wrong-way include fails at once.
+arrows:
+	@.ci/check-arrows
+
+test: arrows build
 	cd build && ctest --output-on-failure -j 1
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-fuzz
