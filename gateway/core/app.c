@@ -18,6 +18,7 @@
 #include "sasgw/common.h"
 #include "sasgw/core/http.h"
 #include "sasgw/core/keyring.h"
+#include "sasgw/core/keyring_live.h"
 #include "refusal_log.h"
 
 /* Longest Authorization header value looked at: a bearer token at its bound plus the scheme. */
@@ -99,6 +100,17 @@ void gw_app_vault_unlock(gw_app_t *app)
     /* a write through the handle moves the generation on */
     atomic_store_explicit(&app->vault.generation, vault_generation(app->vault.handle), memory_order_release);
     pthread_mutex_unlock(&app->vault.mu);
+}
+
+/* The live keyring's vault accessor (keyring_live.h): the app's vault mutex, data being the app. */
+static struct vault *keyring_vault_lock(void *data)
+{
+    return gw_app_vault_lock(data);
+}
+
+static void keyring_vault_unlock(void *data)
+{
+    gw_app_vault_unlock(data);
 }
 
 int gw_app_with_vault(gw_app_t *app, gw_app_vault_fn fn, void *arg)
@@ -614,7 +626,8 @@ gw_app_t *gw_app_create(gw_server_t *server, const gw_config_t *conf, char *err,
     app->audit_log = vault_audit_of(app->vault.handle);
 
     /* the keys of every account, per thread */
-    if ((app->keyring = gw_keyring_live_create(server, app, why, sizeof(why))) == NULL) {
+    gw_keyring_vault_access_t access = {.lock = keyring_vault_lock, .unlock = keyring_vault_unlock, .data = app};
+    if ((app->keyring = gw_keyring_live_create(server, app->conf, &access, why, sizeof(why))) == NULL) {
         snprintf(err, errlen, "cannot load the account keys: %s", why);
         goto Error;
     }

@@ -11,6 +11,7 @@
 #include "sasgw/core/http.h"
 #include "sasgw/issue.h"
 #include "sasgw/core/keyring.h"
+#include "sasgw/core/keyring_live.h"
 #include "sasgw/revocation/plan.h"
 #include "sas_request.h"
 #include "sasgw/signer.h"

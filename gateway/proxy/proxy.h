@@ -21,6 +21,7 @@
 #include "sasgw/proxy.h"
 #include "sasgw/core/config.h"
 #include "sasgw/core/keyring.h"
+#include "sasgw/core/keyring_live.h"
 #include "picohttp.h"
 #include "sasgw/revocation/revset.h"
 #include "sasgw/core/server.h"

@@ -13,6 +13,7 @@
 #include "sasgw/core/config.h"
 #include "sasgw/core/http.h"
 #include "sasgw/core/keyring.h"
+#include "sasgw/core/keyring_live.h"
 #include "sasgw/core/metrics.h"
 #include "sasgw/core/redis.h"
 #include "sasgw/core/server.h"

@@ -76,7 +76,7 @@ int gw_app_with_vault(gw_app_t *app, gw_app_vault_fn fn, void *arg);
 uint64_t gw_app_vault_generation(gw_app_t *app);
 
 /*
- * The live keyring (keyring.h): per-thread snapshots of every account's active
+ * The live keyring (keyring_live.h): per-thread snapshots of every account's active
  * keys, mode, backend and stored access policies, built by gw_app_create()
  * once the vault is open and destroyed by gw_app_destroy() before the vault
  * closes. The mint and the proxy read keys from it, never from the vault.

@@ -31,7 +31,7 @@
  *
  * Wiring (gw_app_create / gw_app_destroy, main thread):
  *
- *     app->keyring = gw_keyring_live_create(server, app, err, errlen);   // before gw_server_start()
+ *     app->keyring = gw_keyring_live_create(server, conf, &access, err, errlen);   // keyring_live.h, before gw_server_start()
  *     ...
  *     gw_keyring_live_destroy(app->keyring);      // after gw_server_destroy(), before the vault closes
  *
@@ -59,10 +59,6 @@
 #define GW_KEYRING_CHECK_MS 5000
 
 typedef struct st_gw_keyring_t gw_keyring_t;
-typedef struct st_gw_keyring_live_t gw_keyring_live_t;
-struct st_gw_server_t;
-struct st_gw_thread_t;
-struct st_gw_app_t;
 
 /* One active key version. */
 typedef struct st_gw_keyring_key_t {
@@ -139,32 +135,5 @@ int gw_keyring_find_policy(const gw_keyring_account_t *account, const char *cont
  * (pointers into kr), or -1 when the account is unknown or has no active key.
  */
 int gw_keyring_signing_key(const gw_keyring_t *kr, const char *name, size_t len, gw_keyring_signing_t *out);
-
-/* ---- the live keyring of a server ---- */
-
-/*
- * Builds the first snapshot from the app's vault (gw_app_vault_lock), registers
- * the per-thread snapshot pointer as a thread module of server, and starts the
- * keyring thread (GW_KEYRING_CHECK_MS checks, pokes). Main thread, before
- * gw_server_start(). Returns NULL after writing why into err.
- */
-gw_keyring_live_t *gw_keyring_live_create(struct st_gw_server_t *server, struct st_gw_app_t *app, char *err, size_t errlen);
-/* Stops the keyring thread and releases the last snapshot. After gw_server_wait() returned. NULL is allowed. */
-void gw_keyring_live_destroy(gw_keyring_live_t *live);
-/*
- * The snapshot of the worker thread (a plain load; valid until the current
- * loop callback returns). Loop thread of `thread` only.
- */
-gw_keyring_t *gw_keyring_thread_current(gw_keyring_live_t *live, struct st_gw_thread_t *thread);
-/* The newest snapshot, retained for the caller (release it). Any thread; takes a mutex. */
-gw_keyring_t *gw_keyring_live_acquire(gw_keyring_live_t *live);
-/*
- * Asks the keyring thread to re-read the vault and publish a new snapshot now
- * (a `sasgw:events` message, an admin write). Any thread; never blocks.
- * account may be NULL (reason for the log only).
- */
-void gw_keyring_live_poke(gw_keyring_live_t *live, const char *account);
-/* How many snapshots were published so far (the first counts); for tests and metrics. */
-uint64_t gw_keyring_live_num_reloads(gw_keyring_live_t *live);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include "sasgw/core/config.h"
 #include "sasgw/core/keyring.h"
+#include "sasgw/core/keyring_live.h"
 #include "sasgw/core/metrics.h"
 #include "sasgw/revocation/revset.h"
 
