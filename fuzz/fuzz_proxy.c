@@ -27,7 +27,8 @@
 #include "sasgw/common.h"
 #include "sasgw/core/config.h"
 #include "sasgw/core/keyring.h"
-#include "proxy.h"
+#include "azure_error.h"
+#include "decide.h"
 #include "sasgw/revocation/revset.h"
 #include "sasgw/vault.h"
 

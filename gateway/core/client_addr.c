@@ -105,35 +105,6 @@ int gw_client_addr(const gw_config_t *conf, const struct sockaddr *peer, const c
     }
 }
 
-h2o_iovec_t gw_client_addr_forwarded_for(h2o_req_t *req)
-{
-    h2o_iovec_t v = {NULL, 0};
-    ssize_t i = -1;
-    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
-        h2o_iovec_t h = req->headers.entries[i].value;
-        if (v.base == NULL) {
-            v = h;
-        } else {
-            char *s = h2o_mem_alloc_pool(&req->pool, v.len + 2 + h.len);
-            memcpy(s, v.base, v.len);
-            memcpy(s + v.len, ", ", 2);
-            memcpy(s + v.len + 2, h.base, h.len);
-            v = h2o_iovec_init(s, v.len + 2 + h.len);
-        }
-    }
-    return v;
-}
-
-int gw_client_addr_of_req(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *out)
-{
-    struct sockaddr_storage peer;
-    memset(&peer, 0, sizeof(peer));
-    if (req->conn->callbacks->get_peername == NULL || req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0)
-        return -1;
-    h2o_iovec_t xff = gw_client_addr_forwarded_for(req);
-    return gw_client_addr(conf, (struct sockaddr *)&peer, xff.base, xff.len, out);
-}
-
 size_t gw_client_addr_format(const sas_ip_t *ip, char *out)
 {
     if (inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->addr, out, GW_CLIENT_ADDR_TEXT_MAX) == NULL)

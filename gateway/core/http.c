@@ -327,6 +327,35 @@ h2o_iovec_t gw_http_request_id(h2o_req_t *req)
     return id;
 }
 
+h2o_iovec_t gw_client_addr_forwarded_for(h2o_req_t *req)
+{
+    h2o_iovec_t v = {NULL, 0};
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
+        h2o_iovec_t h = req->headers.entries[i].value;
+        if (v.base == NULL) {
+            v = h;
+        } else {
+            char *s = h2o_mem_alloc_pool(&req->pool, v.len + 2 + h.len);
+            memcpy(s, v.base, v.len);
+            memcpy(s + v.len, ", ", 2);
+            memcpy(s + v.len + 2, h.base, h.len);
+            v = h2o_iovec_init(s, v.len + 2 + h.len);
+        }
+    }
+    return v;
+}
+
+int gw_client_addr_of_req(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *out)
+{
+    struct sockaddr_storage peer;
+    memset(&peer, 0, sizeof(peer));
+    if (req->conn->callbacks->get_peername == NULL || req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0)
+        return -1;
+    h2o_iovec_t xff = gw_client_addr_forwarded_for(req);
+    return gw_client_addr(conf, (struct sockaddr *)&peer, xff.base, xff.len, out);
+}
+
 int gw_http_client_address(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *ip, char *buf, size_t buflen)
 {
     sas_ip_t addr;

@@ -8,11 +8,13 @@
  * request counts, joined in order as if they were one list (RFC 9110 §5.3):
  * taking one line only would let a client add a second line of its own
  * making that the proxy never appended to, or hide the hop the proxy did.
+ *
+ * Pure (no h2o): the same walk for an h2o request is http.h's
+ * gw_client_addr_of_req().
  */
 #ifndef SASGW_GATEWAY_CLIENT_ADDR_H
 #define SASGW_GATEWAY_CLIENT_ADDR_H
 
-#include <h2o.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -33,18 +35,6 @@
  * (an IPv4-mapped IPv6 address as IPv4), or -1 when unknown.
  */
 int gw_client_addr(const gw_config_t *conf, const struct sockaddr *peer, const char *xff, size_t xff_len, sas_ip_t *out);
-
-/*
- * Every X-Forwarded-For line of req joined in order by ", " (in req->pool
- * when there are several), or {NULL, 0} when there is none.
- */
-h2o_iovec_t gw_client_addr_forwarded_for(h2o_req_t *req);
-
-/*
- * gw_client_addr() for an h2o request: its socket peer and every
- * X-Forwarded-For line. Returns 0 with *out filled, or -1 when unknown.
- */
-int gw_client_addr_of_req(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *out);
 
 /* Writes ip as numeric text ("127.0.0.1", "2001:db8::1") into out (GW_CLIENT_ADDR_TEXT_MAX bytes). Returns the length. */
 size_t gw_client_addr_format(const sas_ip_t *ip, char *out);

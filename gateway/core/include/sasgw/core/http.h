@@ -109,8 +109,20 @@ h2o_iovec_t gw_http_header(h2o_req_t *req, const char *name);
 h2o_iovec_t gw_http_request_id(h2o_req_t *req);
 
 /*
+ * Every X-Forwarded-For line of req joined in order by ", " (in req->pool
+ * when there are several), or {NULL, 0} when there is none.
+ */
+h2o_iovec_t gw_client_addr_forwarded_for(h2o_req_t *req);
+
+/*
+ * gw_client_addr() for an h2o request: its socket peer and every
+ * X-Forwarded-For line. Returns 0 with *out filled, or -1 when unknown.
+ */
+int gw_client_addr_of_req(h2o_req_t *req, const gw_config_t *conf, sas_ip_t *out);
+
+/*
  * The client's address as numeric text, by gw_client_addr_of_req()
- * (client_addr.h): the socket peer, or behind conf's trusted_proxies (conf
+ * (above): the socket peer, or behind conf's trusted_proxies (conf
  * may be NULL: none) the right-most untrusted hop of every X-Forwarded-For
  * line. Writes it into buf (at least INET6_ADDRSTRLEN bytes) and *ip (may be
  * NULL). Returns 0, or -1 when the address is unknown (buf then holds "").
