@@ -1,6 +1,6 @@
 /*
  * Tests the admin API's one table from vault errors to answers
- * (gw_admin__vault_status in gateway/admin/admin_api.c): every vault_err_t of
+ * (gw_admin__vault_status in gateway/admin/admin_internal.c): every vault_err_t of
  * VAULT_ERR_MAP maps to an HTTP error status and a JSON code, the codes the
  * end-to-end tests (tests/e2e/admin*.test.mjs) expect keep their statuses,
  * and a value that is not a code is reported as such.
