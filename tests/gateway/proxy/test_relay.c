@@ -129,6 +129,7 @@ static int setup(void **state)
     h2o_linklist_init_anchor(&rt->idle[0]);
     h2o_linklist_init_anchor(&rt->conns);
     verdict = GW_PROXY_REFUSE;
+    account.name = "acct";
     decided = refusals = counted = 0;
     memset(overrides, 0, sizeof(overrides));
     got_len = up_got_len = 0;
@@ -576,12 +577,18 @@ static void framing_error_answers_and_closes(void **state)
 
 /* ---- forwarding, with the upstream from the pool ---- */
 
-static void forwards_and_keeps_both_connections(void **state)
+/* A client whose requests are forwarded, and one idle upstream connection in the pool for them. */
+static void forwarding_client(void)
 {
-    (void)state;
     pooled_upstream();
     verdict = GW_PROXY_FORWARD;
     accept_client();
+}
+
+static void forwards_and_keeps_both_connections(void **state)
+{
+    (void)state;
+    forwarding_client();
     send_str(client_fd, "GET /acct/c/b HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n");
     run(50);
     assert_string_equal(last_xff, "1.1.1.1, 2.2.2.2");
@@ -610,13 +617,10 @@ static void forwards_and_keeps_both_connections(void **state)
 static void unrouted_account_is_404(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
     account.name = "other";
-    accept_client();
+    forwarding_client();
     send_str(client_fd, get);
     run(100);
-    account.name = "acct";
     assert_non_null(strstr(got, "HTTP/1.1 404 "));
     assert_non_null(strstr(got, "ResourceNotFound"));
     assert_int_equal(up_got_len, 0);
@@ -626,9 +630,7 @@ static void unrouted_account_is_404(void **state)
 static void sends_100_continue_then_the_body(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
-    accept_client();
+    forwarding_client();
     send_str(client_fd, "PUT /acct/c/b HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     run(50);
     assert_string_equal(got, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -646,9 +648,7 @@ static void sends_100_continue_then_the_body(void **state)
 static void early_answer_drops_keepalive(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
-    accept_client();
+    forwarding_client();
     send_str(client_fd, "PUT /acct/c/b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc");
     run(50);
     send_str(upstream_fd, "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n");
@@ -687,9 +687,7 @@ static void overrides_apply_to_2xx_only(void **state)
 static void chunked_response_to_http10_closes(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
-    accept_client();
+    forwarding_client();
     send_str(client_fd, "GET /acct/c/b HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n");
     run(50);
     send_str(upstream_fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
@@ -703,9 +701,7 @@ static void chunked_response_to_http10_closes(void **state)
 static void chunked_response_rechunked_for_http11(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
-    accept_client();
+    forwarding_client();
     send_str(client_fd, get);
     run(50);
     send_str(upstream_fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
@@ -718,9 +714,7 @@ static void chunked_response_rechunked_for_http11(void **state)
 static void shutting_down_closes_after_the_exchange(void **state)
 {
     (void)state;
-    pooled_upstream();
-    verdict = GW_PROXY_FORWARD;
-    accept_client();
+    forwarding_client();
     send_str(client_fd, get);
     run(50);
     rt->shutting_down = 1;
