@@ -75,28 +75,38 @@ static int ip_allowed(const policy__grant_t *g, const uint8_t ip[16])
     return 0;
 }
 
-/* Checks what a covering grant allows. Returns 1, or 0 with the reason in reason. */
-static int allows(const policy__grant_t *g, const policy_request_t *req, int has_ip, const uint8_t ip[16], char *reason, size_t cap)
+/*
+ * Checks what a covering grant allows. Returns 1, or 0 with the reason in
+ * reason and the request member it is about in *field (NULL: none).
+ */
+static int allows(const policy__grant_t *g, const policy_request_t *req, int has_ip, const uint8_t ip[16], char *reason, size_t cap,
+                  const char **field)
 {
     char c;
+    *field = NULL;
     if (!subset(req->permissions, g->permissions, &c)) {
         snprintf(reason, cap, "permission %c not granted (allowed %s)", c, g->permissions);
+        *field = "permissions";
         return 0;
     }
     if (req->kind == POLICY_SAS_ACCOUNT && !subset(req->services, g->services, &c)) {
         snprintf(reason, cap, "service %c not granted (allowed %s)", c, g->services);
+        *field = "services";
         return 0;
     }
     if (req->kind == POLICY_SAS_ACCOUNT && !subset(req->resource_types, g->resource_types, &c)) {
         snprintf(reason, cap, "resource type %c not granted (allowed %s)", c, g->resource_types);
+        *field = "resource_types";
         return 0;
     }
     if (req->ttl > g->max_ttl) {
         snprintf(reason, cap, "ttl %llus exceeds max_ttl %llus", (unsigned long long)req->ttl, (unsigned long long)g->max_ttl);
+        *field = "expires_in";
         return 0;
     }
     if (req->protocol != NULL && strcmp(req->protocol, "https,http") == 0 && !g->allow_http) {
         snprintf(reason, cap, "protocol https,http not allowed (https only)");
+        *field = "protocol";
         return 0;
     }
     if (g->nips > 0 && !has_ip) {
@@ -148,17 +158,22 @@ static int check_request(const policy_request_t *req, int *has_ip, uint8_t ip[16
     case SAS_LETTERS_UNKNOWN:
         return decide(out, "request", "'%c' is not a permission letter", bad);
     case SAS_LETTERS_REPEATED:
+        out->field = "permissions";
         return decide(out, "request", "permission '%c' appears twice", bad);
     default:
         return decide(out, "request", "no permissions");
     }
     if (account && (sas_letters_check(sas_letters(SAS_SS_LETTERS), ss, strlen(ss), NULL, NULL) != SAS_LETTERS_OK ||
-                    sas_letters_check(sas_letters(SAS_SRT_LETTERS), srt, strlen(srt), NULL, NULL) != SAS_LETTERS_OK))
+                    sas_letters_check(sas_letters(SAS_SRT_LETTERS), srt, strlen(srt), NULL, NULL) != SAS_LETTERS_OK)) {
+        out->field = "account";
         return decide(out, "request", "an account SAS needs services (of bqtf) and resource types (of sco), none repeated");
+    }
     if (req->ttl == 0)
         return decide(out, "request", "the ttl must be positive");
-    if (req->protocol != NULL && strcmp(req->protocol, "https") != 0 && strcmp(req->protocol, "https,http") != 0)
+    if (req->protocol != NULL && strcmp(req->protocol, "https") != 0 && strcmp(req->protocol, "https,http") != 0) {
+        out->field = "protocol";
         return decide(out, "request", "protocol must be https or https,http");
+    }
     *has_ip = 0;
     if (req->client_ip != NULL && req->client_ip[0] != '\0') {
         if (policy__parse_ip(req->client_ip, strlen(req->client_ip), ip) != 0)
@@ -171,7 +186,7 @@ static int check_request(const policy_request_t *req, int *has_ip, uint8_t ip[16
 int policy_decide(const policy_principal_t *principal, const policy_request_t *req, policy_decision_t *out)
 {
     char blob_buf[MAX_BLOB_NAME + 1], reason[sizeof(out->message)] = "";
-    const char *blob = NULL, *refused_by = NULL;
+    const char *blob = NULL, *refused_by = NULL, *refused_field = NULL;
     uint8_t ip[16] = {0};
     int has_ip = 0;
 
@@ -192,9 +207,10 @@ int policy_decide(const policy_principal_t *principal, const policy_request_t *r
         for (size_t i = 0; i < role->ngrants; i++) {
             const policy__grant_t *g = &role->grants[i];
             char why[sizeof(reason)];
+            const char *field;
             if (!covers(g, principal, req, blob))
                 continue;
-            if (allows(g, req, has_ip, ip, why, sizeof(why))) {
+            if (allows(g, req, has_ip, ip, why, sizeof(why), &field)) {
                 out->granted = 1;
                 /* static strings: the decision may outlive the request */
                 out->protocol =
@@ -204,14 +220,20 @@ int policy_decide(const policy_principal_t *principal, const policy_request_t *r
             }
             if (refused_by == NULL) {
                 refused_by = g->rule;
+                refused_field = field;
                 memcpy(reason, why, sizeof(reason));
             }
         }
     }
-    if (refused_by != NULL)
+    if (refused_by != NULL) {
+        out->field = refused_field;
         return decide(out, refused_by, "%s", reason);
-    if (req->kind == POLICY_SAS_ACCOUNT)
+    }
+    if (req->kind == POLICY_SAS_ACCOUNT) {
+        out->field = "account";
         return decide(out, "default", "no grant allows an account SAS for %s", req->account);
+    }
+    out->field = req->blob != NULL ? "blob" : "container";
     if (blob != NULL)
         return decide(out, "default", "no grant covers %s/%s/%s", req->account, req->container, req->blob);
     return decide(out, "default", "no grant covers %s/%s", req->account, req->container);

@@ -105,26 +105,6 @@ static void append_encoded(char *buf, size_t *o, const char *s, int keep_slash)
     }
 }
 
-/* The member of the request a policy refusal is about, from the decision's sentence. */
-static const char *refused_field(const policy_decision_t *dec, const gw_sas_request_t *r)
-{
-    if (strstr(dec->message, ": permission") != NULL)
-        return "permissions";
-    if (strstr(dec->message, ": service ") != NULL)
-        return "services";
-    if (strstr(dec->message, ": resource type") != NULL)
-        return "resource_types";
-    if (strstr(dec->message, ": ttl") != NULL)
-        return "expires_in";
-    if (strstr(dec->message, ": protocol") != NULL)
-        return "protocol";
-    if (strstr(dec->message, "no grant covers") != NULL)
-        return r->blob != NULL ? "blob" : "container";
-    if (strstr(dec->message, "account SAS") != NULL)
-        return "account";
-    return NULL;
-}
-
 /* The object named in audit records: account[/container[/blob]]. In req->pool. */
 static const char *audit_object(h2o_req_t *req, const gw_sas_request_t *r)
 {
@@ -449,7 +429,7 @@ static int on_mint(h2o_req_t *req, const gw_route_match_t *match, void *data)
                              .resource_types = r.resource_types};
     policy_decision_t dec;
     if (policy_decide(principal, &preq, &dec) != 0) {
-        refuse(api, req, who, &r, 403, "PolicyDenied", dec.message, refused_field(&dec, &r), dec.rule, api->mints_denied);
+        refuse(api, req, who, &r, 403, "PolicyDenied", dec.message, dec.field, dec.rule, api->mints_denied);
         json_decref(body);
         return 0;
     }

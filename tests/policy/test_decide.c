@@ -105,6 +105,53 @@ static void refused(const policy_principal_t *pr, const policy_request_t *r, con
         fail_msg("refused with \"%s\", expected \"%s\"", d.message, message);
 }
 
+/* Refused, with the request member the refusal is about (NULL: none). */
+static void refused_about(const policy_principal_t *pr, const policy_request_t *r, const char *field)
+{
+    policy_decision_t d;
+    assert_int_not_equal(policy_decide(pr, r, &d), 0);
+    if (field == NULL)
+        assert_null(d.field);
+    else if (d.field == NULL || strcmp(d.field, field) != 0)
+        fail_msg("refused (\"%s\") about %s, expected %s", d.message, d.field != NULL ? d.field : "nothing", field);
+}
+
+/* The field a refusal names is typed, for the issuing API's error bodies. */
+static void refusal_fields(void **state)
+{
+    policy_request_t r = blob_req("acct1", "photos", "users/bob/a", "d", 60);
+    refused_about(bob, &r, "permissions");
+    r.permissions = "rr";
+    refused_about(bob, &r, "permissions");
+    r.permissions = "q";
+    refused_about(bob, &r, NULL);
+    r = blob_req("acct1", "photos", "users/bob/a", "r", 3601);
+    refused_about(bob, &r, "expires_in");
+    r.ttl = 60;
+    r.protocol = "http";
+    refused_about(bob, &r, "protocol");
+    r = blob_req("acct9", "photos", "x", "r", 60);
+    refused_about(alice, &r, "blob");
+    r.blob = NULL;
+    refused_about(alice, &r, "container");
+    policy_request_t a = {.kind = POLICY_SAS_ACCOUNT,
+                          .account = "acct3",
+                          .permissions = "rlu",
+                          .services = "q",
+                          .resource_types = "co",
+                          .ttl = 60,
+                          .protocol = "https"};
+    refused_about(alice, &a, "services");
+    a.services = "b";
+    a.resource_types = "s";
+    refused_about(alice, &a, "resource_types");
+    a.resource_types = "co";
+    a.account = "acct1";
+    refused_about(alice, &a, "account");
+    a.services = NULL;
+    refused_about(alice, &a, "account");
+}
+
 static void resource(void **state)
 {
     policy_request_t r = blob_req("acct1", "photos", "users/alice/cat.jpg", "r", 60);
@@ -297,9 +344,15 @@ static void deny_by_default(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(resource),    cmocka_unit_test(prefix_templating), cmocka_unit_test(permissions_subset),
-        cmocka_unit_test(ttl),         cmocka_unit_test(protocol),          cmocka_unit_test(ip),
-        cmocka_unit_test(account_sas), cmocka_unit_test(deny_by_default),
+        cmocka_unit_test(refusal_fields),
+        cmocka_unit_test(resource),
+        cmocka_unit_test(prefix_templating),
+        cmocka_unit_test(permissions_subset),
+        cmocka_unit_test(ttl),
+        cmocka_unit_test(protocol),
+        cmocka_unit_test(ip),
+        cmocka_unit_test(account_sas),
+        cmocka_unit_test(deny_by_default),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -148,6 +148,12 @@ typedef struct st_policy_decision_t {
      * "default: no grant covers devstoreaccount1/photos/x".
      */
     char message[320];
+    /*
+     * When refused: the member of the request the refusal is about, a static
+     * string ("permissions", "services", "resource_types", "expires_in",
+     * "protocol", "account", "container", "blob"), NULL when none is.
+     */
+    const char *field;
     /* When granted: the protocol to sign into the token, "https" or "https,http" (a static string): the request's, or
        the grant's when the request left it NULL. */
     const char *protocol;
