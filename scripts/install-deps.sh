@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libh2o-evloop-dev libssl-dev libyaml-dev libhiredis-dev libjansson-dev libjwt-dev libcmocka-dev
-      redis-server nginx h2o wrk nodejs npm curl)
+      libh2o-evloop-dev libssl-dev libyaml-dev libhiredis-dev libjansson-dev libjwt-dev libcmocka-dev libnghttp2-dev
+      redis-server nginx h2o wrk nodejs npm curl python3-azure)
 
 missing=()
 for p in "${pkgs[@]}"; do
