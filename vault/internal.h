@@ -30,7 +30,7 @@ struct vault__slot {
 struct vault__account {
     char *name, *backend;
     uint8_t mode;
-    struct vault__slot slot[2]; /* key1, key2 */
+    struct vault__slot slot[VAULT_NUM_SLOTS]; /* key1, key2, edge1, edge2 (index = slot number - 1) */
 };
 
 struct vault__secver {

@@ -1,5 +1,6 @@
 /*
- * vault_accounts.c - storage accounts and their keys: two slots (key1, key2),
+ * vault_accounts.c - storage accounts and their keys: two storage key slots
+ * (key1, key2) and two edge key slots (edge1, edge2, for `resign` accounts),
  * each a list of versions of which the newest is active until rotated or
  * retired. Key bytes leave the vault only through vault_account_active_keys /
  * vault_account_key_read / vault_account_rotate, always into buffers the
@@ -90,8 +91,8 @@ static vault_err_t add_apply(struct vault__state *st, void *arg, char *err, size
         return VAULT_EINVAL;
     if (!valid_backend(a->backend != NULL ? a->backend : "", err, errlen))
         return VAULT_EINVAL;
-    if (a->mode != VAULT_MODE_PASSTHROUGH && a->mode != VAULT_MODE_ORIGIN) {
-        return vault__fail(err, errlen, VAULT_EINVAL, "the mode must be passthrough or origin");
+    if (a->mode != VAULT_MODE_PASSTHROUGH && a->mode != VAULT_MODE_ORIGIN && a->mode != VAULT_MODE_RESIGN) {
+        return vault__fail(err, errlen, VAULT_EINVAL, "the mode must be passthrough, origin or resign");
     }
     if (vault__find_account(st, a->name) >= 0) {
         return vault__fail(err, errlen, VAULT_EEXISTS, "an account named '%s' already exists", a->name);
@@ -120,6 +121,13 @@ static vault_err_t add_apply(struct vault__state *st, void *arg, char *err, size
         slot_push(&acc->slot[1], gen, sizeof(gen));
         sg_wipe(gen, sizeof(gen));
     }
+    /* a resign account's tokens are signed with edge keys from the start */
+    if (a->mode == VAULT_MODE_RESIGN)
+        for (int k = VAULT_SLOT_EDGE1; k <= VAULT_SLOT_EDGE2; k++) {
+            sg_random(gen, sizeof(gen));
+            slot_push(&acc->slot[k - 1], gen, sizeof(gen));
+            sg_wipe(gen, sizeof(gen));
+        }
     return 0;
 }
 
@@ -145,8 +153,11 @@ vault_err_t vault_account_list(vault_t *v, vault_account_info_t **out, size_t *n
         list[i].name = sg_strdup(a->name);
         list[i].backend = sg_strdup(a->backend);
         list[i].mode = (vault_mode_t)a->mode;
-        list[i].keys = sg_calloc(a->slot[0].n + a->slot[1].n, sizeof(vault_key_meta_t));
-        for (int k = 0; k < 2; k++)
+        size_t total = 0;
+        for (int k = 0; k < VAULT_NUM_SLOTS; k++)
+            total += a->slot[k].n;
+        list[i].keys = sg_calloc(total + 1, sizeof(vault_key_meta_t));
+        for (int k = 0; k < VAULT_NUM_SLOTS; k++)
             for (size_t j = 0; j < a->slot[k].n; j++) {
                 vault_key_meta_t *m = &list[i].keys[list[i].nkeys++];
                 m->slot = k + 1;
@@ -179,6 +190,15 @@ void vault_signing_keys_free(vault_signing_key_t *keys, size_t n)
 
 int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key_t **out, size_t *n, char *err, size_t errlen)
 {
+    return vault_account_active_keys_of(v, account, VAULT_KEYS_STORAGE, out, n, err, errlen);
+}
+
+int vault_account_active_keys_of(vault_t *v, const char *account, vault_key_family_t family, vault_signing_key_t **out, size_t *n,
+                                 char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    int first = family == VAULT_KEYS_EDGE ? VAULT_SLOT_EDGE1 - 1 : VAULT_SLOT_KEY1 - 1;
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&v->mu);
@@ -188,9 +208,9 @@ int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key
         return 0;
     }
     const struct vault__account *a = &v->st.accounts[i];
-    vault_signing_key_t *keys = sg_secure_calloc(a->slot[0].n + a->slot[1].n, sizeof(*keys));
+    vault_signing_key_t *keys = sg_secure_calloc(a->slot[first].n + a->slot[first + 1].n + 1, sizeof(*keys));
     size_t count = 0;
-    for (int k = 0; k < 2; k++)
+    for (int k = first; k < first + 2; k++)
         for (size_t j = a->slot[k].n; j-- > 0;) {
             const struct vault__keyver *kv = &a->slot[k].v[j];
             if (kv->state != VAULT_KEY_ACTIVE)
@@ -210,8 +230,14 @@ int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key
 int vault_account_key_read(vault_t *v, const vault_actor_t *who, const char *account, vault_signing_key_t **out, size_t *n,
                            char *err, size_t errlen)
 {
+    return vault_account_key_read_of(v, who, account, VAULT_KEYS_STORAGE, out, n, err, errlen);
+}
+
+int vault_account_key_read_of(vault_t *v, const vault_actor_t *who, const char *account, vault_key_family_t family,
+                              vault_signing_key_t **out, size_t *n, char *err, size_t errlen)
+{
     char obj[64], why[512];
-    snprintf(obj, sizeof(obj), "accounts/%.40s", account);
+    snprintf(obj, sizeof(obj), "accounts/%.40s%s", account, family == VAULT_KEYS_EDGE ? "/edge" : "");
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&v->mu);
@@ -224,7 +250,7 @@ int vault_account_key_read(vault_t *v, const vault_actor_t *who, const char *acc
     if (vault__audit(v, who, "account.key.read", obj, "ok", NULL, why, sizeof(why)) != 0) {
         return vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
     }
-    return vault_account_active_keys(v, account, out, n, err, errlen);
+    return vault_account_active_keys_of(v, account, family, out, n, err, errlen);
 }
 
 /* ---------------------------------------------------------------- rotate, import, retire */
@@ -240,8 +266,8 @@ struct key_arg {
 
 static int check_slot(int slot, char *err, size_t errlen)
 {
-    if (slot != 1 && slot != 2) {
-        vault__fail(err, errlen, VAULT_EINVAL, "the slot must be key1 or key2");
+    if (slot < 1 || slot > VAULT_NUM_SLOTS) {
+        vault__fail(err, errlen, VAULT_EINVAL, "the slot must be key1, key2, edge1 or edge2");
         return 0;
     }
     return 1;
@@ -262,11 +288,11 @@ static vault_err_t push_apply(struct vault__state *st, void *arg, char *err, siz
     }
     if (!valid_key_len(a->key_len, "the key", err, errlen))
         return VAULT_EINVAL;
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < VAULT_NUM_SLOTS; k++)
         for (size_t j = 0; j < acc->slot[k].n; j++)
             if (acc->slot[k].v[j].len == a->key_len && sg_ct_equal(acc->slot[k].v[j].key, a->key, a->key_len)) {
-                return vault__fail(err, errlen, VAULT_EEXISTS, "this key is already stored for account '%s' (key%d version %u)",
-                                   a->name, k + 1, acc->slot[k].v[j].number);
+                return vault__fail(err, errlen, VAULT_EEXISTS, "this key is already stored for account '%s' (%s version %u)",
+                                   a->name, vault_slot_name(k + 1), acc->slot[k].v[j].number);
             }
     a->version = slot_push(&acc->slot[a->slot - 1], a->key, a->key_len);
     return 0;
@@ -277,7 +303,7 @@ vault_err_t vault_account_rotate(vault_t *v, const vault_actor_t *who, const cha
 {
     struct key_arg a = {.name = name, .slot = slot};
     char obj[64];
-    snprintf(obj, sizeof(obj), "accounts/%.40s/key%d", name, slot);
+    snprintf(obj, sizeof(obj), "accounts/%.40s/%s", name, vault_slot_name(slot));
     vault_err_t rc = vault__mutate(v, who, "account.rotate", obj, push_apply, &a, err, errlen);
     if (rc == 0 && out != NULL) {
         out->slot = slot;
@@ -294,7 +320,7 @@ vault_err_t vault_account_import_key(vault_t *v, const vault_actor_t *who, const
 {
     struct key_arg a = {.name = name, .slot = slot, .key = key, .key_len = key_len};
     char obj[64];
-    snprintf(obj, sizeof(obj), "accounts/%.40s/key%d", name, slot);
+    snprintf(obj, sizeof(obj), "accounts/%.40s/%s", name, vault_slot_name(slot));
     vault_err_t rc = vault__mutate(v, who, "account.import-key", obj, push_apply, &a, err, errlen);
     if (rc == 0 && version_out != NULL)
         *version_out = a.version;
@@ -314,13 +340,14 @@ static vault_err_t retire_apply(struct vault__state *st, void *arg, char *err, s
         if (s->v[j].number != a->version)
             continue;
         if (s->v[j].state == VAULT_KEY_RETIRED) {
-            return vault__fail(err, errlen, VAULT_ERETIRED, "key%d version %u of account '%s' is already retired", a->slot,
-                               a->version, a->name);
+            return vault__fail(err, errlen, VAULT_ERETIRED, "%s version %u of account '%s' is already retired",
+                               vault_slot_name(a->slot), a->version, a->name);
         }
         s->v[j].state = VAULT_KEY_RETIRED;
         return 0;
     }
-    return vault__fail(err, errlen, VAULT_ENOTFOUND, "account '%s' has no key%d version %u", a->name, a->slot, a->version);
+    return vault__fail(err, errlen, VAULT_ENOTFOUND, "account '%s' has no %s version %u", a->name, vault_slot_name(a->slot),
+                       a->version);
 }
 
 vault_err_t vault_account_retire(vault_t *v, const vault_actor_t *who, const char *name, int slot, uint32_t version, char *err,
@@ -328,6 +355,6 @@ vault_err_t vault_account_retire(vault_t *v, const vault_actor_t *who, const cha
 {
     struct key_arg a = {.name = name, .slot = slot, .version = version};
     char obj[80];
-    snprintf(obj, sizeof(obj), "accounts/%.40s/key%d/%u", name, slot, version);
+    snprintf(obj, sizeof(obj), "accounts/%.40s/%s/%u", name, vault_slot_name(slot), version);
     return vault__mutate(v, who, "account.retire", obj, retire_apply, &a, err, errlen);
 }

@@ -10,10 +10,10 @@
  * memory the model wipes on free. It is also strict and fast to parse.
  *
  * Encoding (integers little-endian; str = u32 length + bytes, no NUL inside):
- *   "SGVP" u32 version=1
+ *   "SGVP" u32 version=2 (1 is read too: it has no edge slots)
  *   u32 retention_days, u8 purge_protection, u64 audit_seq, 32 audit_hash
  *   u32 n accounts, sorted by name, each:
- *     str name, str backend, u8 mode, then for key1 and key2:
+ *     str name, str backend, u8 mode, then for key1, key2 and (version 2) edge1, edge2:
  *       u32 n versions, each: u32 number (increasing), i64 created, u8 state, u8 len, len key bytes
  *   u32 n secrets, sorted by name, each:
  *     str name, i64 deleted_on, i64 purge_on, u32 n versions, each:
@@ -32,6 +32,9 @@
 #include <string.h>
 
 #include "sasgw/common.h"
+
+/* The payload version written; 1 (before edge keys) is still read. */
+#define VAULT__PAYLOAD_VERSION 2
 
 /* ---------------------------------------------------------------- writer */
 
@@ -83,7 +86,7 @@ static void w_cstr(struct writer *w, const char *s)
 static void encode_into(const struct vault__state *s, struct writer *w)
 {
     w_bytes(w, "SGVP", 4);
-    w_u32(w, 1);
+    w_u32(w, VAULT__PAYLOAD_VERSION);
     w_u32(w, s->retention_days);
     w_u8(w, s->purge_protection);
     w_u64(w, s->audit_seq);
@@ -94,7 +97,7 @@ static void encode_into(const struct vault__state *s, struct writer *w)
         w_cstr(w, a->name);
         w_cstr(w, a->backend);
         w_u8(w, a->mode);
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < VAULT_NUM_SLOTS; k++) {
             w_u32(w, (uint32_t)a->slot[k].n);
             for (size_t j = 0; j < a->slot[k].n; j++) {
                 const struct vault__keyver *kv = &a->slot[k].v[j];
@@ -261,16 +264,18 @@ static int valid_time(int64_t t)
     return t >= 0 && t <= 253402300799; /* 9999-12-31T23:59:59Z */
 }
 
-static int decode_account(struct reader *r, struct vault__account *a)
+/* Reads one account; a payload of version 1 carries key1 and key2 only (no edge keys yet). */
+static int decode_account(struct reader *r, struct vault__account *a, uint32_t version)
 {
+    int nslots = version >= 2 ? VAULT_NUM_SLOTS : 2;
     if ((a->name = r_str(r, 24, "account name")) == NULL || !vault_valid_account_name(a->name))
         return r_fail(r, "invalid account name");
     if ((a->backend = r_str(r, 2048, "backend")) == NULL)
         return -1;
     a->mode = r_u8(r);
-    if (a->mode > VAULT_MODE_ORIGIN)
+    if (a->mode > VAULT_MODE_RESIGN)
         return r_fail(r, "invalid account mode %u", a->mode);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < nslots; k++) {
         size_t n = r_count(r, 100000, 15, "key version");
         if (r->failed)
             return -1;
@@ -401,7 +406,8 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
     r_bytes(&r, magic, 4);
     if (!r.failed && memcmp(magic, "SGVP", 4) != 0)
         r_fail(&r, "bad payload magic");
-    if (!r.failed && r_u32(&r) != 1)
+    uint32_t version = r_u32(&r);
+    if (!r.failed && version != 1 && version != VAULT__PAYLOAD_VERSION)
         r_fail(&r, "unsupported payload version");
     s->retention_days = r_u32(&r);
     s->purge_protection = r_u8(&r);
@@ -421,7 +427,7 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
     s->accounts = sg_calloc(n, sizeof(struct vault__account));
     for (size_t i = 0; i < n; i++) {
         s->naccounts = i + 1;
-        if (decode_account(&r, &s->accounts[i]) != 0)
+        if (decode_account(&r, &s->accounts[i], version) != 0)
             goto fail;
         if (i > 0 && strcmp(s->accounts[i - 1].name, s->accounts[i].name) >= 0) {
             r_fail(&r, "accounts are not sorted by name");

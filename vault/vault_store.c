@@ -56,7 +56,7 @@ void vault__state_free(struct vault__state *s)
 {
     for (size_t i = 0; i < s->naccounts; i++) {
         struct vault__account *a = &s->accounts[i];
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < VAULT_NUM_SLOTS; k++)
             sg_secure_free(a->slot[k].v);
         free(a->name);
         free(a->backend);

@@ -68,7 +68,22 @@ int vault_parse_slot(const char *s)
         return 1;
     if (strcmp(s, "key2") == 0)
         return 2;
+    if (strcmp(s, "edge1") == 0)
+        return 3;
+    if (strcmp(s, "edge2") == 0)
+        return 4;
     return 0;
+}
+
+const char *vault_slot_name(int slot)
+{
+    static const char *const names[] = {"", "key1", "key2", "edge1", "edge2"};
+    return slot >= 1 && slot <= VAULT_NUM_SLOTS ? names[slot] : "";
+}
+
+vault_key_family_t vault_slot_family(int slot)
+{
+    return slot == VAULT_SLOT_EDGE1 || slot == VAULT_SLOT_EDGE2 ? VAULT_KEYS_EDGE : VAULT_KEYS_STORAGE;
 }
 
 int vault_valid_account_name(const char *name)

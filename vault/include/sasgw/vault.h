@@ -196,10 +196,27 @@ vault_err_t vault_settings_set(vault_t *v, const vault_actor_t *who, unsigned re
 
 /* ---------------------------------------------------------------- accounts */
 
-typedef enum { VAULT_MODE_PASSTHROUGH = 0, VAULT_MODE_ORIGIN = 1 } vault_mode_t;
+typedef enum { VAULT_MODE_PASSTHROUGH = 0, VAULT_MODE_ORIGIN = 1, VAULT_MODE_RESIGN = 2 } vault_mode_t;
 typedef enum { VAULT_KEY_ACTIVE = 0, VAULT_KEY_RETIRED = 1 } vault_key_state_t;
 
-/* One key version, without key bytes. slot is 1 (key1) or 2 (key2). */
+/*
+ * Key slots. key1 and key2 hold the storage keys (the storage service knows
+ * them); edge1 and edge2 hold the edge keys of a `resign` account, which only
+ * sasgw knows: they sign and verify the tokens clients see, while the storage
+ * keys only authorize the proxy's upstream requests (Shared Key). Every slot
+ * has versions, rotate / import / retire alike. A vault file written before
+ * edge slots existed loads with them empty.
+ */
+#define VAULT_SLOT_KEY1 1
+#define VAULT_SLOT_KEY2 2
+#define VAULT_SLOT_EDGE1 3
+#define VAULT_SLOT_EDGE2 4
+#define VAULT_NUM_SLOTS 4
+
+/* Which pair of slots: the storage keys (key1, key2) or the edge keys (edge1, edge2). */
+typedef enum { VAULT_KEYS_STORAGE = 0, VAULT_KEYS_EDGE = 1 } vault_key_family_t;
+
+/* One key version, without key bytes. slot is 1 (key1), 2 (key2), 3 (edge1) or 4 (edge2). */
 typedef struct {
     int slot;
     uint32_t version; /* per slot, from 1 */
@@ -212,7 +229,7 @@ typedef struct {
     char *backend; /* "" when none */
     vault_mode_t mode;
     size_t nkeys;
-    vault_key_meta_t *keys; /* key1 versions then key2 versions, oldest first */
+    vault_key_meta_t *keys; /* key1, key2, edge1 then edge2 versions, oldest first in a slot */
 } vault_account_info_t;
 
 /* One key with its bytes, for the signer. Free arrays with vault_signing_keys_free (wipes). */
@@ -225,13 +242,19 @@ typedef struct {
 
 /* Account names follow Azure: 3-24 characters, lowercase letters and digits. */
 int vault_valid_account_name(const char *name);
-/* Parses "key1"/"key2" into 1/2; 0 when neither. */
+/* Parses "key1"/"key2"/"edge1"/"edge2" into 1/2/3/4; 0 when none of them. */
 int vault_parse_slot(const char *s);
+/* The name of a slot ("key1" ... "edge2"), "" for any other value. */
+const char *vault_slot_name(int slot);
+/* The family of a slot (1 and 2: storage, 3 and 4: edge). */
+vault_key_family_t vault_slot_family(int slot);
 
 /*
  * Adds an account with key1 (required) and key2 (optional, NULL: a random
  * 64-byte key is generated so both slots always hold a key). Keys are 16-64
- * bytes. backend may be NULL. Refuses an existing name.
+ * bytes. backend may be NULL. Refuses an existing name. An account added in
+ * VAULT_MODE_RESIGN also gets random 64-byte edge1 and edge2 keys; any other
+ * account gets edge keys on the first rotate of an edge slot.
  */
 vault_err_t vault_account_add(vault_t *v, const vault_actor_t *who, const char *name, const uint8_t *key1, size_t key1_len,
                               const uint8_t *key2, size_t key2_len, const char *backend, vault_mode_t mode, char *err,
@@ -246,9 +269,15 @@ void vault_account_list_free(vault_account_info_t *list, size_t n);
  * reload); callers that hand key bytes to a person use vault_account_key_read.
  */
 int vault_account_active_keys(vault_t *v, const char *account, vault_signing_key_t **out, size_t *n, char *err, size_t errlen);
+/* Like vault_account_active_keys for one family: storage keys (as above) or edge keys (edge1 before edge2, newest first). */
+int vault_account_active_keys_of(vault_t *v, const char *account, vault_key_family_t family, vault_signing_key_t **out, size_t *n,
+                                 char *err, size_t errlen);
 /* Like vault_account_active_keys, but writes an audit record "account.key.read" first (refused if it cannot). */
 int vault_account_key_read(vault_t *v, const vault_actor_t *who, const char *account, vault_signing_key_t **out, size_t *n,
                            char *err, size_t errlen);
+/* Like vault_account_key_read for one family (the audited object names it: accounts/A/edge for edge keys). */
+int vault_account_key_read_of(vault_t *v, const vault_actor_t *who, const char *account, vault_key_family_t family,
+                              vault_signing_key_t **out, size_t *n, char *err, size_t errlen);
 void vault_signing_keys_free(vault_signing_key_t *keys, size_t n);
 /*
  * Regenerates a slot: a new random 64-byte version becomes active and the
