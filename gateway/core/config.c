@@ -229,8 +229,10 @@ static int on_proxy(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
     }
 }
 
-/* accounts: {name: {mode, backend}} */
-static const char *const account_keys[] = {"mode", "backend", NULL};
+static int valid_account_name(const char *s, size_t len);
+
+/* accounts: {name: {mode, backend, upstream_account}} */
+static const char *const account_keys[] = {"mode", "backend", "upstream_account", NULL};
 
 static int on_account(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
@@ -244,10 +246,19 @@ static int on_account(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
             a->mode = GW_ACCOUNT_PASSTHROUGH;
         else if (strcmp(text, "origin") == 0)
             a->mode = GW_ACCOUNT_ORIGIN;
+        else if (strcmp(text, "resign") == 0)
+            a->mode = GW_ACCOUNT_RESIGN;
         else
             ok = 0;
         free(text);
-        return ok ? 0 : ys_fail(p, value, "'mode' must be passthrough or origin");
+        return ok ? 0 : ys_fail(p, value, "'mode' must be passthrough, origin or resign");
+    }
+    if (i == 2) {
+        if (get_string(p, value, "upstream_account", &a->upstream_account) != 0)
+            return -1;
+        if (!valid_account_name(a->upstream_account, strlen(a->upstream_account)))
+            return ys_fail(p, value, "'upstream_account' must be 3 to 24 lower-case letters and digits");
+        return 0;
     }
     const char *why;
     if (get_string(p, value, "backend", &a->backend) != 0)
@@ -286,6 +297,8 @@ static int parse_accounts(ys_doc_t *p, yaml_node_t *node, gw_config_t *conf)
         a->name = sg_strndup(name, len);
         if (ys_walk(p, m.value, a->name, account_keys, 3, on_account, a) != 0)
             return -1;
+        if (a->upstream_account != NULL && a->mode != GW_ACCOUNT_RESIGN)
+            return ys_fail(p, m.value, "'upstream_account' is only for an account in mode resign");
     }
     return 0;
 }
@@ -520,6 +533,7 @@ void gw_config_free(gw_config_t *conf)
     for (size_t i = 0; i != conf->num_accounts; i++) {
         free(conf->accounts[i].name);
         free(conf->accounts[i].backend);
+        free(conf->accounts[i].upstream_account);
         gw_backend_dispose(&conf->accounts[i].upstream);
     }
     free(conf->accounts);

@@ -99,6 +99,8 @@ static void reads_everything(void **state)
                                "  allow_external_copy_sources: true\n  http2_max_body: 1048576\n"
                                "accounts:\n  acct1: {mode: origin, backend: 'https://[::1]:8443/prefix/'}\n"
                                "  acct2: {mode: passthrough, backend: http://blob.local}\n"
+                               "  media: {mode: resign, backend: 'https://devstoreaccount1.blob.core.windows.net',"
+                               " upstream_account: devstoreaccount1}\n  edge: {backend: http://azurite:10000, mode: resign}\n"
                                "redis: {host: redis.local, port: 6380, password_file: /run/redis.pass}\n"
                                "revocation: {max_staleness: 0, fail_open: true}\naudit: {path: /var/log/sasgw.audit}\n";
     char err[512];
@@ -130,6 +132,14 @@ static void reads_everything(void **state)
     a = gw_config_find_account(conf, "acct2", 5);
     assert_int_equal(a->upstream.port, 80);
     assert_null(gw_config_find_account(conf, "acct3", 5));
+    assert_null(a->upstream_account);
+    a = gw_config_find_account(conf, "media", 5);
+    assert_int_equal(a->mode, GW_ACCOUNT_RESIGN);
+    assert_string_equal(a->upstream_account, "devstoreaccount1");
+    assert_true(a->upstream.tls);
+    a = gw_config_find_account(conf, "edge", 4);
+    assert_int_equal(a->mode, GW_ACCOUNT_RESIGN);
+    assert_null(a->upstream_account); /* the default: the account's own name (keyring.h) */
     assert_string_equal(conf->redis.host, "redis.local");
     assert_string_equal(conf->redis.password_file, "/run/redis.pass");
     assert_true(conf->revocation.fail_open);
@@ -213,7 +223,15 @@ static const struct {
      "t.yaml:1:8:", "not both"},
     {"vault: {path: ''}\npolicy: p\n", "t.yaml:1:15:", "must not be empty"},
     {"vault: {path: v.db}\npolicy: [a]\n", "t.yaml:2:9:", "'policy' must be a string, not a list"},
-    {MINIMAL "accounts:\n  devstoreaccount1: {mode: bogus, backend: http://x}\n", "t.yaml:7:28:", "passthrough or origin"},
+    {MINIMAL "accounts:\n  devstoreaccount1: {mode: bogus, backend: http://x}\n", "t.yaml:7:28:", "passthrough, origin or resign"},
+    {MINIMAL "accounts:\n  media: {mode: resign, backend: http://x, upstream_account: Bad}\n", "t.yaml:7:62:",
+     "'upstream_account' must be 3 to 24 lower-case letters and digits"},
+    {MINIMAL "accounts:\n  media: {mode: resign, backend: http://x, upstream_account: ab}\n", "t.yaml:7:62:",
+     "'upstream_account' must be 3 to 24"},
+    {MINIMAL "accounts:\n  media: {mode: resign, backend: http://x, upstream_account: [a]}\n", "t.yaml:7:62:", "must be a string"},
+    {MINIMAL "accounts:\n  media: {mode: origin, backend: http://x, upstream_account: abc}\n", "t.yaml:7:10:",
+     "'upstream_account' is only for an account in mode resign"},
+    {MINIMAL "accounts:\n  media: {upstream_account: abc, backend: http://x}\n", "t.yaml:7:10:", "required key 'mode'"},
     {MINIMAL "accounts:\n  devstoreaccount1: {mode: origin, backend: ftp://x}\n", "t.yaml:7:45:", "http:// or https://"},
     {MINIMAL "accounts:\n  devstoreaccount1: {mode: origin, backend: 'http://x:99999'}\n", "t.yaml:7:45:", "above 65535"},
     {MINIMAL "accounts:\n  devstoreaccount1: {mode: origin, backend: 'http://x/?a=b'}\n", "t.yaml:7:45:", "query"},

@@ -46,7 +46,8 @@ typedef struct st_gw_listen_config_t {
 
 typedef enum en_gw_account_mode_t {
     GW_ACCOUNT_PASSTHROUGH, /* forward with the SAS to an Azure-compatible endpoint */
-    GW_ACCOUNT_ORIGIN       /* strip the SAS parameters, forward to a trusted origin */
+    GW_ACCOUNT_ORIGIN,      /* strip the SAS parameters, forward to a trusted origin */
+    GW_ACCOUNT_RESIGN       /* tokens signed with edge keys; strip the SAS, authorize upstream with Shared Key */
 } gw_account_mode_t;
 
 /* One entry of `accounts:`; the backend URL is kept as written and parsed into its parts. */
@@ -55,6 +56,7 @@ typedef struct st_gw_account_config_t {
     gw_account_mode_t mode;
     char *backend;         /* "http://127.0.0.1:10000" as written */
     gw_backend_t upstream; /* backend, parsed (backend.h) */
+    char *upstream_account; /* resign: the storage account's name at the backend; NULL: the same as name */
 } gw_account_config_t;
 
 /* An address range from `trusted_proxies:` (a single address is a /32 or /128). */
