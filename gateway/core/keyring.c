@@ -17,9 +17,9 @@
 
 struct account {
     gw_keyring_account_t super;
-    char *name, *backend;
+    char *name, *backend, *upstream_account;
     gw_backend_t upstream;
-    gw_keyring_key_t *keys;
+    gw_keyring_key_t *keys, *upstream_keys;
     const sas_key_t **key_ptrs;
     gw_keyring_policy_t *policies;
     char **strings; /* container and id strings of the policies */
@@ -52,6 +52,10 @@ static void account_dispose(struct account *a)
     for (size_t i = 0; i != a->super.nkeys; i++)
         sas_key_dispose(&a->keys[i].key);
     sg_secure_free(a->keys);
+    for (size_t i = 0; i != a->super.nupstream_keys; i++)
+        sas_key_dispose(&a->upstream_keys[i].key);
+    sg_secure_free(a->upstream_keys);
+    free(a->upstream_account);
     free(a->key_ptrs);
     free(a->policies);
     for (size_t i = 0; i != a->nstrings; i++)
@@ -82,6 +86,44 @@ static void account_set_names(struct account *a, const char *name, const gw_acco
         gw_backend_copy(&a->upstream, &ac->upstream);
     else if (backend[0] != '\0' && gw_backend_parse(&a->upstream, backend, &why) != 0)
         a->super.backend_error = why;
+    a->upstream_account = sg_strdup(ac != NULL && ac->upstream_account != NULL ? ac->upstream_account : name);
+}
+
+static int64_t key_created(const vault_account_info_t *info, int slot, uint32_t version);
+
+/* The account's upstream fields once its mode is known: empty unless resign. */
+static void account_set_upstream(struct account *a)
+{
+    int resign = a->super.mode == GW_ACCOUNT_RESIGN;
+    a->super.upstream_account = resign ? a->upstream_account : "";
+    a->super.upstream_account_len = strlen(a->super.upstream_account);
+    if (a->upstream_keys == NULL)
+        a->upstream_keys = sg_secure_calloc(1, sizeof(*a->upstream_keys));
+    a->super.upstream_keys = a->upstream_keys;
+}
+
+/*
+ * Loads the active keys of one family of the account into a fresh array
+ * (secure memory, *out, count returned in *n). Returns 0 or -1 with err.
+ */
+static int load_keys(vault_t *vault, const vault_account_info_t *info, const char *name, vault_key_family_t family,
+                     gw_keyring_key_t **out, size_t *n, char *err, size_t errlen)
+{
+    vault_signing_key_t *keys = NULL;
+    size_t nkeys = 0;
+    if (vault_account_active_keys_of(vault, name, family, &keys, &nkeys, err, errlen) < 0)
+        return -1;
+    *out = sg_secure_calloc(nkeys + 1, sizeof(**out)); /* the HMAC key states: kept out of core dumps */
+    for (size_t i = 0; i != nkeys; i++) {
+        (*out)[i].slot = keys[i].slot;
+        (*out)[i].version = keys[i].version;
+        (*out)[i].created = key_created(info, keys[i].slot, keys[i].version);
+        sas_key_init(&(*out)[i].key, keys[i].key, keys[i].key_len);
+    }
+    *n = nkeys;
+    if (keys != NULL)
+        vault_signing_keys_free(keys, nkeys);
+    return 0;
 }
 
 /* When the key version slot/version of info was created (unix seconds), or 0. */
@@ -96,28 +138,23 @@ static int64_t key_created(const vault_account_info_t *info, int slot, uint32_t 
 /* Loads keys and policies of one vault account (info, from vault_account_list) into a. Returns 0 or -1 with err. */
 static int load_vault_account(vault_t *vault, const vault_account_info_t *info, struct account *a, char *err, size_t errlen)
 {
-    vault_signing_key_t *keys = NULL;
     size_t nkeys = 0;
     vault_policy_t *pols = NULL;
     size_t npols = 0;
 
-    int found = vault_account_active_keys(vault, a->name, &keys, &nkeys, err, errlen);
-    if (found < 0)
+    /* tokens: the edge keys of a resign account, else the storage keys; a resign account keeps its storage keys apart */
+    int resign = a->super.mode == GW_ACCOUNT_RESIGN;
+    if (load_keys(vault, info, a->name, resign ? VAULT_KEYS_EDGE : VAULT_KEYS_STORAGE, &a->keys, &nkeys, err, errlen) != 0)
         return -1;
-    a->keys = sg_secure_calloc(nkeys + 1, sizeof(*a->keys)); /* the HMAC key states: kept out of core dumps */
     a->key_ptrs = sg_calloc(nkeys + 1, sizeof(*a->key_ptrs));
-    for (size_t i = 0; i != nkeys; i++) {
-        a->keys[i].slot = keys[i].slot;
-        a->keys[i].version = keys[i].version;
-        a->keys[i].created = key_created(info, keys[i].slot, keys[i].version);
-        sas_key_init(&a->keys[i].key, keys[i].key, keys[i].key_len);
+    for (size_t i = 0; i != nkeys; i++)
         a->key_ptrs[i] = &a->keys[i].key;
-    }
     a->super.nkeys = nkeys;
     a->super.keys = a->keys;
     a->super.key_ptrs = a->key_ptrs;
-    if (keys != NULL)
-        vault_signing_keys_free(keys, nkeys);
+    if (resign && load_keys(vault, info, a->name, VAULT_KEYS_STORAGE, &a->upstream_keys, &a->super.nupstream_keys, err, errlen) != 0)
+        return -1;
+    account_set_upstream(a);
 
     if (vault_policy_list(vault, a->name, NULL, &pols, &npols, err, errlen) != 0)
         return -1;
@@ -166,7 +203,10 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
         struct account *a = kr->accounts + kr->naccounts++;
         const gw_account_config_t *ac = conf != NULL ? gw_config_find_account(conf, list[i].name, strlen(list[i].name)) : NULL;
         account_set_names(a, list[i].name, ac, list[i].backend);
-        a->super.mode = ac != NULL ? ac->mode : list[i].mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN : GW_ACCOUNT_PASSTHROUGH;
+        a->super.mode = ac != NULL                              ? ac->mode
+                        : list[i].mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN
+                        : list[i].mode == VAULT_MODE_RESIGN ? GW_ACCOUNT_RESIGN
+                                                            : GW_ACCOUNT_PASSTHROUGH;
         a->super.in_vault = 1;
         if (load_vault_account(vault, &list[i], a, err, errlen) != 0) {
             vault_account_list_free(list, n);
@@ -191,6 +231,7 @@ gw_keyring_t *gw_keyring_build(struct vault *vault, const gw_config_t *conf, uin
         a->super.keys = a->keys;
         a->super.key_ptrs = a->key_ptrs;
         a->super.policies = a->policies;
+        account_set_upstream(a);
     }
     if (list != NULL)
         vault_account_list_free(list, n);
@@ -285,11 +326,11 @@ int gw_keyring_signing_key(const gw_keyring_t *kr, const char *name, size_t len,
     const gw_keyring_account_t *a = gw_keyring_find(kr, name, len);
     if (a == NULL || a->nkeys == 0)
         return -1;
-    /* keys are key1 versions (newest first) then key2 versions: the first is the newest key1, else the newest key2 */
+    /* keys are key1 (edge1) versions, newest first, then key2 (edge2): the first is the newest of slot 1, else of slot 2 */
     const gw_keyring_key_t *k = a->keys;
     out->key = &k->key;
     out->slot = k->slot;
-    out->slot_name = k->slot == 1 ? "key1" : "key2";
+    out->slot_name = vault_slot_name(k->slot);
     out->version = k->version;
     return 0;
 }

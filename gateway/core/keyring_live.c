@@ -159,15 +159,14 @@ static void collect_key_age(gw_metrics_t *metrics, void *data)
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i != gw_keyring_num_accounts(kr); i++) {
         const gw_keyring_account_t *a = gw_keyring_account_at(kr, i);
-        int seen[3] = {0, 0, 0};
-        /* keys are key1 before key2, newest first within a slot */
-        for (size_t k = 0; k != a->nkeys; k++) {
-            const gw_keyring_key_t *key = &a->keys[k];
-            if (key->slot < 1 || key->slot > 2 || seen[key->slot] || key->created == 0)
+        int seen[VAULT_NUM_SLOTS + 1] = {0};
+        /* keys are key1 (edge1) before key2 (edge2), newest first within a slot; a resign account's storage keys too */
+        for (size_t k = 0; k != a->nkeys + a->nupstream_keys; k++) {
+            const gw_keyring_key_t *key = k < a->nkeys ? &a->keys[k] : &a->upstream_keys[k - a->nkeys];
+            if (key->slot < 1 || key->slot > VAULT_NUM_SLOTS || seen[key->slot] || key->created == 0)
                 continue;
             seen[key->slot] = 1;
-            gw_metrics_set(live->key_age, (const char *[]){a->name, key->slot == 1 ? "key1" : "key2"},
-                           (double)(now - key->created));
+            gw_metrics_set(live->key_age, (const char *[]){a->name, vault_slot_name(key->slot)}, (double)(now - key->created));
         }
     }
     gw_keyring_release(kr);

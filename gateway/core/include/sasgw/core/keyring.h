@@ -25,7 +25,18 @@
  * conf/sasgw.yaml when the account has an entry there (the deployment file
  * decides where traffic goes), else from the vault (`account add --backend`).
  * An account listed only in the YAML has no key: every token for it is
- * refused (SAS_R_NO_KEY). The proxy registers one path per account that has a
+ * refused (SAS_R_NO_KEY).
+ *
+ * Key families. For an account in mode resign, `keys`/`key_ptrs` (what
+ * sas_verify and the mints use, and gw_keyring_signing_key) are its EDGE keys
+ * (vault slots edge1/edge2); its storage keys (key1/key2) are kept apart in
+ * `upstream_keys`, used only to authorize the proxy's upstream requests (Shared
+ * Key, copy-source SAS), never to sign anything a client sees. upstream_keys[0]
+ * signs upstream: the newest active key1 version, else the newest active key2
+ * (so after `import-key key2` and `retire key1`, key2 signs). A resign account
+ * whose vault entry has no edge key yet has no key: its tokens are refused
+ * until an edge slot is regenerated. For the other modes, `keys` are the
+ * storage keys and `upstream_keys` is empty. The proxy registers one path per account that has a
  * backend when the server starts; an account given a backend later needs a
  * restart to be routed (its keys and policies reload without one).
  *
@@ -62,7 +73,7 @@ typedef struct st_gw_keyring_t gw_keyring_t;
 
 /* One active key version. */
 typedef struct st_gw_keyring_key_t {
-    int slot;         /* 1 (key1) or 2 (key2) */
+    int slot;         /* 1 (key1), 2 (key2), 3 (edge1) or 4 (edge2): vault.h VAULT_SLOT_... */
     uint32_t version; /* per slot, from 1 */
     int64_t created;  /* unix seconds (0 when the vault does not say) */
     sas_key_t key;
@@ -85,18 +96,26 @@ typedef struct st_gw_keyring_account_t {
     const gw_backend_t *upstream;
     const char *backend_error; /* "" or a phrase completing "the backend URL ..." */
     int in_vault;              /* 0: listed only in conf/sasgw.yaml (no keys) */
-    size_t nkeys;              /* active key versions: key1 before key2, newest first in a slot */
+    size_t nkeys;              /* active key versions of the token family: key1 before key2 (resign: edge1 before edge2), newest first in a slot */
     const gw_keyring_key_t *keys;
     const sas_key_t *const *key_ptrs; /* nkeys pointers into keys, as sas_verify_ctx_t wants them */
+    /* resign only (else "" / 0): the storage account's name at the backend and its active storage keys, signer first */
+    const char *upstream_account; /* NUL-terminated; the YAML's upstream_account, else name */
+    size_t upstream_account_len;
+    size_t nupstream_keys; /* key1 before key2, newest first in a slot: upstream_keys[0] signs upstream */
+    const gw_keyring_key_t *upstream_keys;
     size_t npolicies;                 /* sorted by (container, id) */
     const gw_keyring_policy_t *policies;
 } gw_keyring_account_t;
 
-/* The key a mint signs with: the newest active key1 version, else the newest active key2. */
+/*
+ * The key a mint signs with: the newest active key1 version, else the newest
+ * active key2; for a resign account the newest active edge1, else edge2.
+ */
 typedef struct st_gw_keyring_signing_t {
     const sas_key_t *key;
     int slot;
-    const char *slot_name; /* "key1" or "key2" */
+    const char *slot_name; /* "key1", "key2", "edge1" or "edge2" */
     uint32_t version;
 } gw_keyring_signing_t;
 
