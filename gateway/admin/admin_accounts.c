@@ -1,8 +1,11 @@
 /*
  * admin_accounts.c - storage accounts and their keys in the admin API:
  *   GET  /v1/accounts                                         accounts.read
- *   PUT  /v1/accounts/{account}/keys/{key1|key2}   {value}   keys.import
- *   POST /v1/accounts/{account}/keys/{key1|key2}/regenerate  keys.rotate
+ *   PUT  /v1/accounts/{account}/keys/{slot}   {value}        keys.import
+ *   POST /v1/accounts/{account}/keys/{slot}/regenerate       keys.rotate
+ *   POST /v1/accounts/{account}/keys/{slot}/retire {version} keys.rotate
+ * where slot is key1 or key2 (storage keys) or edge1 or edge2 (the edge keys
+ * that sign a resign account's tokens).
  *
  * Never any key material in a response. Unlike Azure's regenerateKey, which
  * returns the new keys, regenerate answers with the new version's metadata
@@ -21,8 +24,20 @@
 /* {"slot":"key1","version":N,"created":"...","state":"active"} */
 static json_t *key_meta_json(const vault_key_meta_t *k)
 {
-    return json_pack("{s:s,s:I,s:o,s:s}", "slot", k->slot == 1 ? "key1" : "key2", "version", (json_int_t)k->version, "created",
+    return json_pack("{s:s,s:I,s:o,s:s}", "slot", vault_slot_name(k->slot), "version", (json_int_t)k->version, "created",
                      gw_admin__time(k->created), "state", k->state == VAULT_KEY_ACTIVE ? "active" : "retired");
+}
+
+/*
+ * The mode an account is served in: its entry in sasgw.yaml when it has one
+ * (the deployment file decides, as in the keyring), else the vault's.
+ */
+static gw_account_mode_t served_mode(const gw_config_t *conf, const vault_account_info_t *info, const gw_account_config_t **ac)
+{
+    *ac = gw_config_find_account(conf, info->name, strlen(info->name));
+    if (*ac != NULL)
+        return (*ac)->mode;
+    return info->mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN : info->mode == VAULT_MODE_RESIGN ? GW_ACCOUNT_RESIGN : GW_ACCOUNT_PASSTHROUGH;
 }
 
 /* GET /v1/accounts */
@@ -46,8 +61,14 @@ static int on_list(h2o_req_t *req, const gw_route_match_t *match, void *data)
         json_t *keys = json_array();
         for (size_t k = 0; k < list[i].nkeys; k++)
             json_array_append_new(keys, key_meta_json(&list[i].keys[k]));
-        json_array_append_new(accounts, json_pack("{s:s,s:s,s:s,s:o}", "name", list[i].name, "backend", list[i].backend, "mode",
-                                                  list[i].mode == VAULT_MODE_ORIGIN ? "origin" : "passthrough", "keys", keys));
+        /* resign: tokens are signed by the edge keys, and upstream_account names the storage account at the backend */
+        const gw_account_config_t *ac;
+        gw_account_mode_t mode = served_mode(gw_app_config(r.app), &list[i], &ac);
+        const char *upstream = ac != NULL && ac->upstream_account != NULL ? ac->upstream_account : list[i].name;
+        json_array_append_new(accounts, json_pack("{s:s,s:s,s:s,s:o,s:s,s:o}", "name", list[i].name, "backend", list[i].backend,
+                                                  "mode", gw_account_mode_name(mode), "upstream_account",
+                                                  mode == GW_ACCOUNT_RESIGN ? json_string(upstream) : json_null(), "token_keys",
+                                                  mode == GW_ACCOUNT_RESIGN ? "edge" : "storage", "keys", keys));
     }
     vault_account_list_free(list, n);
     gw_admin__audit(&r, "accounts", "ok", NULL, NULL);
@@ -79,7 +100,7 @@ static void send_new_version(gw_admin_req_t *r, const char *account, int slot, i
         vault_account_list_free(list, n);
     }
     if (meta == NULL)
-        meta = json_pack("{s:s}", "slot", slot == 1 ? "key1" : "key2");
+        meta = json_pack("{s:s}", "slot", vault_slot_name(slot));
     json_object_set_new(meta, "account", json_string(account));
     char event[256];
     int published = gw_admin__publish_event(r, gw_event_keys(account, event, sizeof(event))) == 0;
@@ -92,7 +113,7 @@ static int check_target(gw_admin_req_t *r, const char *account, const char *slot
 {
     int slot = vault_parse_slot(slot_text);
     if (slot == 0) {
-        gw_admin__refuse(r, 404, "not_found", "the key slot must be key1 or key2", "slot", object);
+        gw_admin__refuse(r, 404, "not_found", "the key slot must be key1, key2, edge1 or edge2", "slot", object);
         return 0;
     }
     if (!vault_valid_account_name(account)) {
@@ -182,12 +203,61 @@ static int on_regenerate(h2o_req_t *req, const gw_route_match_t *match, void *da
     return 0;
 }
 
+/* POST /v1/accounts/{account}/keys/{slot}/retire {version}: tokens signed by that version stop validating */
+static int on_retire(h2o_req_t *req, const gw_route_match_t *match, void *data)
+{
+    gw_admin_req_t r;
+    if (gw_admin__begin(&r, data, req, "keys.rotate", "account.retire") != 0)
+        return 0;
+    const char *account = gw_admin__param(match, "account"), *slot_text = gw_admin__param(match, "slot");
+    char object[64];
+    snprintf(object, sizeof(object), "%.24s/%.8s", account, slot_text);
+    int slot = check_target(&r, account, slot_text, object);
+    if (slot == 0)
+        return 0;
+    json_t *body = gw_admin__read_json(&r, object);
+    if (body == NULL)
+        return 0;
+    static const char *const allowed[] = {"version", NULL};
+    gw_json_error_t e;
+    json_t *version = json_object_get(body, "version");
+    if (gw_json_only(body, allowed, &e) != 0) {
+        gw_admin__bad_body(&r, &e, object);
+        json_decref(body);
+        return 0;
+    }
+    if (!json_is_integer(version) || json_integer_value(version) < 1 || json_integer_value(version) > UINT32_MAX) {
+        e.field = "version";
+        snprintf(e.message, sizeof(e.message), "version must be a key version number (an integer from 1)");
+        gw_admin__bad_body(&r, &e, object);
+        json_decref(body);
+        return 0;
+    }
+    uint32_t n = (uint32_t)json_integer_value(version);
+    json_decref(body);
+    char err[256];
+    vault_t *v = gw_app_vault_lock(r.app);
+    vault_err_t rc = vault_account_retire(v, &r.actor, account, slot, n, err, sizeof(err));
+    gw_app_vault_unlock(r.app);
+    if (rc != 0) {
+        gw_admin__vault_error(&r, rc, err, object, 1);
+        return 0;
+    }
+    char event[256];
+    int published = gw_admin__publish_event(&r, gw_event_keys(account, event, sizeof(event))) == 0;
+    gw_http_send_json(req, 200,
+                      json_pack("{s:s,s:s,s:I,s:s,s:b}", "account", account, "slot", vault_slot_name(slot), "version", (json_int_t)n,
+                                "state", "retired", "event_published", published));
+    return 0;
+}
+
 int gw_admin__register_accounts(gw_server_t *server, gw_app_t *app)
 {
     if (gw_server_add_route(server, GW_SERVICE_ISSUER, "GET", "/v1/accounts", on_list, app) != 0 ||
         gw_server_add_route(server, GW_SERVICE_ISSUER, "PUT", "/v1/accounts/{account}/keys/{slot}", on_import, app) != 0 ||
         gw_server_add_route(server, GW_SERVICE_ISSUER, "POST", "/v1/accounts/{account}/keys/{slot}/regenerate", on_regenerate,
-                            app) != 0)
+                            app) != 0 ||
+        gw_server_add_route(server, GW_SERVICE_ISSUER, "POST", "/v1/accounts/{account}/keys/{slot}/retire", on_retire, app) != 0)
         return -1;
     return 0;
 }

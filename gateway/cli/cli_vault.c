@@ -466,17 +466,22 @@ static void announce_keys(const struct args *a, gw_cli_redis_t *t, const char *a
 
 static const char account_help[] =
     "usage: sasgw account <add|list|rotate|import-key|retire> [options]\n\n"
-    "  add NAME --key1 B64 [--key2 B64] [--backend URL] [--mode passthrough|origin]\n"
+    "  add NAME --key1 B64 [--key2 B64] [--backend URL] [--mode passthrough|origin|resign]\n"
     "                     a storage account (3-24 lowercase letters and digits) and its keys\n"
-    "                     (16-64 bytes each; key2 is generated when not given)\n"
-    "  list [--json]      accounts, backends and key versions (never key material)\n"
-    "  rotate NAME --slot key1|key2 [--show-key]\n"
+    "                     (16-64 bytes each; key2 is generated when not given); in mode resign\n"
+    "                     also random edge keys edge1 and edge2, which sign its tokens\n"
+    "  list [--json] [-c FILE]\n"
+    "                     accounts, modes, backends and key versions (never key material);\n"
+    "                     with -c the mode and upstream_account sasgw.yaml gives an account\n"
+    "  rotate NAME --slot SLOT [--show-key]\n"
     "                     a new random 64-byte version becomes active, the slot's previous\n"
     "                     versions are retired; --show-key prints the new key (base64)\n"
-    "  import-key NAME --slot key1|key2 --key B64\n"
+    "  import-key NAME --slot SLOT --key B64\n"
     "                     the same with a key regenerated at the storage service\n"
-    "  retire NAME --slot key1|key2 --version N\n"
+    "  retire NAME --slot SLOT --version N\n"
     "                     tokens signed by that version stop validating\n"
+    "SLOT is key1 or key2 (the storage keys) or edge1 or edge2 (the edge keys that sign the\n"
+    "tokens of a resign account; the storage service never knows them).\n"
     "\n"
     "rotate, import-key and retire then announce the change on Redis (sasgw:events,\n"
     "as the admin API does), so every running sasgw serve uses the new keys at once:\n"
@@ -505,8 +510,10 @@ static int account_add(int argc, char **argv)
             mode = VAULT_MODE_PASSTHROUGH;
         else if (strcmp(m, "origin") == 0)
             mode = VAULT_MODE_ORIGIN;
+        else if (strcmp(m, "resign") == 0)
+            mode = VAULT_MODE_RESIGN;
         else
-            return usage_error(&a, "--mode takes passthrough or origin");
+            return usage_error(&a, "--mode takes passthrough, origin or resign");
     }
     rc = GW_EXIT_REFUSED;
     if (decode_key(key1, k1, &k1len) != 0) {
@@ -532,31 +539,60 @@ done:
     return rc;
 }
 
+/*
+ * The mode an account is served in and, for resign, its upstream account:
+ * from conf (sasgw.yaml, may be NULL) when it lists the account, else from
+ * the vault (upstream_account then defaults to the name).
+ */
+static gw_account_mode_t listed_mode(const gw_config_t *conf, const vault_account_info_t *info, const char **upstream)
+{
+    const gw_account_config_t *ac = conf != NULL ? gw_config_find_account(conf, info->name, strlen(info->name)) : NULL;
+    gw_account_mode_t mode = ac != NULL                          ? ac->mode
+                             : info->mode == VAULT_MODE_ORIGIN ? GW_ACCOUNT_ORIGIN
+                             : info->mode == VAULT_MODE_RESIGN ? GW_ACCOUNT_RESIGN
+                                                               : GW_ACCOUNT_PASSTHROUGH;
+    *upstream = mode != GW_ACCOUNT_RESIGN ? NULL : ac != NULL && ac->upstream_account != NULL ? ac->upstream_account : info->name;
+    return mode;
+}
+
 static int account_list(int argc, char **argv)
 {
-    static const gw_arg_t spec[] = {FLAG("--json"), VAULT_OPTS};
+    static const gw_arg_t spec[] = {FLAG("--json"), {"--config", "-c", GW_ARG_VALUE}, VAULT_OPTS};
     struct args a;
     char err[ERRLEN], t[32];
     vault_account_info_t *list;
     size_t n;
     vault_t *v;
-    int rc = parse_and_open(&a, "account list", argc, argv, spec, 0, 0, account_help, &v);
-    if (rc >= 0)
-        return rc;
+    gw_config_t *conf = NULL;
+    int rc = parse_args(&a, "account list", argc, argv, spec, 0, 0, account_help);
+    if (rc != 0)
+        return rc == 1 ? GW_EXIT_OK : GW_EXIT_USAGE;
+    if (opt(&a, "--config") != NULL && (conf = gw_config_load(opt(&a, "--config"), err, sizeof(err))) == NULL)
+        return refuse(&a, err);
+    if ((v = open_vault(&a)) == NULL) {
+        gw_config_free(conf);
+        return GW_EXIT_REFUSED;
+    }
     rc = vault_account_list(v, &list, &n, err, sizeof(err));
     vault_close(v);
-    if (rc != 0)
+    if (rc != 0) {
+        gw_config_free(conf);
         return refuse(&a, err);
+    }
     if (has(&a, "--json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             json_t *o = json_object(), *keys = json_array();
+            const char *upstream;
+            gw_account_mode_t mode = listed_mode(conf, &list[i], &upstream);
             json_object_set_new(o, "name", json_string(list[i].name));
             json_object_set_new(o, "backend", json_string(list[i].backend));
-            json_object_set_new(o, "mode", json_string(list[i].mode == VAULT_MODE_ORIGIN ? "origin" : "passthrough"));
+            json_object_set_new(o, "mode", json_string(gw_account_mode_name(mode)));
+            json_object_set_new(o, "upstream_account", upstream != NULL ? json_string(upstream) : json_null());
+            json_object_set_new(o, "token_keys", json_string(mode == GW_ACCOUNT_RESIGN ? "edge" : "storage"));
             for (size_t k = 0; k < list[i].nkeys; k++) {
                 json_t *kv = json_object();
-                json_object_set_new(kv, "slot", json_string(list[i].keys[k].slot == 1 ? "key1" : "key2"));
+                json_object_set_new(kv, "slot", json_string(vault_slot_name(list[i].keys[k].slot)));
                 json_object_set_new(kv, "version", json_integer(list[i].keys[k].version));
                 json_object_set_new(kv, "created", json_time(list[i].keys[k].created));
                 json_object_set_new(kv, "state", json_string(list[i].keys[k].state == VAULT_KEY_ACTIVE ? "active" : "retired"));
@@ -568,15 +604,21 @@ static int account_list(int argc, char **argv)
         print_json(arr);
     } else {
         for (size_t i = 0; i < n; i++) {
-            printf("%s  mode=%s  backend=%s\n", list[i].name, list[i].mode == VAULT_MODE_ORIGIN ? "origin" : "passthrough",
+            const char *upstream;
+            gw_account_mode_t mode = listed_mode(conf, &list[i], &upstream);
+            printf("%s  mode=%s  backend=%s", list[i].name, gw_account_mode_name(mode),
                    list[i].backend[0] != '\0' ? list[i].backend : "-");
+            if (upstream != NULL)
+                printf("  upstream_account=%s", upstream);
+            printf("\n");
             for (size_t k = 0; k < list[i].nkeys; k++)
-                printf("  key%d  version %-4u %-8s created %s\n", list[i].keys[k].slot, list[i].keys[k].version,
+                printf("  %-5s version %-4u %-8s created %s\n", vault_slot_name(list[i].keys[k].slot), list[i].keys[k].version,
                        list[i].keys[k].state == VAULT_KEY_ACTIVE ? "active" : "retired",
                        time_text(list[i].keys[k].created, t, sizeof(t)));
         }
     }
     vault_account_list_free(list, n);
+    gw_config_free(conf);
     return GW_EXIT_OK;
 }
 
@@ -584,9 +626,9 @@ static int slot_of(const struct args *a, int *slot)
 {
     const char *s = opt(a, "--slot");
     if (s == NULL)
-        return usage_error(a, "--slot key1|key2 is required");
+        return usage_error(a, "--slot key1|key2|edge1|edge2 is required");
     if ((*slot = vault_parse_slot(s)) == 0)
-        return usage_error(a, "--slot takes key1 or key2");
+        return usage_error(a, "--slot takes key1, key2, edge1 or edge2");
     return 0;
 }
 
@@ -617,7 +659,8 @@ static int account_rotate(int argc, char **argv)
         return refuse(&a, err);
     }
     announce_keys(&a, &redis, a.pos[0]);
-    printf("account %s: key%d version %u is active; earlier key%d versions are retired\n", a.pos[0], slot, k.version, slot);
+    printf("account %s: %s version %u is active; earlier %s versions are retired\n", a.pos[0], vault_slot_name(slot), k.version,
+           vault_slot_name(slot));
     if (has(&a, "--show-key")) {
         char text[SG_B64_ENCODED_LEN(VAULT_KEY_MAX) + 1];
         sg_b64_encode(k.key, k.key_len, text);
@@ -665,7 +708,8 @@ static int account_import(int argc, char **argv)
         return v == NULL ? GW_EXIT_REFUSED : refuse(&a, err);
     }
     announce_keys(&a, &redis, a.pos[0]);
-    printf("account %s: key%d version %u is active; earlier key%d versions are retired\n", a.pos[0], slot, version, slot);
+    printf("account %s: %s version %u is active; earlier %s versions are retired\n", a.pos[0], vault_slot_name(slot), version,
+           vault_slot_name(slot));
     return GW_EXIT_OK;
 }
 
@@ -701,7 +745,7 @@ static int account_retire(int argc, char **argv)
         return refuse(&a, err);
     }
     announce_keys(&a, &redis, a.pos[0]);
-    printf("account %s: key%d version %lu is retired\n", a.pos[0], slot, n);
+    printf("account %s: %s version %lu is retired\n", a.pos[0], vault_slot_name(slot), n);
     return GW_EXIT_OK;
 }
 

@@ -543,6 +543,11 @@ void gw_config_free(gw_config_t *conf)
     free(conf);
 }
 
+const char *gw_account_mode_name(gw_account_mode_t mode)
+{
+    return mode == GW_ACCOUNT_ORIGIN ? "origin" : mode == GW_ACCOUNT_RESIGN ? "resign" : "passthrough";
+}
+
 const gw_account_config_t *gw_config_find_account(const gw_config_t *conf, const char *name, size_t len)
 {
     for (size_t i = 0; i != conf->num_accounts; i++)

@@ -131,6 +131,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
 /* Frees a configuration and everything it owns. NULL is allowed. */
 void gw_config_free(gw_config_t *conf);
 
+/* "passthrough", "origin" or "resign": the word sasgw.yaml uses for mode. */
+const char *gw_account_mode_name(gw_account_mode_t mode);
 /* Returns the account called name (len bytes), or NULL. */
 const gw_account_config_t *gw_config_find_account(const gw_config_t *conf, const char *name, size_t len);
 
