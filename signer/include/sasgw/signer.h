@@ -565,4 +565,112 @@ typedef struct st_sas_minted_t {
 sas_reason_t sas_mint(const sas_mint_t *m, const sas_key_t *key, char *query, size_t cap, char *sts, size_t sts_cap,
                       sas_minted_t *out, sas_error_t *err);
 
+/* ---- Shared Key (sas_sharedkey.c) -------------------------------------- */
+
+/*
+ * Azure's "Authorize with Shared Key" for the Blob service, x-ms-version
+ * 2015-02-21 and later: the string to sign of a request and its
+ * "Authorization: SharedKey {account}:{base64 HMAC-SHA256}" value, byte-exact
+ * with @azure/storage-blob 12.34 (tests/signer/vectors/sharedkey.jsonl) except
+ * where that SDK disagrees with the service (below). Pure: no I/O, no globals,
+ * no heap; the string to sign is built in the caller's buffer.
+ *
+ * The string to sign is
+ *     VERB \n Content-Encoding \n Content-Language \n Content-Length \n Content-MD5 \n
+ *     Content-Type \n Date \n If-Modified-Since \n If-Match \n If-None-Match \n
+ *     If-Unmodified-Since \n Range \n CanonicalizedHeaders CanonicalizedResource
+ * - an absent header is an empty line; Content-Length "0" is an empty line too;
+ * - CanonicalizedHeaders: every x-ms-* header (x-ms-date, x-ms-version, x-ms-range,
+ *   x-ms-meta-*, ...) as "name:value\n", the name lower-cased, the value with
+ *   leading and trailing SP/HTAB trimmed and nothing else changed (internal runs
+ *   of spaces are kept, as every SDK and Azurite do), sorted with the SDK's
+ *   culture-aware comparator (SharedKeyComparator: '-' and '\'' weigh only at
+ *   the last level, so x-ms-meta-ab sorts before x-ms-meta-a-b) - not strcmp;
+ * - CanonicalizedResource: "/" account path, the path exactly as sent (still
+ *   percent-encoded; a path-style emulator URL yields
+ *   /devstoreaccount1/devstoreaccount1/container/blob), then for each query
+ *   parameter, names lower-cased and sorted bytewise, "\nname:value" with the
+ *   value percent-decoded ('+' is not a space).
+ * Content-Encoding comes before Content-Language as the service (Azure's
+ * documentation, Azurite, the .NET and Python SDKs) reads them; the JS SDK's
+ * storage-common 12.5.0 writes the two swapped, so the vectors feed it the two
+ * values swapped whenever they differ (docs/sharedkey.md).
+ *
+ * Refused (0 returned) rather than guessed, where the SDKs and the service can
+ * read one request two ways, or the bytes are not what a wire carries:
+ * - method not [A-Z]{1,16}; account not [a-z0-9]{1,63};
+ * - path not starting with '/', holding a byte outside 0x21-0x7e, one of
+ *   " # < > ? ` { } \, bad percent-encoding, or a "." / ".." segment (also
+ *   percent-encoded);
+ * - query: an empty parameter between '&'s, a name outside [A-Za-z0-9._~-]
+ *   (so no percent-encoded names), no '=' or an empty value (the JS SDK drops
+ *   such a parameter, Azurite and the .NET SDK sign "name:"), a raw '+' or a
+ *   second '=' in a value (SDKs disagree on both), a raw byte outside
+ *   unreserved, "!$'()*,;:@/?" and %XX, a decoded control character or invalid
+ *   UTF-8, a name given twice in any case (the SDK keeps the last value, the
+ *   documentation joins all of them);
+ * - headers: a signed header (the eleven above or any x-ms-*) given twice in
+ *   any case, a value holding a byte outside 0x20-0x7e after trimming (CR, LF,
+ *   HTAB, NUL, obs-text, UTF-8), an x-ms-* name that is not an HTTP token,
+ *   Content-Length not canonical decimal ("007", "+1", ""), an x-ms-version
+ *   before 2015-02-21 (another Content-Length rule). Other headers are not
+ *   signed and not examined;
+ * - more than SAS_SK_MAX_HEADERS headers or SAS_SK_MAX_PARAMS query parameters.
+ * The caller sets x-ms-date (or Date) and x-ms-version; freshness of the date
+ * is the verifier's business, not this module's.
+ */
+#define SAS_SK_MAX_HEADERS 128 /* headers a request may carry (all of them, signed or not) */
+#define SAS_SK_MAX_PARAMS 64   /* query parameters */
+#define SAS_SK_ACCOUNT_MAX 63
+/* bytes of the longest Authorization value, NUL included: "SharedKey " account ":" 44 */
+#define SAS_SK_AUTH_MAX (10 + SAS_SK_ACCOUNT_MAX + 1 + SAS_SIG_B64_LEN + 1)
+
+typedef struct st_sas_sk_header_t {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sas_sk_header_t;
+
+typedef struct st_sas_sk_request_t {
+    const char *method;
+    size_t method_len;
+    const char *path; /* the request path as sent on the wire (percent-encoded), starts with '/' */
+    size_t path_len;
+    const char *query; /* raw query without '?', may be empty (NULL with 0) */
+    size_t query_len;
+    const sas_sk_header_t *headers; /* all request headers, any case, any order, repeats allowed (refused when signed) */
+    size_t num_headers;
+} sas_sk_request_t;
+
+/*
+ * The string to sign of req for storage account `account` into out (cap
+ * bytes, NUL-terminated). Returns the length written (NUL not counted), or 0
+ * when it does not fit or the request is refused (above). sas_sk_canonicalize()
+ * does the same and says why: SAS_R_BUFFER_TOO_SMALL, SAS_R_INVALID_ARGUMENT
+ * (method, account, headers), SAS_R_BAD_PATH, SAS_R_MALFORMED_QUERY or
+ * SAS_R_DUPLICATE_PARAM, with *err (may be NULL) filled; *len (may be NULL)
+ * receives the length.
+ */
+size_t sas_sk_string_to_sign(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap);
+sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
+                                 size_t *len, sas_error_t *err);
+/*
+ * The Authorization header value "SharedKey {account}:{base64 signature}" into
+ * out (cap bytes, NUL-terminated; SAS_SK_AUTH_MAX suffices). The string to sign
+ * is built in sts_buf (sts_cap bytes, the caller's scratch; it holds the
+ * string to sign afterwards). Returns the length of the value, or 0 (refused,
+ * a buffer too small, a key not ready).
+ */
+size_t sas_sk_authorization(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *key,
+                            char *sts_buf, size_t sts_cap, char *out, size_t cap);
+/*
+ * Checks an Authorization header value (exactly "SharedKey {account}:{44
+ * characters of strict base64}", the account byte-equal to `account`) against
+ * each of keys[0..nkeys) (constant-time compare). Returns 1 when one matches,
+ * 0 otherwise (also for a refused request). sts_buf as above.
+ */
+int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys,
+                  size_t nkeys, const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap);
+
 #endif

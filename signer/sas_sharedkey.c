@@ -1,0 +1,533 @@
+/*
+ * sas_sharedkey.c - Azure "Authorize with Shared Key" (Blob service,
+ * x-ms-version >= 2015-02-21): the string to sign of a request, its
+ * Authorization value, and checking one. signer.h says what is covered and
+ * what is refused; docs/sharedkey.md says why.
+ *
+ * Everything is written straight into the caller's buffer: the x-ms-*
+ * headers and the query parameters are emitted in order by repeated
+ * selection (each round picks the smallest name above the last one written),
+ * which needs no index array and is bounded by SAS_SK_MAX_HEADERS and
+ * SAS_SK_MAX_PARAMS.
+ */
+#include <string.h>
+
+#include "sasgw/common.h"
+#include "internal.h"
+
+#define NONE ((size_t)-1)
+
+/* The headers whose values make the first twelve lines, in the order the service reads them. */
+enum {
+    H_CONTENT_ENCODING,
+    H_CONTENT_LANGUAGE,
+    H_CONTENT_LENGTH,
+    H_CONTENT_MD5,
+    H_CONTENT_TYPE,
+    H_DATE,
+    H_IF_MODIFIED_SINCE,
+    H_IF_MATCH,
+    H_IF_NONE_MATCH,
+    H_IF_UNMODIFIED_SINCE,
+    H_RANGE,
+    H__COUNT
+};
+static const char *const std_names[H__COUNT] = {
+    "content-encoding", "content-language", "content-length", "content-md5",         "content-type", "date",
+    "if-modified-since", "if-match",        "if-none-match",  "if-unmodified-since", "range",
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+typedef struct st_sk_out_t {
+    char *p;
+    size_t cap; /* bytes usable before the NUL */
+    size_t len;
+    int full;
+} sk_out_t;
+
+static void put(sk_out_t *o, const char *s, size_t n)
+{
+    if (o->full || n > o->cap - o->len) {
+        o->full = 1;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void putc1(sk_out_t *o, char c)
+{
+    put(o, &c, 1);
+}
+
+/* ---- character classes ------------------------------------------------- */
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int is_alnum(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 9110 tchar. */
+static int is_tchar(int c)
+{
+    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return 0;
+    for (size_t i = 0; i < alen; i++)
+        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+static int is_xms(const sas_sk_header_t *h)
+{
+    return h->name_len >= 5 && eq_nocase(h->name, 5, "x-ms-", 5);
+}
+
+/* The header's value with leading and trailing SP / HTAB removed. */
+static void trimmed(const sas_sk_header_t *h, const char **v, size_t *n)
+{
+    const char *s = h->value, *e = h->value + h->value_len;
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *v = s;
+    *n = (size_t)(e - s);
+}
+
+/* ---- the SDK's header order -------------------------------------------- */
+
+/*
+ * SharedKeyComparator of @azure/storage-blob (the service's en-US culture
+ * order) over lower-cased HTTP tokens: three levels of weights; a character of
+ * weight 0 is skipped at that level. Level 1 orders punctuation, digits, then
+ * letters and ignores '\'' and '-'; level 2 weighs upper-case letters only (so
+ * it never decides between lower-cased names); level 3 weighs only '\'' and
+ * '-', and there a difference in position decides at once.
+ */
+static unsigned weight(int level, int c)
+{
+    static const unsigned short letter_w[26] = {0xe02, 0xe09, 0xe0a, 0xe1a, 0xe21, 0xe23, 0xe25, 0xe2c, 0xe32,
+                                                0xe35, 0xe36, 0xe48, 0xe51, 0xe70, 0xe7c, 0xe7e, 0xe89, 0xe8a,
+                                                0xe91, 0xe99, 0xe9f, 0xea2, 0xea4, 0xea6, 0xea7, 0xea9};
+    static const unsigned short digit_w[10] = {0xd03, 0xd1a, 0xd1c, 0xd1e, 0xd20, 0xd22, 0xd24, 0xd26, 0xd28, 0xd2a};
+    static const char punct[] = "!#$%&*.^_`|~+";
+    static const unsigned short punct_w[] = {0x71c, 0x71f, 0x721, 0x723, 0x725, 0x72d, 0x733,
+                                             0x743, 0x744, 0x748, 0x74c, 0x750, 0x803};
+    const char *at;
+    if (level == 0) {
+        if (c >= 'a' && c <= 'z')
+            return letter_w[c - 'a'];
+        if (c >= '0' && c <= '9')
+            return digit_w[c - '0'];
+        if (c != 0 && (at = strchr(punct, c)) != NULL)
+            return punct_w[at - punct];
+        return 0;
+    }
+    if (level == 1)
+        return c >= 'A' && c <= 'Z' ? 0x12 : 0;
+    return c == '\'' ? 0x8012 : c == '-' ? 0x8212 : 0;
+}
+
+/* 1 when header name a sorts before b (both lower-cased on the fly). */
+static int name_less(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t i = 0, j = 0;
+    int level = 0;
+    while (level < 3) {
+        if (level == 2 && i != j)
+            return i > j;
+        unsigned w1 = i < alen ? weight(level, lower((unsigned char)a[i])) : 1;
+        unsigned w2 = j < blen ? weight(level, lower((unsigned char)b[j])) : 1;
+        if (w1 == 1 && w2 == 1) {
+            i = j = 0;
+            level++;
+        } else if (w1 == w2) {
+            i++;
+            j++;
+        } else if (w1 == 0) {
+            i++;
+        } else if (w2 == 0) {
+            j++;
+        } else {
+            return w1 < w2;
+        }
+    }
+    return 0;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static sas_reason_t check_value(const sas_sk_header_t *h, sas_error_t *err)
+{
+    const char *v;
+    size_t n;
+    char q[48];
+    trimmed(h, &v, &n);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s holds a control or non-ASCII byte",
+                             sas__quote(q, sizeof(q), h->name, h->name_len));
+    return SAS_OK;
+}
+
+/*
+ * Finds the eleven standard headers (std[k] = index or NONE), counts the
+ * x-ms-* ones, and applies every header rule of signer.h.
+ */
+static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COUNT], size_t *nxms, sas_error_t *err)
+{
+    char q[48];
+    sas_reason_t r;
+    if (req->num_headers > SAS_SK_MAX_HEADERS)
+        return sas__fail(err, SAS_R_INVALID_ARGUMENT, "more than %d headers", SAS_SK_MAX_HEADERS);
+    if (req->num_headers != 0 && req->headers == NULL)
+        return sas__fail(err, SAS_R_INVALID_ARGUMENT, "no headers given");
+    for (size_t k = 0; k < H__COUNT; k++)
+        std[k] = NONE;
+    *nxms = 0;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const sas_sk_header_t *h = &req->headers[i];
+        if ((h->name == NULL && h->name_len != 0) || (h->value == NULL && h->value_len != 0))
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header without bytes");
+        size_t k = 0;
+        while (k < H__COUNT && !eq_nocase(h->name, h->name_len, std_names[k], strlen(std_names[k])))
+            k++;
+        if (k < H__COUNT) {
+            if (std[k] != NONE)
+                return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice", std_names[k]);
+            std[k] = i;
+        } else if (is_xms(h)) {
+            for (size_t c = 0; c < h->name_len; c++)
+                if (!is_tchar((unsigned char)h->name[c]))
+                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header name %s is not a token",
+                                     sas__quote(q, sizeof(q), h->name, h->name_len));
+            for (size_t j = 0; j < i; j++)
+                if (eq_nocase(h->name, h->name_len, req->headers[j].name, req->headers[j].name_len))
+                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice",
+                                     sas__quote(q, sizeof(q), h->name, h->name_len));
+            ++*nxms;
+        } else {
+            continue;
+        }
+        if ((r = check_value(h, err)) != SAS_OK)
+            return r;
+        if (eq_nocase(h->name, h->name_len, "x-ms-version", 12)) {
+            const char *v;
+            size_t n;
+            trimmed(h, &v, &n);
+            int c = sas__version_cmp(v, n, "2015-02-21");
+            if (c == -2 || c < 0)
+                return sas__fail(err, SAS_R_INVALID_ARGUMENT, "x-ms-version %s: Shared Key signing needs 2015-02-21 or later",
+                                 sas__quote(q, sizeof(q), v, n));
+        }
+    }
+    if (std[H_CONTENT_LENGTH] != NONE) {
+        const char *v;
+        size_t n;
+        trimmed(&req->headers[std[H_CONTENT_LENGTH]], &v, &n);
+        int ok = n >= 1 && n <= 20 && !(n > 1 && v[0] == '0');
+        for (size_t i = 0; ok && i < n; i++)
+            ok = v[i] >= '0' && v[i] <= '9';
+        if (!ok)
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "Content-Length %s is not a canonical decimal",
+                             sas__quote(q, sizeof(q), v, n));
+    }
+    return SAS_OK;
+}
+
+static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
+{
+    if (p == NULL || n == 0 || p[0] != '/')
+        return sas__fail(err, SAS_R_BAD_PATH, "the path does not start with '/'");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x21 || c > 0x7e || strchr("\"#<>?`{}\\", c) != NULL)
+            return sas__fail(err, SAS_R_BAD_PATH, "the path holds byte 0x%02x, which a request line does not carry raw", c);
+        if (c == '%' && (i + 2 >= n || sg_hexval((unsigned char)p[i + 1]) < 0 || sg_hexval((unsigned char)p[i + 2]) < 0))
+            return sas__fail(err, SAS_R_BAD_PATH, "bad percent-encoding in the path");
+    }
+    /* "." and ".." segments, raw or encoded, are resolved by URL parsers: which one is signed? */
+    for (size_t s = 1; s <= n;) {
+        size_t e = s, dots = 0, other = 0;
+        while (e < n && p[e] != '/') {
+            if (p[e] == '.') {
+                dots++;
+                e++;
+            } else if (p[e] == '%' && p[e + 1] == '2' && lower((unsigned char)p[e + 2]) == 'e') {
+                dots++;
+                e += 3;
+            } else {
+                other++;
+                e++;
+            }
+        }
+        if (other == 0 && (dots == 1 || dots == 2))
+            return sas__fail(err, SAS_R_BAD_PATH, "the path holds a dot segment");
+        s = e + 1;
+    }
+    return SAS_OK;
+}
+
+/* A raw query value byte that every reader decodes the same way. */
+static int is_value_byte(int c)
+{
+    return is_alnum(c) || (c != 0 && strchr("-._~!$'()*,;:@/?%", c) != NULL);
+}
+
+static int is_name_byte(int c)
+{
+    return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Checks every parameter (and that it decodes); counts them. */
+static sas_reason_t check_query(const char *query, size_t len, size_t *count, char *scratch, size_t scratch_cap,
+                                sas_error_t *err)
+{
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t nlen, vlen, n = 0;
+    char q[48];
+    if (query == NULL && len != 0)
+        return sas__fail(err, SAS_R_MALFORMED_QUERY, "query without bytes");
+    sg_query_init(&it, query, len);
+    while (sg_query_next(&it, &name, &nlen, &value, &vlen)) {
+        if (++n > SAS_SK_MAX_PARAMS)
+            return sas__fail(err, SAS_R_MALFORMED_QUERY, "more than %d query parameters", SAS_SK_MAX_PARAMS);
+        if (nlen == 0)
+            return sas__fail(err, SAS_R_MALFORMED_QUERY, "an empty query parameter name");
+        for (size_t i = 0; i < nlen; i++)
+            if (!is_name_byte((unsigned char)name[i]))
+                return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter name %s is not plain",
+                                 sas__quote(q, sizeof(q), name, nlen));
+        if (value == name + nlen || vlen == 0)
+            return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s has no value (SDKs sign that differently)",
+                             sas__quote(q, sizeof(q), name, nlen));
+        for (size_t i = 0; i < vlen; i++)
+            if (!is_value_byte((unsigned char)value[i]))
+                return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s holds a raw 0x%02x",
+                                 sas__quote(q, sizeof(q), name, nlen), (unsigned char)value[i]);
+        /* decoding needs at most vlen bytes; the caller's output buffer serves as scratch */
+        if (vlen > scratch_cap)
+            return sas__fail(err, SAS_R_BUFFER_TOO_SMALL, "the string to sign does not fit");
+        unsigned holds = 0;
+        long d = sg_pct_decode(scratch, value, vlen, 0, &holds);
+        if (d < 0)
+            return sas__fail(err, SAS_R_MALFORMED_QUERY, "bad percent-encoding in query parameter %s",
+                             sas__quote(q, sizeof(q), name, nlen));
+        if ((holds & SG_PCT_HELD_CONTROL) || ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(scratch, (size_t)d)))
+            return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s decodes to a control byte or invalid UTF-8",
+                             sas__quote(q, sizeof(q), name, nlen));
+        /* a name given twice, in any case */
+        sg_query_iter_t it2;
+        const char *n2, *v2;
+        size_t n2len, v2len;
+        sg_query_init(&it2, query, len);
+        while (sg_query_next(&it2, &n2, &n2len, &v2, &v2len) && n2 != name)
+            if (eq_nocase(n2, n2len, name, nlen))
+                return sas__fail(err, SAS_R_DUPLICATE_PARAM, "query parameter %s given twice",
+                                 sas__quote(q, sizeof(q), name, nlen));
+    }
+    *count = n;
+    return SAS_OK;
+}
+
+/* Bytewise order of lower-cased names (JavaScript's default sort on ASCII). */
+static int param_less(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    for (size_t i = 0; i < n; i++) {
+        int x = lower((unsigned char)a[i]), y = lower((unsigned char)b[i]);
+        if (x != y)
+            return x < y;
+    }
+    return alen < blen;
+}
+
+/* ---- the string to sign ------------------------------------------------ */
+
+static void put_lower(sk_out_t *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        putc1(o, (char)lower((unsigned char)s[i]));
+}
+
+sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
+                                 size_t *len, sas_error_t *err)
+{
+    size_t std[H__COUNT], nxms, nparams;
+    sas_reason_t r;
+    sk_out_t o;
+
+    if (len != NULL)
+        *len = 0;
+    if (out == NULL || cap == 0)
+        return sas__fail(err, SAS_R_BUFFER_TOO_SMALL, "no output buffer");
+    out[0] = '\0';
+    if (req == NULL)
+        return sas__fail(err, SAS_R_INVALID_ARGUMENT, "no request");
+
+    /* check everything before writing anything */
+    if (req->method == NULL || req->method_len == 0 || req->method_len > 16)
+        return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid method");
+    for (size_t i = 0; i < req->method_len; i++)
+        if (req->method[i] < 'A' || req->method[i] > 'Z')
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid method");
+    if (account == NULL || account_len == 0 || account_len > SAS_SK_ACCOUNT_MAX)
+        return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
+    for (size_t i = 0; i < account_len; i++)
+        if (!((account[i] >= 'a' && account[i] <= 'z') || (account[i] >= '0' && account[i] <= '9')))
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
+    if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
+        (r = check_query(req->query, req->query_len, &nparams, out, cap - 1, err)) != SAS_OK) {
+        out[0] = '\0';
+        return r;
+    }
+
+    o = (sk_out_t){out, cap - 1, 0, 0};
+    /* VERB and the eleven standard headers, one line each */
+    put(&o, req->method, req->method_len);
+    putc1(&o, '\n');
+    for (size_t k = 0; k < H__COUNT; k++) {
+        if (std[k] != NONE) {
+            const char *v;
+            size_t n;
+            trimmed(&req->headers[std[k]], &v, &n);
+            if (!(k == H_CONTENT_LENGTH && n == 1 && v[0] == '0'))
+                put(&o, v, n);
+        }
+        putc1(&o, '\n');
+    }
+
+    /* CanonicalizedHeaders: x-ms-* in the SDK's order */
+    size_t last = NONE;
+    for (size_t round = 0; round < nxms; round++) {
+        size_t best = NONE;
+        for (size_t i = 0; i < req->num_headers; i++) {
+            const sas_sk_header_t *h = &req->headers[i];
+            if (!is_xms(h))
+                continue;
+            if (last != NONE && !name_less(req->headers[last].name, req->headers[last].name_len, h->name, h->name_len))
+                continue;
+            if (best == NONE || name_less(h->name, h->name_len, req->headers[best].name, req->headers[best].name_len))
+                best = i;
+        }
+        if (best == NONE) /* cannot happen with distinct names under a total order */
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "x-ms-* header names do not order");
+        const char *v;
+        size_t n;
+        put_lower(&o, req->headers[best].name, req->headers[best].name_len);
+        putc1(&o, ':');
+        trimmed(&req->headers[best], &v, &n);
+        put(&o, v, n);
+        putc1(&o, '\n');
+        last = best;
+    }
+
+    /* CanonicalizedResource: /account/path, then the parameters by name */
+    putc1(&o, '/');
+    put(&o, account, account_len);
+    put(&o, req->path, req->path_len);
+    const char *lname = NULL;
+    size_t lname_len = 0;
+    for (size_t round = 0; round < nparams; round++) {
+        sg_query_iter_t it;
+        const char *name, *value, *bname = NULL, *bvalue = NULL;
+        size_t nlen, vlen, bname_len = 0, bvalue_len = 0;
+        sg_query_init(&it, req->query, req->query_len);
+        while (sg_query_next(&it, &name, &nlen, &value, &vlen)) {
+            if (lname != NULL && !param_less(lname, lname_len, name, nlen))
+                continue;
+            if (bname == NULL || param_less(name, nlen, bname, bname_len)) {
+                bname = name, bname_len = nlen;
+                bvalue = value, bvalue_len = vlen;
+            }
+        }
+        putc1(&o, '\n');
+        put_lower(&o, bname, bname_len);
+        putc1(&o, ':');
+        /* decode in place at the end of the output (decoded is never longer) */
+        if (!o.full && bvalue_len <= o.cap - o.len)
+            o.len += (size_t)sg_pct_decode(o.p + o.len, bvalue, bvalue_len, 0, NULL);
+        else
+            o.full = 1;
+        lname = bname, lname_len = bname_len;
+    }
+
+    if (o.full) {
+        out[0] = '\0';
+        return sas__fail(err, SAS_R_BUFFER_TOO_SMALL, "the string to sign does not fit in %zu bytes", cap);
+    }
+    out[o.len] = '\0';
+    if (len != NULL)
+        *len = o.len;
+    return SAS_OK;
+}
+
+size_t sas_sk_string_to_sign(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap)
+{
+    size_t len;
+    return sas_sk_canonicalize(req, account, account_len, out, cap, &len, NULL) == SAS_OK ? len : 0;
+}
+
+size_t sas_sk_authorization(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *key,
+                            char *sts_buf, size_t sts_cap, char *out, size_t cap)
+{
+    uint8_t mac[SAS_SIG_LEN];
+    size_t n, need;
+    if (out != NULL && cap != 0)
+        out[0] = '\0';
+    if (key == NULL || !key->ready || out == NULL)
+        return 0;
+    if ((n = sas_sk_string_to_sign(req, account, account_len, sts_buf, sts_cap)) == 0)
+        return 0;
+    need = 10 + account_len + 1 + SAS_SIG_B64_LEN;
+    if (cap <= need)
+        return 0;
+    sas_hmac(key, sts_buf, n, mac);
+    memcpy(out, "SharedKey ", 10);
+    memcpy(out + 10, account, account_len);
+    out[10 + account_len] = ':';
+    sg_b64_encode(mac, sizeof(mac), out + 11 + account_len);
+    out[need] = '\0';
+    sg_wipe(mac, sizeof(mac));
+    return need;
+}
+
+int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys,
+                  size_t nkeys, const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap)
+{
+    uint8_t want[SAS_SIG_LEN + 2], mac[SAS_SIG_LEN];
+    size_t n, wlen = 0;
+    int ok = 0;
+
+    /* "SharedKey " account ":" signature, exactly */
+    if (authorization == NULL || account == NULL || keys == NULL || auth_len != 10 + account_len + 1 + SAS_SIG_B64_LEN ||
+        memcmp(authorization, "SharedKey ", 10) != 0 || memcmp(authorization + 10, account, account_len) != 0 ||
+        authorization[10 + account_len] != ':')
+        return 0;
+    if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 ||
+        wlen != SAS_SIG_LEN)
+        return 0;
+    if ((n = sas_sk_string_to_sign(req, account, account_len, sts_buf, sts_cap)) == 0)
+        return 0;
+    for (size_t i = 0; i < nkeys; i++) {
+        if (keys[i] == NULL || !keys[i]->ready)
+            continue;
+        sas_hmac(keys[i], sts_buf, n, mac);
+        ok |= sg_ct_equal(mac, want, SAS_SIG_LEN);
+    }
+    sg_wipe(mac, sizeof(mac));
+    return ok;
+}
