@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "resign.h"
 #include "sasgw/common.h"
 #include "sasgw/core/client_addr.h"
 
@@ -549,6 +552,162 @@ static void set_overrides(gw_proxy_decision_t *d, const sas_token_t *tok)
     }
 }
 
+/* ---- resign mode ---- */
+
+/*
+ * Resign mode: the copy source (url, len bytes, already verified by
+ * gw_proxy_check_copy_source) re-authorized for the backend when it names a
+ * blob of a resign account: its URL on that account's backend and upstream
+ * account, with the raw container and blob path and the snapshot or versionid
+ * as sent, and a fresh service SAS (sr=b/bs/bv, sp=r, se = now + 1 h) signed
+ * with the account's first storage key. A source of any other account (its
+ * token verifies at its own backend) or an external one is left as it is.
+ * Returns 0 (d->copy_source set or left NULL), or -1 with *d refused.
+ */
+static int resign_copy_source(const gw_proxy_env_t *env, const char *url, size_t len, gw_proxy_decision_t *d)
+{
+    const char *p = url, *end = url + len;
+    if (len > 8 && strncasecmp(url, "https://", 8) == 0)
+        p += 8;
+    else if (len > 7 && strncasecmp(url, "http://", 7) == 0)
+        p += 7;
+    else
+        return 0;
+    const char *auth = p;
+    while (p != end && *p != '/')
+        p++;
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    size_t path_len = (size_t)((q != NULL ? q : end) - p);
+    const char *query = q != NULL ? q + 1 : "";
+    size_t query_len = q != NULL ? (size_t)(end - q - 1) : 0;
+    if (path_len < 2)
+        return 0;
+
+    /* the served account it names: the path's first segment, else the host's first label (as the check read it) */
+    const gw_keyring_account_t *a = NULL;
+    const char *rest = NULL; /* the raw path after the account: "/{container}/{blob}" */
+    const char *seg = p + 1, *seg_end = memchr(seg, '/', path_len - 1);
+    if (seg_end != NULL && (a = served_account(env, seg, (size_t)(seg_end - seg))) != NULL)
+        rest = seg_end;
+    const char *dot = memchr(auth, '.', (size_t)(p - auth));
+    const gw_keyring_account_t *host_a = dot != NULL && *auth != '[' ? served_account(env, auth, (size_t)(dot - auth)) : NULL;
+    if (host_a != NULL && host_a->mode == GW_ACCOUNT_RESIGN) {
+        if (a != NULL && a != host_a) {
+            refuse_source(d, SAS_R_RESOURCE_MISMATCH, "the source URL names two accounts of this proxy");
+            return -1;
+        }
+        if (a == NULL)
+            a = host_a, rest = p;
+    }
+    if (a == NULL || a->mode != GW_ACCOUNT_RESIGN)
+        return 0;
+    if (a->nupstream_keys == 0 || a->upstream == NULL) {
+        refuse_source(d, SAS_R_NO_KEY, "the source account has no storage key or backend to authorize the copy upstream");
+        return -1;
+    }
+
+    /* container and blob, decoded for the signature; snapshot or versionid as sent */
+    char path[SAS_MAX_PATH + 72];
+    size_t rest_len = (size_t)(p + path_len - rest);
+    if (1 + a->name_len + rest_len > sizeof(path)) {
+        refuse_source(d, SAS_R_BAD_PATH, "the source path is too long");
+        return -1;
+    }
+    path[0] = '/';
+    memcpy(path + 1, a->name, a->name_len);
+    memcpy(path + 1 + a->name_len, rest, rest_len);
+    sas_token_t tok;
+    sas_resource_t res;
+    sas_error_t err;
+    if (sas_token_parse(&tok, query, query_len, &err) != SAS_OK ||
+        sas_resource_from_path(&res, path, 1 + a->name_len + rest_len, &tok, &err) != SAS_OK || res.blob.base == NULL) {
+        refuse_source(d, SAS_R_BAD_PATH, "the source cannot be re-authorized for the backend");
+        return -1;
+    }
+    const char *extra = NULL; /* "snapshot=..." or "versionid=..." as sent */
+    size_t extra_len = 0;
+    sg_query_iter_t it;
+    const char *name, *value;
+    size_t name_len, value_len;
+    sg_query_init(&it, query, query_len);
+    while (sg_query_next(&it, &name, &name_len, &value, &value_len))
+        if (name_is(name, name_len, "snapshot") || name_is(name, name_len, "versionid"))
+            extra = name, extra_len = (size_t)(value + value_len - name);
+
+    /* NUL-terminated copies for the mint */
+    char upstream[SAS_SK_ACCOUNT_MAX + 1], container[64], expiry[32];
+    static _Thread_local char blob[SAS_MAX_PATH + 1], snapshot[128], version_id[128];
+    if (a->upstream_account_len >= sizeof(upstream) || res.container.len >= sizeof(container) || res.blob.len >= sizeof(blob) ||
+        res.snapshot.len >= sizeof(snapshot) || res.version_id.len >= sizeof(version_id)) {
+        refuse_source(d, SAS_R_BAD_PATH, "the source names a resource too long to re-authorize");
+        return -1;
+    }
+    memcpy(upstream, a->upstream_account, a->upstream_account_len + 1);
+    memcpy(container, res.container.base, res.container.len);
+    container[res.container.len] = '\0';
+    memcpy(blob, res.blob.base, res.blob.len);
+    blob[res.blob.len] = '\0';
+    memcpy(snapshot, res.snapshot.base != NULL ? res.snapshot.base : "", res.snapshot.len);
+    snapshot[res.snapshot.len] = '\0';
+    memcpy(version_id, res.version_id.base != NULL ? res.version_id.base : "", res.version_id.len);
+    version_id[res.version_id.len] = '\0';
+    time_t se = (time_t)(env->now / SAS_TIME_SECOND) + 3600;
+    struct tm tm;
+    gmtime_r(&se, &tm);
+    strftime(expiry, sizeof(expiry), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sas_mint_t m = {.account = upstream,
+                    .container = container,
+                    .blob = blob,
+                    .snapshot = snapshot,
+                    .version_id = version_id,
+                    .permissions = "r",
+                    .expiry = expiry};
+    char sas[1024];
+    if (sas_mint(&m, &a->upstream_keys[0].key, sas, sizeof(sas), NULL, 0, NULL, &err) != SAS_OK) {
+        refuse_source(d, err.reason, "the source cannot be re-authorized for the backend");
+        return -1;
+    }
+
+    /* {scheme}://{authority}{path}[/{upstream}]{rest}?[extra&]{sas} */
+    const gw_backend_t *b = a->upstream;
+    int n = snprintf(d->copy_source_buf, sizeof(d->copy_source_buf), "%s://%s%s%s%s%.*s?%.*s%s%s", b->tls ? "https" : "http",
+                     b->authority, b->path, gw_resign_host_style(a) ? "" : "/", gw_resign_host_style(a) ? "" : upstream,
+                     (int)rest_len, rest, (int)extra_len, extra != NULL ? extra : "", extra != NULL ? "&" : "", sas);
+    if (n < 0 || (size_t)n >= sizeof(d->copy_source_buf)) {
+        refuse_source(d, SAS_R_BAD_PATH, "the re-authorized source URL is too long");
+        return -1;
+    }
+    d->copy_source = d->copy_source_buf;
+    d->copy_source_len = (size_t)n;
+    return 0;
+}
+
+/*
+ * Resign mode: the path on the upstream account into buf (cap bytes): the
+ * request path (path_len bytes, "/{account}[/...]") with its account segment
+ * replaced by "/{upstream_account}" (path style) or removed (host style; an
+ * account-level request goes to "/"). Returns the length, or 0 when it does
+ * not fit.
+ */
+static size_t resign_path(const gw_keyring_account_t *a, const char *path, size_t path_len, char *buf, size_t cap)
+{
+    const char *rest = path + 1 + a->name_len;
+    size_t rest_len = path_len - 1 - a->name_len, n = 0;
+    int host = gw_resign_host_style(a);
+    if ((host ? 1 : 1 + a->upstream_account_len) + rest_len + 1 > cap)
+        return 0;
+    if (!host) {
+        buf[n++] = '/';
+        memcpy(buf + n, a->upstream_account, a->upstream_account_len);
+        n += a->upstream_account_len;
+    }
+    memcpy(buf + n, rest, rest_len);
+    n += rest_len;
+    if (n == 0)
+        buf[n++] = '/';
+    return n;
+}
+
 gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,
                                    size_t cap)
 {
@@ -574,6 +733,8 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     d->create_only = 0;
     d->add_if_none_match = 0;
     d->num_overrides = 0;
+    d->copy_source = NULL;
+    d->copy_source_len = 0;
 
     /* the target is forwarded byte for byte: only URI characters, no fragment */
     if (check_target_bytes(req->path, req->path_len, err) != 0) {
@@ -661,20 +822,38 @@ gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_req
     if (gw_proxy_check_op_rules(grant.op, grant.perms, hf.req_flags, req, d) != 0)
         return d->verdict;
 
-    /* forward: origin mode keeps only the operation's parameters and applies the signed response headers */
-    if (d->account->mode == GW_ACCOUNT_ORIGIN) {
+    /*
+     * forward: origin and resign modes keep only the operation's parameters and apply the signed response headers;
+     * resign also moves the path to the upstream account and re-authorizes a copy source
+     */
+    int resign = d->account->mode == GW_ACCOUNT_RESIGN;
+    if (d->account->mode == GW_ACCOUNT_ORIGIN || resign) {
         /* a batch's sub-requests travel in its body, and an origin checks none of them */
         if (grant.op->flags & SAS_OP_BATCH) {
             refuse(d, 403, "AuthorizationPermissionMismatch", SAS_R_OPERATION_NOT_ALLOWED,
-                   "Blob Batch is not forwarded to an origin: its sub-requests would reach it unchecked");
+                   resign ? "Blob Batch is not forwarded in resign mode: its sub-requests would not be verified"
+                          : "Blob Batch is not forwarded to an origin: its sub-requests would reach it unchecked");
             return d->verdict;
         }
+        if (resign && d->account->nupstream_keys == 0) {
+            refuse(d, 403, "AuthenticationFailed", SAS_R_NO_KEY, "the account has no active storage key to authorize the request upstream");
+            return d->verdict;
+        }
+        if (resign && hf.copy_source != NULL && resign_copy_source(env, hf.copy_source, hf.copy_source_len, d) != 0)
+            return d->verdict;
         if (cap < path_len + 1) {
             refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
             return d->verdict;
         }
-        memcpy(buf, req->path, path_len);
         size_t n = path_len;
+        if (resign)
+            n = resign_path(d->account, req->path, path_len, buf, cap);
+        else
+            memcpy(buf, req->path, path_len);
+        if (n == 0) {
+            refuse(d, 400, "InvalidUri", SAS_R_QUERY_TOO_LONG, "request target too long");
+            return d->verdict;
+        }
         if (query_len != 0) {
             /* only what selects the operation or the operation defines: nothing the origin might read otherwise */
             size_t kept = filter_query(query, query_len, keep_for_origin, grant.op, buf + n + 1, cap - n - 1);

@@ -68,7 +68,10 @@ typedef struct st_gw_proxy_decision_t {
     char token_id[SAS_TOKEN_ID_LEN + 1]; /* "" until the token parsed */
     int have_client_ip;
     sas_ip_t client_ip;
-    /* the path to forward: == the request's path in passthrough mode, stripped of SAS parameters in origin mode */
+    /*
+     * the path to forward: == the request's path in passthrough mode, stripped of SAS parameters in origin mode; in
+     * resign mode stripped too and on the upstream account (/{upstream_account}/... path style, /... host style)
+     */
     const char *forward_path;
     size_t forward_path_len;
     /*
@@ -91,14 +94,23 @@ typedef struct st_gw_proxy_decision_t {
         size_t value_len;
     } overrides[5];
     char override_buf[SAS_MAX_QUERY + 8];
+    /*
+     * Resign mode, a request with x-ms-copy-source naming a blob of a resign
+     * account: the header's new value, the source on its backend with a
+     * service SAS (sp=r, se = now + 1 h) signed by that account's storage key
+     * (points into copy_source_buf); NULL when the header goes as received.
+     */
+    const char *copy_source;
+    size_t copy_source_len;
+    char copy_source_buf[SAS_MAX_PATH + 2048];
     /* the string to sign, only when conf->proxy.debug and the signature did not match ("" otherwise) */
     char sts[SAS_MAX_STS];
     size_t sts_len;
 } gw_proxy_decision_t;
 
 /*
- * Decides one request. buf (cap bytes, at least the request's path_len) holds
- * the rewritten path in origin mode; forward_path points into buf or into
+ * Decides one request. buf (cap bytes, at least the request's path_len + 32)
+ * holds the rewritten path in origin and resign modes; forward_path points into buf or into
  * req->path. Allocates nothing. Always fills *d.
  */
 gw_proxy_verdict_t gw_proxy_decide(const gw_proxy_env_t *env, const gw_proxy_request_t *req, gw_proxy_decision_t *d, char *buf,

@@ -41,6 +41,7 @@
 
 #include "sasgw/common.h"
 #include "http1.h"
+#include "resign.h"
 #include "sasgw/core/tls.h"
 
 #define CLIENT_TIMEOUT_MS 10000 /* a request head, a keep-alive connection idle, a TLS handshake */
@@ -728,6 +729,12 @@ static void handle_head(struct conn *c)
                                                       d->forward_path_len, b->up.authority, c->peer_text, c->is_https);
     if (c->req.head_len != 0 && d->add_if_none_match)
         c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
+    if (c->req.head_len != 0 && d->account->mode == GW_ACCOUNT_RESIGN &&
+        gw_resign_finish(d, &c->req.head, &c->req.head_len, (int64_t)c->req.start.tv_sec) != 0) {
+        consume(in, (size_t)r, SIZE_MAX);
+        refuse(c, d);
+        return;
+    }
     keep_overrides(c, d);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->req.head_len == 0) {
