@@ -166,6 +166,32 @@ describe('resign mode through the proxy with the SDK', () => {
         assert.equal(other.status, 404, other.body);
     });
 
+    test('copy sources: verified with edge keys, re-authorized for the backend (Copy Blob and Copy Blob From URL)', async () => {
+        const src = await mint({ blob: 'copy-src.txt', permissions: 'rcw' });
+        await new BlockBlobClient(src.url).upload('copy me', 7);
+        const read = await mint({ blob: 'copy-src.txt', permissions: 'r' });
+        for (const [name, how] of [['copy-async.txt', 'begin'], ['copy-sync.txt', 'sync']]) {
+            const dst = await mint({ blob: name, permissions: 'cw' });
+            const client = new BlockBlobClient(dst.url);
+            if (how === 'sync') {
+                await client.syncCopyFromURL(read.url);
+            } else {
+                const poller = await client.beginCopyFromURL(read.url);
+                await poller.pollUntilDone();
+            }
+            const got = await direct.getContainerClient(CONTAINER).getBlobClient(name).downloadToBuffer();
+            assert.equal(got.toString(), 'copy me', `${how} copy`);
+        }
+        /* a source token without r, or a revoked one, is refused by the proxy */
+        const noRead = await mint({ blob: 'copy-src.txt', permissions: 'w' });
+        const dst = await mint({ blob: 'copy-bad.txt', permissions: 'cw' });
+        await assert.rejects(new BlockBlobClient(dst.url).syncCopyFromURL(noRead.url), (e) => e.statusCode === 403);
+        /* the storage account's own URL with the client's token: Azurite refuses to read it */
+        await assert.rejects(new BlockBlobClient(dst.url).syncCopyFromURL(directUrl('copy-src.txt', read.token)),
+            (e) => e.statusCode === 403);
+        assert.equal(await direct.getContainerClient(CONTAINER).getBlobClient('copy-bad.txt').exists(), false);
+    });
+
     test('revoke: refused at the proxy and, having no other door, everywhere', async () => {
         const t = await mint({ blob: 'door.txt', permissions: 'r' });
         assert.equal((await request(t.url)).status, 200);
