@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "sasgw/common.h"
+#include "sasgw/core/config.h"
 #include "sasgw/signer.h"
 
 #define MAX_KEYS 8
@@ -55,22 +56,30 @@ static const char usage_mint[] = "usage: sasgw sas mint --account A [--key BASE6
 static const char usage_verify[] =
     "usage: sasgw sas verify URL --key BASE64 [--key BASE64] [--at TIME] [--method GET|PUT|DELETE|HEAD|POST]\n"
     "                        [--copy-source] [--requires-sync] [--client-ip IP] [--verbose]\n"
+    "       sasgw sas verify URL --vault PATH [--master-key-file F | --passphrase-file F] [--keys edge|storage] ...\n"
     "\n"
     "Verifies a path-style SAS URL, https://host/{account}/{container}/{blob}?{sas}, as the\n"
     "proxy would: the URL's scheme gives the protocol, snapshot= and versionid= name a\n"
     "snapshot or version, comp= and restype= the operation. --copy-source says the request\n"
     "carries x-ms-copy-source (Copy Blob, Put Block From URL, ...), --requires-sync that it\n"
     "carries x-ms-requires-sync: true (Copy Blob From URL). --key may be repeated (key1, key2).\n"
+    "With any vault option (--vault, --master-key-file, --passphrase-file, --keys; the vault\n"
+    "and its key otherwise from SASGW_VAULT, SASGW_MASTER_KEY ...) instead of --key, verifies\n"
+    "with the URL account's active keys of\n"
+    "the family its mode uses (edge keys for resign; --keys picks), and \"key\" names the slot\n"
+    "that matched (\"edge1\"), with \"key_version\"; with --key, \"key\" is the 1-based index.\n"
     "Prints one JSON line: {\"valid\":true,\"token_id\":...,\"operation\":...} and exits 0, or\n"
     "{\"valid\":false,\"reason\":...,\"message\":...} and exits 1. --verbose adds the string to\n"
     "sign. Default: GET, now.\n";
 
 static const char usage_inspect[] = "usage: sasgw sas inspect URL [--at TIME] [--method GET|PUT|DELETE|HEAD|POST]\n"
-                                    "                         [--copy-source] [--requires-sync]\n"
+                                    "                         [--copy-source] [--requires-sync] [-c sasgw.yaml]\n"
                                     "\n"
                                     "Decodes a SAS URL without a key: its parameters, the resource, the token id,\n"
                                     "the string to sign, and every check that fails without the key (one JSON\n"
-                                    "document). Exits 0 when nothing is wrong, 1 otherwise.\n";
+                                    "document). Exits 0 when nothing is wrong, 1 otherwise. With -c, also the mode the\n"
+                                    "configuration serves the account in and the keys its tokens are checked with\n"
+                                    "(\"keys\": \"edge\" for resign: edge1/edge2, else \"storage\": key1/key2).\n";
 
 /* ---- arguments --------------------------------------------------------- */
 
@@ -122,7 +131,18 @@ static int args_error(const char *cmd, const char *usage, const gw_args_t *p, gw
 struct key_source {
     const char *key_b64;
     const char *vault_path, *master_key_file, *passphrase_file;
+    const char *family; /* --keys: "edge", "storage" or NULL (the account's mode decides) */
 };
+
+/* Checks --keys; returns 0, or GW_EXIT_USAGE after the usage error. */
+static int check_family(const char *cmd, const char *usage, const struct key_source *src)
+{
+    if (src->family != NULL && strcmp(src->family, "edge") != 0 && strcmp(src->family, "storage") != 0)
+        return usage_error(cmd, usage, "--keys takes edge or storage, not '%s'", src->family);
+    if (src->family != NULL && src->key_b64 != NULL)
+        return usage_error(cmd, usage, "%s", "--keys picks keys in the vault: not with --key");
+    return 0;
+}
 
 /*
  * Sets up key from --key, or else from the account's newest active key in the
@@ -139,19 +159,20 @@ static int resolve_key(const char *account, const struct key_source *src, sas_ke
         }
         return 0;
     }
-    char b64[128];
-    if (gw_vault_signing_key(src->vault_path, src->master_key_file, src->passphrase_file, account, b64, sizeof(b64), err, errlen) !=
-        0) {
-        sg_wipe(b64, sizeof(b64));
-        return GW_EXIT_REFUSED;
-    }
-    int r = sas_key_init_base64(key, b64, strlen(b64));
-    sg_wipe(b64, sizeof(b64));
-    if (r != 0) {
+    gw_cli_vault_key_t keys[GW_CLI_MAX_VAULT_KEYS];
+    size_t n = 0;
+    int rc = 0;
+    if (gw_vault_account_keys(src->vault_path, src->master_key_file, src->passphrase_file, account, src->family, keys,
+                              GW_CLI_MAX_VAULT_KEYS, &n, err, errlen) != 0) {
+        rc = GW_EXIT_REFUSED;
+    } else if (sas_key_init_base64(key, keys[0].b64, strlen(keys[0].b64)) != 0) {
         snprintf(err, errlen, "the vault's key for %s is not base64", account);
-        return GW_EXIT_REFUSED;
+        rc = GW_EXIT_REFUSED;
+    } else {
+        fprintf(stderr, "sasgw sas mint: signed with %s version %u of account %s\n", keys[0].slot, keys[0].version, account);
     }
-    return 0;
+    sg_wipe(keys, sizeof(keys));
+    return rc;
 }
 
 /* ---- URLs -------------------------------------------------------------- */
@@ -313,7 +334,8 @@ static int cmd_mint(int argc, char **argv)
     } key_options[] = {{"--key", &src.key_b64},
                        {"--vault", &src.vault_path},
                        {"--master-key-file", &src.master_key_file},
-                       {"--passphrase-file", &src.passphrase_file}};
+                       {"--passphrase-file", &src.passphrase_file},
+                       {"--keys", &src.family}};
     char msg[256], query[SAS_MAX_QUERY * 3];
     sas_key_t key;
     sas_error_t err;
@@ -349,6 +371,8 @@ static int cmd_mint(int argc, char **argv)
         return usage_error("mint", usage_mint, "%s", "--permissions and --expiry are required without --identifier");
     if (src.key_b64 != NULL && (src.vault_path != NULL || src.master_key_file != NULL || src.passphrase_file != NULL))
         return usage_error("mint", usage_mint, "%s", "--key and the vault options exclude each other");
+    if (check_family("mint", usage_mint, &src) != 0)
+        return GW_EXIT_USAGE;
     int kr = resolve_key(m.account, &src, &key, msg, sizeof(msg));
     if (kr == GW_EXIT_USAGE)
         return usage_error("mint", usage_mint, "%s", msg);
@@ -378,6 +402,8 @@ struct check_args {
     int verbose;
     const char *keys[MAX_KEYS];
     size_t nkeys;
+    struct key_source vault; /* verify without --key: the vault's keys; inspect: unused */
+    const char *config;      /* inspect -c: sasgw.yaml, for the account's mode */
 };
 
 /* The options verify and inspect share, and the sentences for their bad values. */
@@ -397,8 +423,12 @@ static int parse_check_args(const char *cmd, const char *usage, int argc, char *
                                                {"--key", NULL, GW_ARG_REPEATED},
                                                {"--client-ip", NULL, GW_ARG_VALUE},
                                                {"--verbose", NULL, GW_ARG_FLAG},
+                                               {"--vault", NULL, GW_ARG_VALUE},
+                                               {"--master-key-file", NULL, GW_ARG_VALUE},
+                                               {"--passphrase-file", NULL, GW_ARG_VALUE},
+                                               {"--keys", NULL, GW_ARG_VALUE},
                                                {NULL, NULL, GW_ARG_FLAG}};
-    static const gw_arg_t without_keys_table[] = {CHECK_OPTS, {NULL, NULL, GW_ARG_FLAG}}; /* inspect */
+    static const gw_arg_t without_keys_table[] = {CHECK_OPTS, {"--config", "-c", GW_ARG_VALUE}, {NULL, NULL, GW_ARG_FLAG}}; /* inspect */
     gw_args_t p;
     const char *value;
     memset(a, 0, sizeof(*a));
@@ -448,6 +478,21 @@ static int parse_check_args(const char *cmd, const char *usage, int argc, char *
         a->client_ip = value;
     }
     a->verbose = with_keys && gw_args_has(&p, "--verbose");
+    if (with_keys) {
+        a->vault.vault_path = gw_args_value(&p, "--vault");
+        a->vault.master_key_file = gw_args_value(&p, "--master-key-file");
+        a->vault.passphrase_file = gw_args_value(&p, "--passphrase-file");
+        a->vault.family = gw_args_value(&p, "--keys");
+        int vault_opts = a->vault.vault_path != NULL || a->vault.master_key_file != NULL || a->vault.passphrase_file != NULL ||
+                         a->vault.family != NULL;
+        if (a->nkeys != 0 && vault_opts)
+            return usage_error(cmd, usage, "%s", "--key and the vault options exclude each other");
+        a->vault.key_b64 = NULL;
+        if (check_family(cmd, usage, &a->vault) != 0)
+            return GW_EXIT_USAGE;
+    } else {
+        a->config = gw_args_value(&p, "--config");
+    }
     if (a->at == SAS_TIME_NONE)
         a->at = sas_time_now();
     return 0;
@@ -481,13 +526,31 @@ static int cmd_verify(int argc, char **argv)
         return rc == -2 ? GW_EXIT_OK : rc;
     if (split_url(a.url, &u) != 0)
         return usage_error("verify", usage_verify, "'%s' is not an http(s) URL", a.url);
-    if (a.nkeys == 0)
-        return usage_error("verify", usage_verify, "%s", "--key is required");
+    /* without --key: the active keys of the URL account's family, from the vault */
+    gw_cli_vault_key_t vkeys[MAX_KEYS];
+    size_t nvault = 0;
+    if (a.nkeys == 0 && a.vault.vault_path == NULL && a.vault.master_key_file == NULL && a.vault.passphrase_file == NULL &&
+        a.vault.family == NULL)
+        return usage_error("verify", usage_verify, "%s", "--key (or the vault: --vault, --keys ...) is required");
+    if (a.nkeys == 0) {
+        char account[64];
+        const char *seg = u.path + 1, *seg_end = memchr(seg, '/', u.path_len - 1);
+        size_t seg_len = seg_end != NULL ? (size_t)(seg_end - seg) : u.path_len - 1;
+        snprintf(account, sizeof(account), "%.*s", (int)(seg_len < 63 ? seg_len : 63), seg);
+        if (gw_vault_account_keys(a.vault.vault_path, a.vault.master_key_file, a.vault.passphrase_file, account, a.vault.family, vkeys,
+                                  MAX_KEYS, &nvault, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "sasgw sas verify: %s\n", msg);
+            return GW_EXIT_REFUSED;
+        }
+        for (size_t i = 0; i < nvault; i++)
+            a.keys[a.nkeys++] = vkeys[i].b64;
+    }
     for (size_t i = 0; i < a.nkeys; i++) {
         if (sas_key_init_base64(&keys[i], a.keys[i], strlen(a.keys[i])) != 0) {
             snprintf(msg, sizeof(msg), "--key is not a base64 account key");
             for (size_t j = 0; j < i; j++)
                 sas_key_dispose(&keys[j]);
+            sg_wipe(vkeys, sizeof(vkeys));
             return usage_error("verify", usage_verify, "%s", msg);
         }
         key_ptrs[i] = &keys[i];
@@ -522,7 +585,12 @@ static int cmd_verify(int argc, char **argv)
         json_object_set_new(out, "permissions", json_string(perms));
         add_time(out, "start", grant.start);
         add_time(out, "expiry", grant.expiry);
-        json_object_set_new(out, "key", json_integer((json_int_t)grant.key_index + 1));
+        if (nvault != 0) {
+            json_object_set_new(out, "key", json_string(vkeys[grant.key_index].slot));
+            json_object_set_new(out, "key_version", json_integer((json_int_t)vkeys[grant.key_index].version));
+        } else {
+            json_object_set_new(out, "key", json_integer((json_int_t)grant.key_index + 1));
+        }
         json_object_set_new(out, "operation", json_string(grant.op->name));
         rc = GW_EXIT_OK;
     } else {
@@ -542,6 +610,7 @@ static int cmd_verify(int argc, char **argv)
     json_decref(out);
     for (size_t i = 0; i < a.nkeys; i++)
         sas_key_dispose(&keys[i]);
+    sg_wipe(vkeys, sizeof(vkeys));
     return rc;
 }
 
@@ -576,6 +645,35 @@ static void problem(json_t *problems, sas_reason_t reason, const sas_error_t *er
     json_object_set_new(p, "reason", json_string(sas_reason_name(reason)));
     set_str(p, "message", err->message, strlen(err->message));
     json_array_append_new(problems, p);
+}
+
+/*
+ * inspect -c FILE: the mode sasgw.yaml gives the URL's account and the key
+ * family its tokens are checked with ("edge": edge1/edge2 for resign, else
+ * "storage": key1/key2). Returns 0, or -1 when the file does not load (said
+ * on stderr). An account the file does not list is a problem, not an error.
+ */
+static int add_key_family(json_t *out, const char *path, const sas_resource_t *res, json_t *problems)
+{
+    char err[512];
+    gw_config_t *conf = gw_config_load(path, err, sizeof(err));
+    if (conf == NULL) {
+        fprintf(stderr, "sasgw sas inspect: %s\n", err);
+        return -1;
+    }
+    const gw_account_config_t *ac = gw_config_find_account(conf, res->account.base, res->account.len);
+    if (ac == NULL) {
+        json_array_append_new(problems, json_pack("{s:s,s:s}", "reason", "unknown_account", "message",
+                                                  "the configuration serves no account of that name"));
+    } else {
+        json_object_set_new(out, "mode", json_string(gw_account_mode_name(ac->mode)));
+        json_object_set_new(out, "keys", json_string(ac->mode == GW_ACCOUNT_RESIGN ? "edge" : "storage"));
+        if (ac->mode == GW_ACCOUNT_RESIGN)
+            json_object_set_new(out, "upstream_account",
+                                json_string(ac->upstream_account != NULL ? ac->upstream_account : ac->name));
+    }
+    gw_config_free(conf);
+    return 0;
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -623,6 +721,12 @@ static int cmd_inspect(int argc, char **argv)
             static char sts[SAS_MAX_STS];
             located = 1;
             add_resource(out, &res);
+            if (a.config != NULL && add_key_family(out, a.config, &res, problems) != 0) {
+                json_decref(out);
+                json_decref(problems);
+                json_decref(notes);
+                return GW_EXIT_REFUSED;
+            }
             if ((r = sas_check_resource(&tok, &res, &err)) != SAS_OK)
                 problem(problems, r, &err);
             long n = sas_string_to_sign(&tok, &res, sts, sizeof(sts));

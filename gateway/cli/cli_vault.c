@@ -1291,13 +1291,15 @@ int gw_cli_restore(int argc, char **argv)
 
 /* ---------------------------------------------------------------- for sas mint */
 
-int gw_vault_signing_key(const char *vault_path, const char *master_key_file, const char *passphrase_file, const char *account,
-                         char *b64_out, size_t cap, char *err, size_t errlen)
+int gw_vault_account_keys(const char *vault_path, const char *master_key_file, const char *passphrase_file, const char *account,
+                          const char *family, gw_cli_vault_key_t *out, size_t cap, size_t *n, char *err, size_t errlen)
 {
     vault_keysource_t ks;
     vault_signing_key_t *keys = NULL;
-    size_t n = 0;
-    int rc = -1;
+    vault_account_info_t *list = NULL;
+    size_t nkeys = 0, nlist = 0;
+    int rc = -1, found = 0;
+    *n = 0;
     if (vault_keysource_resolve(&ks, master_key_file, passphrase_file, err, errlen) != 0)
         return -1;
     const char *audit = getenv("SASGW_AUDIT_LOG");
@@ -1306,18 +1308,34 @@ int gw_vault_signing_key(const char *vault_path, const char *master_key_file, co
     vault_keysource_wipe(&ks);
     if (v == NULL)
         return -1;
-    int found = vault_account_key_read(v, &cli_actor, account, &keys, &n, err, errlen);
+    /* the family: as asked, else the one the account's mode uses */
+    vault_key_family_t fam = VAULT_KEYS_STORAGE;
+    if (family != NULL) {
+        fam = strcmp(family, "edge") == 0 ? VAULT_KEYS_EDGE : VAULT_KEYS_STORAGE;
+    } else if (vault_account_list(v, &list, &nlist, err, errlen) == 0) {
+        for (size_t i = 0; i < nlist; i++)
+            if (strcmp(list[i].name, account) == 0 && list[i].mode == VAULT_MODE_RESIGN)
+                fam = VAULT_KEYS_EDGE;
+        vault_account_list_free(list, nlist);
+    } else {
+        vault_close(v);
+        return -1;
+    }
+    found = vault_account_key_read_of(v, &cli_actor, account, fam, &keys, &nkeys, err, errlen);
     vault_close(v);
     if (found == 0)
         snprintf(err, errlen, "there is no account named '%s' in the vault", account);
-    else if (found == 1 && n == 0)
-        snprintf(err, errlen, "account '%s' has no active key", account);
-    else if (found == 1 && cap < SG_B64_ENCODED_LEN(keys[0].key_len) + 1)
-        snprintf(err, errlen, "the key buffer is too small");
+    else if (found == 1 && nkeys == 0)
+        snprintf(err, errlen, "account '%s' has no active %s key", account, fam == VAULT_KEYS_EDGE ? "edge" : "storage");
     else if (found == 1) {
-        sg_b64_encode(keys[0].key, keys[0].key_len, b64_out);
+        for (size_t i = 0; i < nkeys && *n < cap; i++) {
+            sg_b64_encode(keys[i].key, keys[i].key_len, out[*n].b64);
+            out[*n].slot = vault_slot_name(keys[i].slot);
+            out[*n].version = keys[i].version;
+            (*n)++;
+        }
         rc = 0;
     }
-    vault_signing_keys_free(keys, n);
+    vault_signing_keys_free(keys, nkeys);
     return rc;
 }
