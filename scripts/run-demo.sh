@@ -5,7 +5,10 @@
 #   sasgw    `sasgw serve -c conf/sasgw.yaml`: issuer 127.0.0.1:8080, proxy 127.0.0.1:8000
 # On first start it initialises var/: a master key (var/master.key, mode 0600)
 # and the vault (var/vault.db) holding account devstoreaccount1 with Azurite's
-# well-known key, in passthrough mode to Azurite. Ctrl-C (or SIGTERM) stops
+# well-known key, in passthrough mode to Azurite, and account media in resign
+# mode over the same storage account (upstream_account devstoreaccount1 in
+# conf/sasgw.yaml): its edge keys, generated then, sign its tokens, which
+# Azurite itself refuses. A vault from before media existed gets it added. Ctrl-C (or SIGTERM) stops
 # everything. Each phase is one function; main() at the bottom runs them.
 #
 # Environment (for tests and for a second demo beside the first; both unset by
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${SASGW_BINARY:-build/gateway/sasgw}
 ACCOUNT=devstoreaccount1
+MEDIA=media
 # Azurite's well-known development key (public; never a real account's).
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 VAR=${SASGW_DEMO_VAR:-var}
@@ -82,6 +86,12 @@ demo_init_vault() {
         "$BIN" account add "$ACCOUNT" --key1 "$KEY" --backend "http://127.0.0.1:$AZURITE_PORT" --mode passthrough "${VAULT_OPTS[@]}"
         echo "== created $VAULT with account $ACCOUNT (Azurite's well-known key, passthrough)"
     fi
+    local accounts
+    accounts=$("$BIN" account list --json "${VAULT_OPTS[@]}")
+    if ! grep -q "\"name\": \"$MEDIA\"" <<<"$accounts"; then
+        "$BIN" account add "$MEDIA" --key1 "$KEY" --backend "http://127.0.0.1:$AZURITE_PORT" --mode resign "${VAULT_OPTS[@]}"
+        echo "== added account $MEDIA to $VAULT (resign over $ACCOUNT; its edge keys edge1/edge2 are new and only sasgw knows them)"
+    fi
 }
 
 # Redis and Azurite, each in its own process group, stopped by the EXIT trap
@@ -121,6 +131,12 @@ demo_banner() {
    Then, with URL set to the "url" it returns (the proxy checks the token and forwards to Azurite):
      curl -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary 'hello' "\$URL"
      curl "\$URL"
+
+   Account $MEDIA (resign mode over $ACCOUNT): its tokens are signed with edge keys Azurite never sees, so
+   the proxy is the only door (a revoked token is refused everywhere). Mint one the same way:
+     curl -u demo-app:demo-secret -d '{"account":"$MEDIA","container":"demo","blob":"hello.txt","permissions":"rw","expires_in":600}' http://127.0.0.1:$ISSUER_PORT/v1/sas
+   "key" says edge1; its "url" works through the proxy, while the same token straight at Azurite is refused:
+     curl -s -o /dev/null -w '%{http_code}\\n' "$AZURITE_URL/demo/hello.txt?\${URL#*\?}"    # 403
    After editing conf/policy.yaml: kill -HUP \$(pgrep -f 'sasgw serve -c $CONFIG')   ($VAR/sasgw.log says how it went)
 EOF
 }
