@@ -291,9 +291,33 @@ static int is_name_byte(int c)
     return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/*
+ * How many raw bytes of value[at..len) to decode next, at most max: the cut
+ * never splits a %XX nor a UTF-8 sequence (it lands before an ASCII byte or a
+ * %XX that is not a continuation byte), so each piece decodes and validates on
+ * its own. 0 when no such cut exists (only in invalid UTF-8).
+ */
+static size_t chunk_len(const char *v, size_t len, size_t at, size_t max)
+{
+    if (len - at <= max)
+        return len - at;
+    for (size_t e = at + max; e > at; e--) {
+        if (v[e - 1] == '%' || (e - at >= 2 && v[e - 2] == '%'))
+            continue;
+        if (v[e] == '%') {
+            int b = sg_hexval((unsigned char)v[e + 1]) << 4 | sg_hexval((unsigned char)v[e + 2]);
+            if (b >= 0x80 && b < 0xc0)
+                continue;
+        }
+        return e - at;
+    }
+    return 0;
+}
+
+#define CHUNK 96
+
 /* Checks every parameter (and that it decodes); counts them. */
-static sas_reason_t check_query(const char *query, size_t len, size_t *count, char *scratch, size_t scratch_cap,
-                                sas_error_t *err)
+static sas_reason_t check_query(const char *query, size_t len, size_t *count, sas_error_t *err)
 {
     sg_query_iter_t it;
     const char *name, *value;
@@ -318,17 +342,18 @@ static sas_reason_t check_query(const char *query, size_t len, size_t *count, ch
             if (!is_value_byte((unsigned char)value[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s holds a raw 0x%02x",
                                  sas__quote(q, sizeof(q), name, nlen), (unsigned char)value[i]);
-        /* decoding needs at most vlen bytes; the caller's output buffer serves as scratch */
-        if (vlen > scratch_cap)
-            return sas__fail(err, SAS_R_BUFFER_TOO_SMALL, "the string to sign does not fit");
-        unsigned holds = 0;
-        long d = sg_pct_decode(scratch, value, vlen, 0, &holds);
-        if (d < 0)
-            return sas__fail(err, SAS_R_MALFORMED_QUERY, "bad percent-encoding in query parameter %s",
-                             sas__quote(q, sizeof(q), name, nlen));
-        if ((holds & SG_PCT_HELD_CONTROL) || ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(scratch, (size_t)d)))
-            return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s decodes to a control byte or invalid UTF-8",
-                             sas__quote(q, sizeof(q), name, nlen));
+        /* decode piece by piece: no control byte, valid UTF-8 */
+        for (size_t at = 0, step; at < vlen; at += step) {
+            char chunk[CHUNK];
+            unsigned holds = 0;
+            long d;
+            if ((step = chunk_len(value, vlen, at, sizeof(chunk))) == 0 ||
+                (d = sg_pct_decode(chunk, value + at, step, 0, &holds)) < 0 || (holds & SG_PCT_HELD_CONTROL) ||
+                ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(chunk, (size_t)d)))
+                return sas__fail(err, SAS_R_MALFORMED_QUERY,
+                                 "query parameter %s: bad percent-encoding, a control byte or invalid UTF-8",
+                                 sas__quote(q, sizeof(q), name, nlen));
+        }
         /* a name given twice, in any case */
         sg_query_iter_t it2;
         const char *n2, *v2;
@@ -390,7 +415,7 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         if (!((account[i] >= 'a' && account[i] <= 'z') || (account[i] >= '0' && account[i] <= '9')))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
     if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
-        (r = check_query(req->query, req->query_len, &nparams, out, cap - 1, err)) != SAS_OK) {
+        (r = check_query(req->query, req->query_len, &nparams, err)) != SAS_OK) {
         out[0] = '\0';
         return r;
     }
@@ -457,11 +482,12 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         putc1(&o, '\n');
         put_lower(&o, bname, bname_len);
         putc1(&o, ':');
-        /* decode in place at the end of the output (decoded is never longer) */
-        if (!o.full && bvalue_len <= o.cap - o.len)
-            o.len += (size_t)sg_pct_decode(o.p + o.len, bvalue, bvalue_len, 0, NULL);
-        else
-            o.full = 1;
+        /* decode piece by piece, as checked above */
+        for (size_t at = 0, n; at < bvalue_len; at += n) {
+            char chunk[CHUNK];
+            n = chunk_len(bvalue, bvalue_len, at, sizeof(chunk));
+            put(&o, chunk, (size_t)sg_pct_decode(chunk, bvalue + at, n, 0, NULL));
+        }
         lname = bname, lname_len = bname_len;
     }
 
