@@ -33,8 +33,8 @@ enum {
     H__COUNT
 };
 static const char *const std_names[H__COUNT] = {
-    "content-encoding", "content-language", "content-length", "content-md5",         "content-type", "date",
-    "if-modified-since", "if-match",        "if-none-match",  "if-unmodified-since", "range",
+    "content-encoding",  "content-language", "content-length", "content-md5",         "content-type", "date",
+    "if-modified-since", "if-match",         "if-none-match",  "if-unmodified-since", "range",
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -531,8 +531,8 @@ size_t sas_sk_authorization(const sas_sk_request_t *req, const char *account, si
     return need;
 }
 
-int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys,
-                  size_t nkeys, const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap)
+int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys, size_t nkeys,
+                  const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap)
 {
     uint8_t want[SAS_SIG_LEN + 2], mac[SAS_SIG_LEN];
     size_t n, wlen = 0;
@@ -543,8 +543,7 @@ int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t accou
         memcmp(authorization, "SharedKey ", 10) != 0 || memcmp(authorization + 10, account, account_len) != 0 ||
         authorization[10 + account_len] != ':')
         return 0;
-    if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 ||
-        wlen != SAS_SIG_LEN)
+    if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 || wlen != SAS_SIG_LEN)
         return 0;
     if ((n = sas_sk_string_to_sign(req, account, account_len, sts_buf, sts_cap)) == 0)
         return 0;

@@ -225,9 +225,9 @@ static void sdk_vectors_match(void **state)
 
 static int is_signed_name(const sas_sk_header_t *h)
 {
-    static const char *const std[] = {"content-encoding", "content-language", "content-length", "content-md5",
-                                      "content-type", "date", "if-modified-since", "if-match", "if-none-match",
-                                      "if-unmodified-since", "range"};
+    static const char *const std[] = {
+        "content-encoding",  "content-language", "content-length", "content-md5",         "content-type", "date",
+        "if-modified-since", "if-match",         "if-none-match",  "if-unmodified-since", "range"};
     if (h->name_len >= 5 && strncasecmp(h->name, "x-ms-", 5) == 0)
         return 1;
     for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++)
@@ -405,7 +405,14 @@ static void refusals(void **state)
     assert_true(sts_of("GET", "/a/b", "", twice_unsigned, 3) > 0);
 
     /* values and names */
-    const char *bad_values[] = {"a\rb", "a\nb", "a\tb", "a\x01" "b", "a\x7f", "caf\xc3\xa9", "\xff"};
+    const char *bad_values[] = {"a\rb",
+                                "a\nb",
+                                "a\tb",
+                                "a\x01"
+                                "b",
+                                "a\x7f",
+                                "caf\xc3\xa9",
+                                "\xff"};
     for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
         sas_sk_header_t h[2] = {H("x-ms-meta-v", bad_values[i]), H("Content-Type", "text/plain")};
         assert_int_equal(sts_of("PUT", "/a/b", "", h, 2), 0);
@@ -444,10 +451,10 @@ static void refusals(void **state)
         assert_int_equal(sts_of(bad_methods[i], "/a/b", "", base, 2), 0);
 
     /* paths */
-    const char *bad_paths[] = {"",         "a/b",     "/a b",     "/a#b",        "/a?b",      "/a\\b",     "/a\"b",
-                               "/a<b",     "/a>b",    "/a`b",     "/a{b",        "/a}b",      "/a\x01",    "/caf\xc3\xa9",
-                               "/a%",      "/a%4",    "/a%zz",    "/a%4g",       "/.",        "/..",       "/a/./b",
-                               "/a/../b",  "/a/..",   "/a/%2e",   "/a/%2E%2e/b", "/a/.%2E",   "/a/%2e./b", "/a\x7f"};
+    const char *bad_paths[] = {"",        "a/b",   "/a b",   "/a#b",        "/a?b",    "/a\\b",     "/a\"b",
+                               "/a<b",    "/a>b",  "/a`b",   "/a{b",        "/a}b",    "/a\x01",    "/caf\xc3\xa9",
+                               "/a%",     "/a%4",  "/a%zz",  "/a%4g",       "/.",      "/..",       "/a/./b",
+                               "/a/../b", "/a/..", "/a/%2e", "/a/%2E%2e/b", "/a/.%2E", "/a/%2e./b", "/a\x7f"};
     for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
         if (sts_of("GET", bad_paths[i], "", base, 2) != 0)
             fail_msg("path \"%s\" accepted", bad_paths[i]);
@@ -459,10 +466,19 @@ static void refusals(void **state)
     assert_int_equal(sas_sk_string_to_sign(&nopath, "devstoreaccount1", 16, sts, sizeof(sts)), 0);
 
     /* queries (the vectors hold the SDK's view of most of these) */
-    const char *bad_queries[] = {"a",        "a=",    "=a",         "a=1&&b=2", "&a=1", "a=1&A=2",  "a=b+c",  "a=b=c",
-                                 "a%41=1",   "a b=1", "a=%",        "a=%0A",    "a=%00", "a=%7F",   "a=%C3",  "a=%ED%A0%80",
-                                 "a=\"",     "a=#",   "a=<",        "a= ",      "a=\xc3\xa9", "a=[", "a=|", "a=^",
-                                 "a=1&b&c=2", "comp=list&comp=list"};
+    const char *bad_queries[] = {"a",          "a=",
+                                 "=a",         "a=1&&b=2",
+                                 "&a=1",       "a=1&A=2",
+                                 "a=b+c",      "a=b=c",
+                                 "a%41=1",     "a b=1",
+                                 "a=%",        "a=%0A",
+                                 "a=%00",      "a=%7F",
+                                 "a=%C3",      "a=%ED%A0%80",
+                                 "a=\"",       "a=#",
+                                 "a=<",        "a= ",
+                                 "a=\xc3\xa9", "a=[",
+                                 "a=|",        "a=^",
+                                 "a=1&b&c=2",  "comp=list&comp=list"};
     for (size_t i = 0; i < sizeof(bad_queries) / sizeof(bad_queries[0]); i++)
         if (sts_of("GET", "/a/b", bad_queries[i], base, 2) != 0)
             fail_msg("query \"%s\" accepted", bad_queries[i]);
@@ -472,10 +488,13 @@ static void refusals(void **state)
     /* long values decode in pieces: a cut never splits a %XX or a UTF-8 sequence */
     static char lq[4096], want[2048];
     for (int pad = 90; pad < 100; pad++) {
-        snprintf(lq, sizeof(lq), "v=%.*s%s", pad, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        snprintf(lq, sizeof(lq), "v=%.*s%s", pad,
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                  "%E2%82%AC%F0%9F%98%80%C3%A9%41");
-        snprintf(want, sizeof(want), "\nv:%.*s\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9" "A", pad,
-                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        snprintf(want, sizeof(want),
+                 "\nv:%.*s\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9"
+                 "A",
+                 pad, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         assert_true(sts_of("GET", "/a", lq, base, 2) > 0);
         assert_non_null(strstr(sts, want));
         strcat(lq, "%C3"); /* a truncated sequence at the end */
@@ -493,7 +512,8 @@ static void refusals(void **state)
 
     /* account */
     sas_sk_request_t r = {"GET", 3, "/a", 2, "", 0, base, 2};
-    const char *bad_accounts[] = {"", "Dev", "dev-store", "dev store", "a123456789012345678901234567890123456789012345678901234567890123"};
+    const char *bad_accounts[] = {"", "Dev", "dev-store", "dev store",
+                                  "a123456789012345678901234567890123456789012345678901234567890123"};
     for (size_t i = 0; i < sizeof(bad_accounts) / sizeof(bad_accounts[0]); i++)
         assert_int_equal(sas_sk_string_to_sign(&r, bad_accounts[i], strlen(bad_accounts[i]), sts, sizeof(sts)), 0);
     assert_int_equal(sas_sk_string_to_sign(&r, NULL, 0, sts, sizeof(sts)), 0);
@@ -720,9 +740,8 @@ static void never_allocates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sdk_vectors_match),     cmocka_unit_test(every_mutation_refused),
-        cmocka_unit_test(refusals),              cmocka_unit_test(authorization_forms),
-        cmocka_unit_test(buffer_bounds),         cmocka_unit_test(header_order_is_total),
+        cmocka_unit_test(sdk_vectors_match),   cmocka_unit_test(every_mutation_refused), cmocka_unit_test(refusals),
+        cmocka_unit_test(authorization_forms), cmocka_unit_test(buffer_bounds),          cmocka_unit_test(header_order_is_total),
         cmocka_unit_test(never_allocates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
