@@ -213,6 +213,15 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
                 if (!is_tchar((unsigned char)h->name[c]))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header name %s is not a token",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
+            /* metadata names are C# identifiers (Azure refuses others); with '-' or '\'' Azurite would sort them otherwise */
+            if (h->name_len >= 10 && eq_nocase(h->name, 10, "x-ms-meta-", 10)) {
+                int ok = h->name_len > 10 && !(h->name[10] >= '0' && h->name[10] <= '9');
+                for (size_t c = 10; ok && c < h->name_len; c++)
+                    ok = is_alnum((unsigned char)h->name[c]) || h->name[c] == '_';
+                if (!ok)
+                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "metadata name %s is not an identifier",
+                                     sas__quote(q, sizeof(q), h->name, h->name_len));
+            }
             for (size_t j = 0; j < i; j++)
                 if (eq_nocase(h->name, h->name_len, req->headers[j].name, req->headers[j].name_len))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice",
