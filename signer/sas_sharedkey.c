@@ -48,6 +48,8 @@ typedef struct st_sk_out_t {
 
 static void put(sk_out_t *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (o->full || n > o->cap - o->len) {
         o->full = 1;
         return;
@@ -548,9 +550,9 @@ int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t accou
     int ok = 0;
 
     /* "SharedKey " account ":" signature, exactly */
-    if (authorization == NULL || account == NULL || keys == NULL || auth_len != 10 + account_len + 1 + SAS_SIG_B64_LEN ||
-        memcmp(authorization, "SharedKey ", 10) != 0 || memcmp(authorization + 10, account, account_len) != 0 ||
-        authorization[10 + account_len] != ':')
+    if (authorization == NULL || account == NULL || keys == NULL || account_len > SAS_SK_ACCOUNT_MAX ||
+        auth_len != 10 + account_len + 1 + SAS_SIG_B64_LEN || memcmp(authorization, "SharedKey ", 10) != 0 ||
+        memcmp(authorization + 10, account, account_len) != 0 || authorization[10 + account_len] != ':')
         return 0;
     if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 || wlen != SAS_SIG_LEN)
         return 0;
