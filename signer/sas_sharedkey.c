@@ -33,8 +33,8 @@ enum {
     H__COUNT
 };
 static const char *const std_names[H__COUNT] = {
-    "content-encoding", "content-language", "content-length", "content-md5",         "content-type", "date",
-    "if-modified-since", "if-match",        "if-none-match",  "if-unmodified-since", "range",
+    "content-encoding",  "content-language", "content-length", "content-md5",         "content-type", "date",
+    "if-modified-since", "if-match",         "if-none-match",  "if-unmodified-since", "range",
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -48,6 +48,8 @@ typedef struct st_sk_out_t {
 
 static void put(sk_out_t *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (o->full || n > o->cap - o->len) {
         o->full = 1;
         return;
@@ -213,6 +215,15 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
                 if (!is_tchar((unsigned char)h->name[c]))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header name %s is not a token",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
+            /* metadata names are C# identifiers (Azure refuses others); with '-' or '\'' Azurite would sort them otherwise */
+            if (h->name_len >= 10 && eq_nocase(h->name, 10, "x-ms-meta-", 10)) {
+                int ok = h->name_len > 10 && !(h->name[10] >= '0' && h->name[10] <= '9');
+                for (size_t c = 10; ok && c < h->name_len; c++)
+                    ok = is_alnum((unsigned char)h->name[c]) || h->name[c] == '_';
+                if (!ok)
+                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "metadata name %s is not an identifier",
+                                     sas__quote(q, sizeof(q), h->name, h->name_len));
+            }
             for (size_t j = 0; j < i; j++)
                 if (eq_nocase(h->name, h->name_len, req->headers[j].name, req->headers[j].name_len))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice",
@@ -291,9 +302,33 @@ static int is_name_byte(int c)
     return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/*
+ * How many raw bytes of value[at..len) to decode next, at most max: the cut
+ * never splits a %XX nor a UTF-8 sequence (it lands before an ASCII byte or a
+ * %XX that is not a continuation byte), so each piece decodes and validates on
+ * its own. 0 when no such cut exists (only in invalid UTF-8).
+ */
+static size_t chunk_len(const char *v, size_t len, size_t at, size_t max)
+{
+    if (len - at <= max)
+        return len - at;
+    for (size_t e = at + max; e > at; e--) {
+        if (v[e - 1] == '%' || (e - at >= 2 && v[e - 2] == '%'))
+            continue;
+        if (v[e] == '%') {
+            int b = sg_hexval((unsigned char)v[e + 1]) << 4 | sg_hexval((unsigned char)v[e + 2]);
+            if (b >= 0x80 && b < 0xc0)
+                continue;
+        }
+        return e - at;
+    }
+    return 0;
+}
+
+#define CHUNK 96
+
 /* Checks every parameter (and that it decodes); counts them. */
-static sas_reason_t check_query(const char *query, size_t len, size_t *count, char *scratch, size_t scratch_cap,
-                                sas_error_t *err)
+static sas_reason_t check_query(const char *query, size_t len, size_t *count, sas_error_t *err)
 {
     sg_query_iter_t it;
     const char *name, *value;
@@ -318,17 +353,18 @@ static sas_reason_t check_query(const char *query, size_t len, size_t *count, ch
             if (!is_value_byte((unsigned char)value[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s holds a raw 0x%02x",
                                  sas__quote(q, sizeof(q), name, nlen), (unsigned char)value[i]);
-        /* decoding needs at most vlen bytes; the caller's output buffer serves as scratch */
-        if (vlen > scratch_cap)
-            return sas__fail(err, SAS_R_BUFFER_TOO_SMALL, "the string to sign does not fit");
-        unsigned holds = 0;
-        long d = sg_pct_decode(scratch, value, vlen, 0, &holds);
-        if (d < 0)
-            return sas__fail(err, SAS_R_MALFORMED_QUERY, "bad percent-encoding in query parameter %s",
-                             sas__quote(q, sizeof(q), name, nlen));
-        if ((holds & SG_PCT_HELD_CONTROL) || ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(scratch, (size_t)d)))
-            return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s decodes to a control byte or invalid UTF-8",
-                             sas__quote(q, sizeof(q), name, nlen));
+        /* decode piece by piece: no control byte, valid UTF-8 */
+        for (size_t at = 0, step; at < vlen; at += step) {
+            char chunk[CHUNK];
+            unsigned holds = 0;
+            long d;
+            if ((step = chunk_len(value, vlen, at, sizeof(chunk))) == 0 ||
+                (d = sg_pct_decode(chunk, value + at, step, 0, &holds)) < 0 || (holds & SG_PCT_HELD_CONTROL) ||
+                ((holds & SG_PCT_HELD_NON_ASCII) && !sas__utf8_valid(chunk, (size_t)d)))
+                return sas__fail(err, SAS_R_MALFORMED_QUERY,
+                                 "query parameter %s: bad percent-encoding, a control byte or invalid UTF-8",
+                                 sas__quote(q, sizeof(q), name, nlen));
+        }
         /* a name given twice, in any case */
         sg_query_iter_t it2;
         const char *n2, *v2;
@@ -390,7 +426,7 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         if (!((account[i] >= 'a' && account[i] <= 'z') || (account[i] >= '0' && account[i] <= '9')))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
     if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
-        (r = check_query(req->query, req->query_len, &nparams, out, cap - 1, err)) != SAS_OK) {
+        (r = check_query(req->query, req->query_len, &nparams, err)) != SAS_OK) {
         out[0] = '\0';
         return r;
     }
@@ -457,11 +493,12 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         putc1(&o, '\n');
         put_lower(&o, bname, bname_len);
         putc1(&o, ':');
-        /* decode in place at the end of the output (decoded is never longer) */
-        if (!o.full && bvalue_len <= o.cap - o.len)
-            o.len += (size_t)sg_pct_decode(o.p + o.len, bvalue, bvalue_len, 0, NULL);
-        else
-            o.full = 1;
+        /* decode piece by piece, as checked above */
+        for (size_t at = 0, n; at < bvalue_len; at += n) {
+            char chunk[CHUNK];
+            n = chunk_len(bvalue, bvalue_len, at, sizeof(chunk));
+            put(&o, chunk, (size_t)sg_pct_decode(chunk, bvalue + at, n, 0, NULL));
+        }
         lname = bname, lname_len = bname_len;
     }
 
@@ -505,20 +542,19 @@ size_t sas_sk_authorization(const sas_sk_request_t *req, const char *account, si
     return need;
 }
 
-int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys,
-                  size_t nkeys, const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap)
+int sas_sk_verify(const sas_sk_request_t *req, const char *account, size_t account_len, const sas_key_t *const *keys, size_t nkeys,
+                  const char *authorization, size_t auth_len, char *sts_buf, size_t sts_cap)
 {
     uint8_t want[SAS_SIG_LEN + 2], mac[SAS_SIG_LEN];
     size_t n, wlen = 0;
     int ok = 0;
 
     /* "SharedKey " account ":" signature, exactly */
-    if (authorization == NULL || account == NULL || keys == NULL || auth_len != 10 + account_len + 1 + SAS_SIG_B64_LEN ||
-        memcmp(authorization, "SharedKey ", 10) != 0 || memcmp(authorization + 10, account, account_len) != 0 ||
-        authorization[10 + account_len] != ':')
+    if (authorization == NULL || account == NULL || keys == NULL || account_len > SAS_SK_ACCOUNT_MAX ||
+        auth_len != 10 + account_len + 1 + SAS_SIG_B64_LEN || memcmp(authorization, "SharedKey ", 10) != 0 ||
+        memcmp(authorization + 10, account, account_len) != 0 || authorization[10 + account_len] != ':')
         return 0;
-    if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 ||
-        wlen != SAS_SIG_LEN)
+    if (sg_b64_decode(authorization + 11 + account_len, SAS_SIG_B64_LEN, want, sizeof(want), &wlen) != 0 || wlen != SAS_SIG_LEN)
         return 0;
     if ((n = sas_sk_string_to_sign(req, account, account_len, sts_buf, sts_cap)) == 0)
         return 0;

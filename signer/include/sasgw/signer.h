@@ -585,7 +585,7 @@ sas_reason_t sas_mint(const sas_mint_t *m, const sas_key_t *key, char *query, si
  *   leading and trailing SP/HTAB trimmed and nothing else changed (internal runs
  *   of spaces are kept, as every SDK and Azurite do), sorted with the SDK's
  *   culture-aware comparator (SharedKeyComparator: '-' and '\'' weigh only at
- *   the last level, so x-ms-meta-ab sorts before x-ms-meta-a-b) - not strcmp;
+ *   the last level, so x-ms-ab sorts before x-ms-a-b) - not strcmp;
  * - CanonicalizedResource: "/" account path, the path exactly as sent (still
  *   percent-encoded; a path-style emulator URL yields
  *   /devstoreaccount1/devstoreaccount1/container/blob), then for each query
@@ -611,7 +611,9 @@ sas_reason_t sas_mint(const sas_mint_t *m, const sas_key_t *key, char *query, si
  *   documentation joins all of them);
  * - headers: a signed header (the eleven above or any x-ms-*) given twice in
  *   any case, a value holding a byte outside 0x20-0x7e after trimming (CR, LF,
- *   HTAB, NUL, obs-text, UTF-8), an x-ms-* name that is not an HTTP token,
+ *   HTAB, NUL, obs-text, UTF-8), an x-ms-* name that is not an HTTP token, an
+ *   x-ms-meta-* name that is not a C# identifier [A-Za-z_][A-Za-z0-9_]* (Azure
+ *   refuses those, and Azurite sorts names with '-' or '\'' differently),
  *   Content-Length not canonical decimal ("007", "+1", ""), an x-ms-version
  *   before 2015-02-21 (another Content-Length rule). Other headers are not
  *   signed and not examined;
