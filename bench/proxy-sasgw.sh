@@ -1,9 +1,12 @@
-# bench/proxy-sasgw.sh - target (d) of bench/proxy.sh, sourced by it: sasgw's
-# validating proxy in origin mode in front of the nginx origin, with $REVOKED
-# random ids in the revocation list. Uses what proxy.sh defines ($work,
-# $SASGW, $KEY, free_port, wait_port, $P_SASGW, $P_REDIS, $P_ISSUER,
-# $P_ORIGIN, $OBJ, $REVOKED, $WORKERS, lib-stack.sh). Defines URL_D, SASGW_PID and
-# sasgw_rss_with_million().
+# bench/proxy-sasgw.sh - targets (d), (e) and (f) of bench/proxy.sh, sourced by
+# it: sasgw's validating proxy in origin mode in front of the nginx origin
+# (devstoreaccount1), in resign mode in front of the same nginx (media) and in
+# resign mode in front of bench/sharedkey_origin (mediask; both resign
+# accounts sign upstream as devstoreaccount1 with the bench key), with
+# $REVOKED random ids in the revocation list. Uses what proxy.sh defines
+# ($work, $SASGW, $SKORIGIN, $KEY, free_port, wait_port, $P_SASGW, $P_REDIS,
+# $P_ISSUER, $P_ORIGIN, $P_SKORIGIN, $OBJ, $REVOKED, $WORKERS, lib-stack.sh).
+# Defines URL_D, URL_E, URL_F, SASGW_PID and sasgw_rss_with_million().
 
 # Writes RESP "ZADD sasgw:revoked <expiry> <id>" commands for N random token ids on stdout.
 revoked_ids_resp() {
@@ -29,6 +32,12 @@ cp conf/policy.yaml conf/demo-jwks.json conf/demo-jwt-private.pem conf/demo-jwt-
 vault_opts=(--vault "$work/var/vault.db" --master-key-file "$work/var/master.key" --audit-log "$work/var/audit.log")
 "$SASGW" vault init "${vault_opts[@]}" >/dev/null
 "$SASGW" account add devstoreaccount1 --key1 "$KEY" --backend "http://127.0.0.1:$P_ORIGIN" --mode origin "${vault_opts[@]}" >/dev/null
+# resign: edge keys generated, key1 = the bench key, which the Shared Key origin checks
+"$SASGW" account add media --key1 "$KEY" --backend "http://127.0.0.1:$P_ORIGIN" --mode resign "${vault_opts[@]}" >/dev/null
+"$SASGW" account add mediask --key1 "$KEY" --backend "http://127.0.0.1:$P_SKORIGIN" --mode resign "${vault_opts[@]}" >/dev/null
+stack_spawn sharedkey_origin "$work/sharedkey_origin.log" "$SKORIGIN" --port "$P_SKORIGIN" --account devstoreaccount1 --size 1024 \
+    --threads "$WORKERS" --key "$KEY"
+wait_port "$P_SKORIGIN"
 
 cat >"$work/sasgw.yaml" <<YAML
 vault:
@@ -45,6 +54,9 @@ proxy:
     - address: 127.0.0.1
       port: $P_SASGW
   public_base_url: http://127.0.0.1:$P_SASGW
+accounts:
+  media: { mode: resign, backend: "http://127.0.0.1:$P_ORIGIN", upstream_account: devstoreaccount1 }
+  mediask: { mode: resign, backend: "http://127.0.0.1:$P_SKORIGIN", upstream_account: devstoreaccount1 }
 redis:
   host: 127.0.0.1
   port: $P_REDIS
@@ -70,6 +82,15 @@ sas=$("$SASGW" sas mint --account devstoreaccount1 --key "$KEY" --container benc
     --expiry "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)")
 URL_D="http://127.0.0.1:$P_SASGW$OBJ?$sas"
 curl -fsS -o /dev/null "$URL_D" || { echo "bench/proxy-sasgw.sh: sasgw refused its own SAS" >&2; tail -5 "$work/sasgw.log" >&2; exit 1; }
+# resign: tokens signed with the accounts' edge keys, from the vault
+for acct in media mediask; do
+    sas=$(SASGW_AUDIT_LOG="$work/var/audit.log" "$SASGW" sas mint --account "$acct" --container bench --blob obj.bin \
+        --permissions r --expiry "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" --vault "$work/var/vault.db" \
+        --master-key-file "$work/var/master.key" 2>/dev/null)
+    url="http://127.0.0.1:$P_SASGW/$acct/bench/obj.bin?$sas"
+    curl -fsS -o /dev/null "$url" || { echo "bench/proxy-sasgw.sh: resign account $acct refused or failed upstream" >&2; exit 1; }
+    if [ "$acct" = media ]; then URL_E=$url; else URL_F=$url; fi
+done
 
 # Loads ids up to 1,000,000 in all, makes the proxy reload the whole list (its
 # subscriber connection is killed, it reconnects and reloads), and prints

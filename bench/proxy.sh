@@ -8,8 +8,13 @@
 #   (c) nginx secure_link (MD5) validating, then proxying to that nginx
 #   (d) sasgw's proxy, origin mode, validating a SAS and checking revocation
 #       with REVOKED (default 100,000) revoked ids loaded from Redis
-# Then sasgw's RSS with 1,000,000 revoked ids. Last two lines:
-#   ratio_vs_h2o_proxy=d/b   ratio_vs_nginx_securelink=d/c
+#   (e) the same proxy in resign mode (issue 12) in front of the same nginx:
+#       the token checked with an edge key, the request re-signed with Shared
+#       Key (one more HMAC; nginx ignores the Authorization)
+#   (f) resign mode in front of bench/sharedkey_origin, which checks that
+#       Shared Key on every request (any refusal fails the run)
+# Then sasgw's RSS with 1,000,000 revoked ids. Last lines:
+#   ratio_vs_h2o_proxy=d/b   ratio_vs_nginx_securelink=d/c   ratio_resign_vs_origin=e/d
 # Everything listens on 127.0.0.1 and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,12 +26,14 @@ THREADS=${THREADS:-2}
 REVOKED=${REVOKED:-100000}
 WORKERS=${WORKERS:-$(nproc)}
 SASGW=${SASGW:-build/gateway/sasgw}
+SKORIGIN=${SKORIGIN:-build/bench/sharedkey_origin}
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 for tool in wrk nginx h2o redis-server redis-cli; do
     command -v "$tool" >/dev/null || { echo "bench/proxy.sh: $tool is missing (make deps installs it)" >&2; exit 2; }
 done
 [ -x "$SASGW" ] || { echo "bench/proxy.sh: $SASGW is missing (make build)" >&2; exit 2; }
+[ -x "$SKORIGIN" ] || { echo "bench/proxy.sh: $SKORIGIN is missing (make build)" >&2; exit 2; }
 
 . scripts/lib-stack.sh
 work=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sasgw-bench.XXXXXX")
@@ -49,6 +56,7 @@ wait_port() {
 }
 
 P_ORIGIN=$(free_port) P_H2O=$(free_port) P_SECURE=$(free_port) P_SASGW=$(free_port) P_REDIS=$(free_port) P_ISSUER=$(free_port)
+P_SKORIGIN=$(free_port)
 OBJ=/devstoreaccount1/bench/obj.bin
 mkdir -p "$work/www/devstoreaccount1/bench" "$work/nginx" "$work/redis" "$work/var"
 head -c 1024 /dev/urandom >"$work/www$OBJ"
@@ -113,7 +121,7 @@ URL_B="http://127.0.0.1:$P_H2O$OBJ"
 URL_C="http://127.0.0.1:$P_SECURE$OBJ?md5=$md5&expires=$expires"
 curl -fsS -o /dev/null "$URL_C" || { echo "bench/proxy.sh: secure_link baseline refused its own link" >&2; exit 1; }
 
-. bench/proxy-sasgw.sh   # starts (d): defines URL_D and SASGW_PID, loads REVOKED ids
+. bench/proxy-sasgw.sh   # starts (d), (e), (f): defines URL_D, URL_E, URL_F and SASGW_PID, loads REVOKED ids
 
 run_wrk() { # URL -> "rps p99_ms"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$1" 2>/dev/null | awk '
@@ -125,12 +133,13 @@ run_wrk() { # URL -> "rps p99_ms"
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 if [ -n "${KEEP:-}" ]; then # everything stays up for profiling; the URLs to aim at:
-    printf 'work=%s\nURL_A=%s\nURL_B=%s\nURL_C=%s\nURL_D=%s\nSASGW_PID=%s\n' "$work" "$URL_A" "$URL_B" "$URL_C" "$URL_D" "$SASGW_PID" >&2
+    printf 'work=%s\nURL_A=%s\nURL_B=%s\nURL_C=%s\nURL_D=%s\nURL_E=%s\nURL_F=%s\nSASGW_PID=%s\n' "$work" "$URL_A" "$URL_B" \
+        "$URL_C" "$URL_D" "$URL_E" "$URL_F" "$SASGW_PID" >&2
 fi
 
 declare -A rps p99
 for r in $(seq "$ROUNDS"); do
-    for t in a b c d; do
+    for t in a b c d e f; do
         url_var="URL_${t^^}"
         out=$(run_wrk "${!url_var}")
         [ "$out" != ERR ] || { echo "bench/proxy.sh: target ($t) answered non-2xx" >&2; exit 1; }
@@ -139,7 +148,7 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 declare -A M_RPS M_P99
-for t in a b c d; do
+for t in a b c d e f; do
     M_RPS[$t]=$(printf '%s' "${rps[$t]}" | median)
     M_P99[$t]=$(printf '%s' "${p99[$t]}" | median)
 done
@@ -147,7 +156,10 @@ echo "nginx_direct_rps=${M_RPS[a]} p99_ms=${M_P99[a]}"
 echo "h2o_proxy_rps=${M_RPS[b]} p99_ms=${M_P99[b]}"
 echo "nginx_securelink_rps=${M_RPS[c]} p99_ms=${M_P99[c]}"
 echo "sasgw_proxy_rps=${M_RPS[d]} p99_ms=${M_P99[d]} revoked_ids=$REVOKED"
+echo "sasgw_resign_rps=${M_RPS[e]} p99_ms=${M_P99[e]} revoked_ids=$REVOKED"
+echo "sasgw_resign_sharedkey_origin_rps=${M_RPS[f]} p99_ms=${M_P99[f]}"
 echo "p99_added_over_h2o_proxy_ms=$(awk -v d="${M_P99[d]}" -v b="${M_P99[b]}" 'BEGIN { printf "%.3f", d - b }')"
 sasgw_rss_with_million   # from proxy-sasgw.sh: prints rss_mb_1m_revoked=N
 echo "ratio_vs_h2o_proxy=$(awk -v d="${M_RPS[d]}" -v b="${M_RPS[b]}" 'BEGIN { printf "%.3f", d / b }')"
 echo "ratio_vs_nginx_securelink=$(awk -v d="${M_RPS[d]}" -v c="${M_RPS[c]}" 'BEGIN { printf "%.3f", d / c }')"
+echo "ratio_resign_vs_origin=$(awk -v e="${M_RPS[e]}" -v d="${M_RPS[d]}" 'BEGIN { printf "%.3f", e / d }')"
