@@ -635,8 +635,7 @@ static int resign_copy_source(const gw_proxy_env_t *env, const char *url, size_t
             extra = name, extra_len = (size_t)(value + value_len - name);
 
     /* NUL-terminated copies for the mint */
-    char upstream[SAS_SK_ACCOUNT_MAX + 1], container[64], expiry[32];
-    static _Thread_local char blob[SAS_MAX_PATH + 1], snapshot[128], version_id[128];
+    char upstream[SAS_SK_ACCOUNT_MAX + 1], container[64], expiry[32], blob[SAS_MAX_PATH + 1], snapshot[128], version_id[128];
     if (a->upstream_account_len >= sizeof(upstream) || res.container.len >= sizeof(container) || res.blob.len >= sizeof(blob) ||
         res.snapshot.len >= sizeof(snapshot) || res.version_id.len >= sizeof(version_id)) {
         refuse_source(d, SAS_R_BAD_PATH, "the source names a resource too long to re-authorize");
