@@ -32,10 +32,27 @@ enum {
     H_RANGE,
     H__COUNT
 };
-static const char *const std_names[H__COUNT] = {
-    "content-encoding",  "content-language", "content-length", "content-md5",         "content-type", "date",
-    "if-modified-since", "if-match",         "if-none-match",  "if-unmodified-since", "range",
+#define NAME(s)                                                                                                                    \
+    {                                                                                                                              \
+        s, sizeof(s) - 1                                                                                                           \
+    }
+static const struct {
+    const char *s;
+    size_t len;
+} std_names[H__COUNT] = {
+    NAME("content-encoding"),
+    NAME("content-language"),
+    NAME("content-length"),
+    NAME("content-md5"),
+    NAME("content-type"),
+    NAME("date"),
+    NAME("if-modified-since"),
+    NAME("if-match"),
+    NAME("if-none-match"),
+    NAME("if-unmodified-since"),
+    NAME("range"),
 };
+#undef NAME
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -78,7 +95,26 @@ static int is_alnum(int c)
 /* RFC 9110 tchar. */
 static int is_tchar(int c)
 {
-    return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return 1;
+    default:
+        return is_alnum(c);
+    }
 }
 
 static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
@@ -118,25 +154,21 @@ static void trimmed(const sas_sk_header_t *h, const char **v, size_t *n)
  * it never decides between lower-cased names); level 3 weighs only '\'' and
  * '-', and there a difference in position decides at once.
  */
+static const unsigned short primary_weight[128] = {
+    ['!'] = 0x71c, ['#'] = 0x71f, ['$'] = 0x721, ['%'] = 0x723, ['&'] = 0x725, ['*'] = 0x72d, ['.'] = 0x733,
+    ['^'] = 0x743, ['_'] = 0x744, ['`'] = 0x748, ['|'] = 0x74c, ['~'] = 0x750, ['+'] = 0x803, ['0'] = 0xd03,
+    ['1'] = 0xd1a, ['2'] = 0xd1c, ['3'] = 0xd1e, ['4'] = 0xd20, ['5'] = 0xd22, ['6'] = 0xd24, ['7'] = 0xd26,
+    ['8'] = 0xd28, ['9'] = 0xd2a, ['a'] = 0xe02, ['b'] = 0xe09, ['c'] = 0xe0a, ['d'] = 0xe1a, ['e'] = 0xe21,
+    ['f'] = 0xe23, ['g'] = 0xe25, ['h'] = 0xe2c, ['i'] = 0xe32, ['j'] = 0xe35, ['k'] = 0xe36, ['l'] = 0xe48,
+    ['m'] = 0xe51, ['n'] = 0xe70, ['o'] = 0xe7c, ['p'] = 0xe7e, ['q'] = 0xe89, ['r'] = 0xe8a, ['s'] = 0xe91,
+    ['t'] = 0xe99, ['u'] = 0xe9f, ['v'] = 0xea2, ['w'] = 0xea4, ['x'] = 0xea6, ['y'] = 0xea7, ['z'] = 0xea9,
+};
+
+/* c is a lower-cased HTTP token byte (below 128). */
 static unsigned weight(int level, int c)
 {
-    static const unsigned short letter_w[26] = {0xe02, 0xe09, 0xe0a, 0xe1a, 0xe21, 0xe23, 0xe25, 0xe2c, 0xe32,
-                                                0xe35, 0xe36, 0xe48, 0xe51, 0xe70, 0xe7c, 0xe7e, 0xe89, 0xe8a,
-                                                0xe91, 0xe99, 0xe9f, 0xea2, 0xea4, 0xea6, 0xea7, 0xea9};
-    static const unsigned short digit_w[10] = {0xd03, 0xd1a, 0xd1c, 0xd1e, 0xd20, 0xd22, 0xd24, 0xd26, 0xd28, 0xd2a};
-    static const char punct[] = "!#$%&*.^_`|~+";
-    static const unsigned short punct_w[] = {0x71c, 0x71f, 0x721, 0x723, 0x725, 0x72d, 0x733,
-                                             0x743, 0x744, 0x748, 0x74c, 0x750, 0x803};
-    const char *at;
-    if (level == 0) {
-        if (c >= 'a' && c <= 'z')
-            return letter_w[c - 'a'];
-        if (c >= '0' && c <= '9')
-            return digit_w[c - '0'];
-        if (c != 0 && (at = strchr(punct, c)) != NULL)
-            return punct_w[at - punct];
-        return 0;
-    }
+    if (level == 0)
+        return primary_weight[c & 0x7f];
     if (level == 1)
         return c >= 'A' && c <= 'Z' ? 0x12 : 0;
     return c == '\'' ? 0x8012 : c == '-' ? 0x8212 : 0;
@@ -204,11 +236,11 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
         if ((h->name == NULL && h->name_len != 0) || (h->value == NULL && h->value_len != 0))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header without bytes");
         size_t k = 0;
-        while (k < H__COUNT && !eq_nocase(h->name, h->name_len, std_names[k], strlen(std_names[k])))
+        while (k < H__COUNT && !eq_nocase(h->name, h->name_len, std_names[k].s, std_names[k].len))
             k++;
         if (k < H__COUNT) {
             if (std[k] != NONE)
-                return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice", std_names[k]);
+                return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice", std_names[k].s);
             std[k] = i;
         } else if (is_xms(h)) {
             for (size_t c = 0; c < h->name_len; c++)
@@ -264,7 +296,8 @@ static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
         return sas__fail(err, SAS_R_BAD_PATH, "the path does not start with '/'");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c < 0x21 || c > 0x7e || strchr("\"#<>?`{}\\", c) != NULL)
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' || c == '`' || c == '{' || c == '}' ||
+            c == '\\')
             return sas__fail(err, SAS_R_BAD_PATH, "the path holds byte 0x%02x, which a request line does not carry raw", c);
         if (c == '%' && (i + 2 >= n || sg_hexval((unsigned char)p[i + 1]) < 0 || sg_hexval((unsigned char)p[i + 2]) < 0))
             return sas__fail(err, SAS_R_BAD_PATH, "bad percent-encoding in the path");
@@ -402,7 +435,7 @@ static void put_lower(sk_out_t *o, const char *s, size_t n)
 sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
                                  size_t *len, sas_error_t *err)
 {
-    size_t std[H__COUNT], nxms, nparams;
+    size_t std[H__COUNT], nxms = 0, nparams = 0;
     sas_reason_t r;
     sk_out_t o;
 
@@ -446,29 +479,29 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         putc1(&o, '\n');
     }
 
-    /* CanonicalizedHeaders: x-ms-* in the SDK's order */
-    size_t last = NONE;
-    for (size_t round = 0; round < nxms; round++) {
-        size_t best = NONE;
-        for (size_t i = 0; i < req->num_headers; i++) {
-            const sas_sk_header_t *h = &req->headers[i];
-            if (!is_xms(h))
-                continue;
-            if (last != NONE && !name_less(req->headers[last].name, req->headers[last].name_len, h->name, h->name_len))
-                continue;
-            if (best == NONE || name_less(h->name, h->name_len, req->headers[best].name, req->headers[best].name_len))
-                best = i;
+    /* CanonicalizedHeaders: x-ms-* in the SDK's order (insertion sort of their indices) */
+    uint8_t order[SAS_SK_MAX_HEADERS];
+    size_t m = 0;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const sas_sk_header_t *h = &req->headers[i];
+        if (!is_xms(h))
+            continue;
+        size_t at = m++;
+        while (at > 0 && name_less(h->name, h->name_len, req->headers[order[at - 1]].name, req->headers[order[at - 1]].name_len)) {
+            order[at] = order[at - 1];
+            at--;
         }
-        if (best == NONE) /* cannot happen with distinct names under a total order */
-            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "x-ms-* header names do not order");
+        order[at] = (uint8_t)i;
+    }
+    for (size_t k = 0; k < m; k++) {
+        const sas_sk_header_t *h = &req->headers[order[k]];
         const char *v;
         size_t n;
-        put_lower(&o, req->headers[best].name, req->headers[best].name_len);
+        put_lower(&o, h->name, h->name_len);
         putc1(&o, ':');
-        trimmed(&req->headers[best], &v, &n);
+        trimmed(h, &v, &n);
         put(&o, v, n);
         putc1(&o, '\n');
-        last = best;
     }
 
     /* CanonicalizedResource: /account/path, then the parameters by name */
