@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "sasgw/common.h"
 
@@ -26,17 +25,39 @@ static int name_is(const char *s, size_t len, const char *lit)
     return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
 }
 
-/* "Wed, 02 Dec 2026 04:40:00 GMT" (29 characters and a NUL; out holds 80) for unix seconds t, without the locale. */
+/*
+ * "Wed, 02 Dec 2026 04:40:00 GMT" (29 characters and a NUL) for unix seconds t
+ * (clamped to 1970..9999), without the locale and without gmtime_r(), which
+ * takes glibc's time zone lock on every call: days to a civil date as in
+ * Howard Hinnant's days_from_civil inverse.
+ */
 static void rfc1123(int64_t t, char out[80])
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char days[7][4] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"}; /* 1970-01-01 was a Thursday */
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1970)
-        memset(&tm, 0, sizeof(tm)), tm.tm_year = 70, tm.tm_mday = 1, tm.tm_wday = 4;
-    snprintf(out, 80, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (t < 0 || t > 253402300799)
+        t = 0;
+    int64_t z = t / 86400, secs = t % 86400;
+    const char *wday = days[z % 7];
+    z += 719468;
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9, year = yoe + era * 400 + (month <= 2);
+    char *o = out;
+    memcpy(o, wday, 3), o += 3;
+    *o++ = ',', *o++ = ' ';
+    *o++ = (char)('0' + day / 10), *o++ = (char)('0' + day % 10), *o++ = ' ';
+    memcpy(o, months[month - 1], 3), o += 3;
+    *o++ = ' ';
+    *o++ = (char)('0' + year / 1000), *o++ = (char)('0' + year / 100 % 10), *o++ = (char)('0' + year / 10 % 10);
+    *o++ = (char)('0' + year % 10), *o++ = ' ';
+    int64_t hms[3] = {secs / 3600, secs / 60 % 60, secs % 60};
+    for (int i = 0; i != 3; i++) {
+        *o++ = (char)('0' + hms[i] / 10), *o++ = (char)('0' + hms[i] % 10);
+        *o++ = i != 2 ? ':' : ' ';
+    }
+    memcpy(o, "GMT", 4);
 }
 
 /* 1 when v (len bytes) is a version the signer knows: YYYY-MM-DD from SAS_VERSION_MIN to SAS_VERSION_MAX. */
@@ -208,9 +229,11 @@ int gw_resign_finish(gw_proxy_decision_t *d, char **head, size_t *len, int64_t n
                             .copy_source = d->copy_source,
                             .copy_source_len = d->copy_source_len};
     size_t cap = *len + GW_RESIGN_HEAD_EXTRA + d->copy_source_len, sts_cap = *len + d->copy_source_len + 1024;
-    char *out = sg_alloc(cap), *sts = sg_alloc(sts_cap);
+    char small[8192], *sts = sts_cap <= sizeof(small) ? small : sg_alloc(sts_cap); /* the string to sign: scratch */
+    char *out = sg_alloc(cap);
     size_t n = gw_resign_build(*head, *len, &p, out, cap, sts, sts_cap);
-    free(sts);
+    if (sts != small)
+        free(sts);
     if (n == 0) {
         free(out);
         d->verdict = GW_PROXY_REFUSE;

@@ -177,6 +177,30 @@ static void unsupported_version_replaced(void **state)
     }
 }
 
+/* x-ms-date for edge days: the epoch, a leap day, a century non-leap year, the last second of 9999; clamped beyond. */
+static void dates(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t t;
+        const char *date;
+    } cases[] = {{0, "Thu, 01 Jan 1970 00:00:00 GMT"},          {951782400, "Tue, 29 Feb 2000 00:00:00 GMT"},
+                 {4107542399, "Sun, 28 Feb 2100 23:59:59 GMT"}, {4107542400, "Mon, 01 Mar 2100 00:00:00 GMT"},
+                 {253402300799, "Fri, 31 Dec 9999 23:59:59 GMT"}, {253402300800, "Thu, 01 Jan 1970 00:00:00 GMT"},
+                 {-1, "Thu, 01 Jan 1970 00:00:00 GMT"},         {NOW, DATE}};
+    static const char head[] = "GET /devstoreaccount1/demo/a HTTP/1.1\r\n\r\n";
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_resign_params_t p = {.account = "devstoreaccount1", .account_len = 16, .key = &storage, .now = cases[i].t};
+        size_t n = gw_resign_build(head, strlen(head), &p, out, sizeof(out), sts, sizeof(sts));
+        assert_true(n != 0);
+        out[n] = '\0';
+        char want[64];
+        snprintf(want, sizeof(want), "\r\nx-ms-date: %s\r\n", cases[i].date);
+        if (strstr(out, want) == NULL)
+            fail_msg("t=%lld: %s", (long long)cases[i].t, out);
+    }
+}
+
 /* The copy source header is replaced by the given value, which is signed. */
 static void copy_source_replaced(void **state)
 {
@@ -609,6 +633,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(copy_source_replaced, setup_key, teardown_key),
         cmocka_unit_test_setup_teardown(refusals, setup_key, teardown_key),
         cmocka_unit_test(sdk_vectors),
+        cmocka_unit_test_setup_teardown(dates, setup_key, teardown_key),
         cmocka_unit_test_setup_teardown(decide_path_style, setup, teardown),
         cmocka_unit_test_setup_teardown(decide_host_style, setup, teardown),
         cmocka_unit_test_setup_teardown(storage_key_token_refused, setup, teardown),
