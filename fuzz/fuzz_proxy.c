@@ -7,11 +7,13 @@
  * if-none-match... as the relay would pass them). Every header value is also
  * checked as a copy source on its own. The keyring is built
  * once from a real vault in a temporary directory (devstoreaccount1 with
- * Azurite's key, passthrough; originacct, origin; a stored access policy),
+ * Azurite's key, passthrough; originacct, origin; mediaacct, resign over
+ * devstoreaccount1, its tokens signed with edge keys; a stored access policy),
  * and a few ids are revoked. Must never crash, leak or hit undefined
- * behaviour; a forwarded request must keep its path, hold only URI bytes
- * (no '#'), and, in origin mode, carry no sig; create-only and response
- * overrides come only with what allows them.
+ * behaviour; a forwarded request must keep its path (resign: on the upstream
+ * account), hold only URI bytes (no '#'), and, in origin and resign modes,
+ * carry no sig; create-only and response overrides come only with what allows
+ * them; a re-authorized copy source only in resign mode, of URI bytes.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -51,7 +53,8 @@ static const char conf_text[] = "vault: { path: /nonexistent/vault.db }\n"
                                 "  debug: true\n"
                                 "accounts:\n"
                                 "  devstoreaccount1: { mode: passthrough, backend: \"http://127.0.0.1:10000\" }\n"
-                                "  originacct: { mode: origin, backend: \"http://127.0.0.1:9000\" }\n";
+                                "  originacct: { mode: origin, backend: \"http://127.0.0.1:9000\" }\n"
+                                "  mediaacct: { mode: resign, backend: \"http://127.0.0.1:10000\", upstream_account: devstoreaccount1 }\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -76,6 +79,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sg_b64_decode(DEV_KEY, strlen(DEV_KEY), key, sizeof(key), &keylen);
     vault_account_add(v, NULL, "devstoreaccount1", key, keylen, NULL, 0, NULL, VAULT_MODE_PASSTHROUGH, err, sizeof(err));
     vault_account_add(v, NULL, "originacct", key, keylen, NULL, 0, NULL, VAULT_MODE_ORIGIN, err, sizeof(err));
+    vault_account_add(v, NULL, "mediaacct", key, keylen, NULL, 0, NULL, VAULT_MODE_RESIGN, err, sizeof(err));
+    uint8_t edge[64]; /* a fixed edge1, so the seeds can carry valid tokens: 64 bytes of 'B' (base64 QkJC...) */
+    memset(edge, 'B', sizeof(edge));
+    vault_account_import_key(v, NULL, "mediaacct", VAULT_SLOT_EDGE1, edge, sizeof(edge), NULL, err, sizeof(err));
     vault_policy_t pol = {.account = "devstoreaccount1", .container = "photos", .id = "readers", .expiry = 4102444800};
     strcpy(pol.permissions, "rl");
     vault_policy_put(v, NULL, &pol, err, sizeof(err));
@@ -162,17 +169,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             .xff_len = xff_len,
                             .headers = headers,
                             .num_headers = num_headers};
-    size_t cap = target_len + 1;
+    size_t cap = target_len + 32;
     char *buf = sg_alloc(cap);
     if (gw_proxy_decide(&env, &r, &d, buf, cap) == GW_PROXY_FORWARD) {
         const char *q = memchr(target, '?', target_len);
         size_t plen = q != NULL ? (size_t)(q - target) : target_len;
-        if (d.forward_path_len < plen || memcmp(d.forward_path, target, plen) != 0)
+        int resign = d.account->mode == GW_ACCOUNT_RESIGN;
+        /* resign: "/mediaacct..." goes on as "/devstoreaccount1..." */
+        size_t fplen = resign ? plen - 10 + 17 : plen;
+        if (resign && (plen < 10 || d.forward_path_len < fplen || memcmp(d.forward_path, "/devstoreaccount1", 17) != 0 ||
+                       memcmp(d.forward_path + 17, target + 10, plen - 10) != 0))
             abort();
-        if (d.account->mode == GW_ACCOUNT_ORIGIN && d.forward_path_len > plen) {
+        if (!resign && (d.forward_path_len < plen || memcmp(d.forward_path, target, plen) != 0))
+            abort();
+        if ((d.account->mode == GW_ACCOUNT_ORIGIN || resign) && d.forward_path_len > fplen) {
             /* no sig parameter survives */
-            const char *fq = d.forward_path + plen + 1;
-            size_t fl = d.forward_path_len - plen - 1;
+            const char *fq = d.forward_path + fplen + 1;
+            size_t fl = d.forward_path_len - fplen - 1;
             if ((fl >= 4 && memcmp(fq, "sig=", 4) == 0) || memmem(fq, fl, "&sig=", 5) != NULL)
                 abort();
         }
@@ -180,8 +193,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i != d.forward_path_len; i++)
             if (d.forward_path[i] == '#' || (unsigned char)d.forward_path[i] <= ' ' || (unsigned char)d.forward_path[i] >= 0x7f)
                 abort();
-        if ((d.num_overrides != 0 && d.account->mode != GW_ACCOUNT_ORIGIN) || d.num_overrides > 5)
+        if ((d.num_overrides != 0 && d.account->mode != GW_ACCOUNT_ORIGIN && !resign) || d.num_overrides > 5)
             abort();
+        if (d.copy_source != NULL && !resign)
+            abort();
+        for (size_t i = 0; d.copy_source != NULL && i != d.copy_source_len; i++)
+            if (d.copy_source[i] == '#' || (unsigned char)d.copy_source[i] <= ' ' || (unsigned char)d.copy_source[i] >= 0x7f)
+                abort();
         if (d.add_if_none_match && (!d.create_only || strcmp(method, "PUT") != 0))
             abort();
     } else {
