@@ -729,8 +729,10 @@ static void handle_head(struct conn *c)
                                                       d->forward_path_len, b->up.authority, c->peer_text, c->is_https);
     if (c->req.head_len != 0 && d->add_if_none_match)
         c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
+    int rs = GW_RESIGN_OK;
     if (c->req.head_len != 0 && d->account->mode == GW_ACCOUNT_RESIGN &&
-        gw_resign_finish(d, &c->req.head, &c->req.head_len, (int64_t)c->req.start.tv_sec) != 0) {
+        (rs = gw_resign_finish(d, &c->req.head, &c->req.head_len, (int64_t)c->req.start.tv_sec)) != GW_RESIGN_OK) {
+        gw_resign_refuse(d, rs);
         consume(in, (size_t)r, SIZE_MAX);
         refuse(c, d);
         return;

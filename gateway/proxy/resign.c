@@ -211,17 +211,11 @@ int gw_resign_host_style(const gw_keyring_account_t *a)
     return b != NULL && n != 0 && strlen(b->host) > n && strncasecmp(b->host, a->upstream_account, n) == 0 && b->host[n] == '.';
 }
 
-int gw_resign_finish(gw_proxy_decision_t *d, char **head, size_t *len, int64_t now)
+int gw_resign_finish(const gw_proxy_decision_t *d, char **head, size_t *len, int64_t now)
 {
     const gw_keyring_account_t *a = d->account;
-    if (a->nupstream_keys == 0) {
-        d->verdict = GW_PROXY_REFUSE;
-        d->status = 403;
-        d->code = "AuthenticationFailed";
-        d->err.reason = SAS_R_NO_KEY;
-        snprintf(d->err.message, sizeof(d->err.message), "the account has no active storage key to authorize the request upstream");
-        return -1;
-    }
+    if (a->nupstream_keys == 0)
+        return GW_RESIGN_E_NO_KEY;
     gw_resign_params_t p = {.account = a->upstream_account,
                             .account_len = a->upstream_account_len,
                             .key = &a->upstream_keys[0].key,
@@ -236,17 +230,28 @@ int gw_resign_finish(gw_proxy_decision_t *d, char **head, size_t *len, int64_t n
         free(sts);
     if (n == 0) {
         free(out);
-        d->verdict = GW_PROXY_REFUSE;
-        d->status = 400;
-        d->code = "InvalidHeaderValue";
-        d->err.reason = SAS_R_INVALID_ARGUMENT;
-        snprintf(d->err.message, sizeof(d->err.message),
-                 "the request cannot be authorized upstream as it is (a header given twice, or a query two servers would read "
-                 "two ways)");
-        return -1;
+        return GW_RESIGN_E_UNSIGNABLE;
     }
     free(*head);
     *head = out;
     *len = n;
-    return 0;
+    return GW_RESIGN_OK;
+}
+
+void gw_resign_refuse(gw_proxy_decision_t *d, int rc)
+{
+    d->verdict = GW_PROXY_REFUSE;
+    d->sts_len = 0;
+    if (rc == GW_RESIGN_E_NO_KEY) {
+        d->status = 403;
+        d->code = "AuthenticationFailed";
+        d->err.reason = SAS_R_NO_KEY;
+        snprintf(d->err.message, sizeof(d->err.message), "the account has no active storage key to authorize the request upstream");
+        return;
+    }
+    d->status = 400;
+    d->code = "InvalidHeaderValue";
+    d->err.reason = SAS_R_INVALID_ARGUMENT;
+    snprintf(d->err.message, sizeof(d->err.message),
+             "the request cannot be authorized upstream as it is (a header given twice, or a query two servers would read two ways)");
 }

@@ -62,14 +62,21 @@ size_t gw_resign_build(const char *in, size_t len, const gw_resign_params_t *p, 
  */
 int gw_resign_host_style(const gw_keyring_account_t *a);
 
+/* Why gw_resign_finish() cannot authorize a head. */
+enum { GW_RESIGN_OK = 0, GW_RESIGN_E_NO_KEY = -1, GW_RESIGN_E_UNSIGNABLE = -2 };
+
 /*
- * The relay's finishing step for a resign account (d->account->mode ==
- * GW_ACCOUNT_RESIGN): re-authorizes *head (*len bytes, malloc'd) with
- * gw_resign_build, the decision's copy source rewrite and the account's first
- * upstream key, replacing *head and *len. Returns 0, or -1 with *d turned
- * into a refusal (400 InvalidHeaderValue: the request cannot be signed as
- * it is; 403 when the account has no storage key); *head is then unchanged.
+ * The finishing step of a head for a resign account (d->account->mode ==
+ * GW_ACCOUNT_RESIGN), for any front that builds an HTTP/1.1 head upstream:
+ * re-authorizes *head (*len bytes, malloc'd) with gw_resign_build, the
+ * decision's copy source rewrite and the account's first upstream key,
+ * replacing *head and *len. Returns GW_RESIGN_OK, or GW_RESIGN_E_NO_KEY (the
+ * account has no active storage key) / GW_RESIGN_E_UNSIGNABLE (the signer
+ * refuses the request as it is); *head is then unchanged.
  */
-int gw_resign_finish(gw_proxy_decision_t *d, char **head, size_t *len, int64_t now);
+int gw_resign_finish(const gw_proxy_decision_t *d, char **head, size_t *len, int64_t now);
+
+/* Turns d into the refusal for an error rc of gw_resign_finish(): 403 AuthenticationFailed or 400 InvalidHeaderValue. */
+void gw_resign_refuse(gw_proxy_decision_t *d, int rc);
 
 #endif

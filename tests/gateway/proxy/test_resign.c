@@ -531,6 +531,15 @@ static void no_storage_key_refused(void **state)
     assert_int_equal(decide(f, "GET", target, NULL, 0), GW_PROXY_REFUSE);
     assert_int_equal(d.status, 403);
     assert_int_equal(d.err.reason, SAS_R_NO_KEY);
+    /* the finishing step says the same on its own */
+    char *head = sg_strdup("GET /nostorage/demo/a.txt HTTP/1.1\r\n\r\n");
+    size_t len = strlen(head);
+    assert_int_equal(gw_resign_finish(&d, &head, &len, NOW), GW_RESIGN_E_NO_KEY);
+    assert_int_equal(len, strlen("GET /nostorage/demo/a.txt HTTP/1.1\r\n\r\n"));
+    gw_resign_refuse(&d, GW_RESIGN_E_NO_KEY);
+    assert_int_equal(d.status, 403);
+    assert_string_equal(d.code, "AuthenticationFailed");
+    free(head);
 }
 
 /* A copy source of a resign account becomes its upstream URL with a storage-key SAS for exactly that blob. */
@@ -595,7 +604,7 @@ static void copy_source_reauthorized(void **state)
     assert_string_equal(d.code, "CannotVerifyCopySource");
 }
 
-/* gw_resign_finish: the head is replaced; no storage key refuses. */
+/* gw_resign_finish: the head is replaced; an unsignable head or no storage key leaves it and says why. */
 static void finish_swaps_head(void **state)
 {
     struct fixture *f = *state;
@@ -605,7 +614,7 @@ static void finish_swaps_head(void **state)
     static const char h[] = "GET /devstoreaccount1/demo/a.txt HTTP/1.1\r\nhost: 127.0.0.1:10000\r\n\r\n";
     char *head = sg_strdup(h);
     size_t len = strlen(h);
-    assert_int_equal(gw_resign_finish(&d, &head, &len, NOW), 0);
+    assert_int_equal(gw_resign_finish(&d, &head, &len, NOW), GW_RESIGN_OK);
     assert_true(len > strlen(h));
     assert_non_null(memmem(head, len, "\r\nauthorization: SharedKey devstoreaccount1:", 44));
     assert_memory_equal(head + len - 4, "\r\n\r\n", 4);
@@ -615,7 +624,10 @@ static void finish_swaps_head(void **state)
     static const char dup[] = "GET /devstoreaccount1/demo/a.txt HTTP/1.1\r\nrange: a\r\nrange: b\r\n\r\n";
     char *h2 = sg_strdup(dup);
     size_t l2 = strlen(dup);
-    assert_int_equal(gw_resign_finish(&d, &h2, &l2, NOW), -1);
+    assert_int_equal(gw_resign_finish(&d, &h2, &l2, NOW), GW_RESIGN_E_UNSIGNABLE);
+    assert_ptr_not_equal(h2, NULL);
+    gw_resign_refuse(&d, GW_RESIGN_E_UNSIGNABLE);
+    assert_int_equal(d.verdict, GW_PROXY_REFUSE);
     assert_int_equal(d.status, 400);
     assert_string_equal(d.code, "InvalidHeaderValue");
     assert_int_equal(l2, strlen(dup));
