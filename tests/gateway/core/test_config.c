@@ -50,8 +50,14 @@ static void loads_shipped_config(void **state)
     assert_false(conf->proxy.allow_external_copy_sources);
     assert_int_equal(conf->proxy.http2_max_body, GW_CONFIG_DEFAULT_HTTP2_MAX_BODY);
     assert_false(conf->proxy.listen[0].http2);
-    assert_int_equal(conf->num_accounts, 1);
-    const gw_account_config_t *a = gw_config_find_account(conf, "devstoreaccount1", 16);
+    assert_int_equal(conf->num_accounts, 2);
+    /* the demo's resign account over Azurite's devstoreaccount1 */
+    const gw_account_config_t *a = gw_config_find_account(conf, "media", 5);
+    assert_non_null(a);
+    assert_int_equal(a->mode, GW_ACCOUNT_RESIGN);
+    assert_string_equal(a->upstream_account, "devstoreaccount1");
+    assert_int_equal(a->upstream.port, 10000);
+    a = gw_config_find_account(conf, "devstoreaccount1", 16);
     assert_non_null(a);
     assert_int_equal(a->mode, GW_ACCOUNT_PASSTHROUGH);
     assert_string_equal(a->upstream.host, "127.0.0.1");
