@@ -69,4 +69,21 @@ echo "$out" | grep -q '"mode":"resign"' && echo "$out" | grep -q '"keys":"edge"'
     echo "$out" | grep -q '"upstream_account":"devstoreaccount1"' || fail "inspect -c: $out"
 out=$("$bin" sas inspect "https://h/plain/c/b?$minted" -c "$work/sasgw.yaml" --at 2029-01-01T00:00:00Z)
 echo "$out" | grep -q '"keys":"storage"' || fail "inspect -c plain: $out"
+# account list: mode, upstream_account (the name, or -c's), every slot's versions, never a key
+list=$("$bin" account list --json "${v[@]}")
+echo "$list" | python3 -c '
+import json, sys
+a = {x["name"]: x for x in json.load(sys.stdin)}
+m, p = a["media"], a["plain"]
+assert m["mode"] == "resign" and m["upstream_account"] == "media" and m["token_keys"] == "edge", m
+assert p["mode"] == "passthrough" and p["upstream_account"] is None and p["token_keys"] == "storage", p
+slots = [(k["slot"], k["version"], k["state"]) for k in m["keys"]]
+assert ("edge1", 1, "retired") in slots and ("edge1", 2, "active") in slots and ("edge2", 1, "active") in slots, slots
+assert all(sorted(k) == ["created", "slot", "state", "version"] for k in m["keys"])
+assert not any(k["slot"].startswith("edge") for k in p["keys"])
+' || fail "account list --json: $list"
+echo "$list" | grep -qF "${edge:0:16}" && fail "an edge key in account list"
+"$bin" account list -c "$work/sasgw.yaml" "${v[@]}" | grep -q "^media  mode=resign  backend=-  upstream_account=devstoreaccount1" ||
+    fail "account list -c: $("$bin" account list -c "$work/sasgw.yaml" "${v[@]}")"
+"$bin" account list "${v[@]}" | grep -q "^  edge1 version 2    active" || fail "account list: no edge1 line"
 echo "ok: sas mint, verify and inspect use and name the account's key family"
