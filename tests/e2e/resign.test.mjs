@@ -8,7 +8,11 @@
 // K2); the vault's key1 is K1. The headline: a token that works through the
 // proxy is refused by Azurite itself (403), so revocation holds everywhere.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { BlobServiceClient, BlockBlobClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -119,6 +123,27 @@ describe('resign mode through the proxy with the SDK', () => {
         const d = await mint({ blob: 'blocks.bin', permissions: 'd' });
         await new BlockBlobClient(d.url).delete();
         assert.equal(await direct.getContainerClient(CONTAINER).getBlobClient('blocks.bin').exists(), false);
+    });
+
+    test('curl: Expect: 100-continue upload and keep-alive, each request signed anew upstream', async () => {
+        const t = await mint({ blob: 'curl.bin', permissions: 'rcw' });
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'sasgw-e2e-resign-curl-'));
+        try {
+            const file = path.join(dir, 'body.bin');
+            const data = randomBytes(3 * 1024 * 1024);
+            writeFileSync(file, data);
+            /* one curl, one connection: PUT (with Expect: 100-continue), then two GETs */
+            const out = await new Promise((resolve, reject) => execFile('curl', [
+                '-sS', '-H', 'Expect: 100-continue', '-H', 'x-ms-blob-type: BlockBlob', '-T', file, '-w', '%{http_code} %{num_connects}\n',
+                '-o', '/dev/null', t.url, '--next', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\n', t.url,
+                '--next', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\n', t.url,
+            ], (err, stdout, stderr) => (err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(stdout))));
+            assert.deepEqual(out.trim().split('\n'), ['201 1', '200 0', '200 0'], out);
+            const stored = await direct.getContainerClient(CONTAINER).getBlobClient('curl.bin').downloadToBuffer();
+            assert.ok(stored.equals(data), 'the upload arrived whole');
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     test('THE HEADLINE: the same token used directly against Azurite is refused (403)', async () => {
