@@ -84,6 +84,5 @@ int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
         return -1;
     gw_server_add_readiness_check(server, "revocation", gw_revocation_ready, proxy->revocation);
     proxy->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, proxy);
-    gw_server_on_setup(server, gw_proxy_h2_on_setup, proxy);
     return gw_relay_setup(server, proxy, app, err, errlen);
 }

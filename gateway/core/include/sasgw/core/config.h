@@ -40,7 +40,7 @@ typedef struct st_gw_listen_config_t {
     uint16_t port;
     char *tls_certificate; /* PEM file, the certificate chain */
     char *tls_key;         /* PEM file, the private key */
-    int http2;             /* proxy listeners: offer HTTP/2 (ALPN h2, the cleartext preface); default 0 */
+    int http2;             /* proxy listeners: offer HTTP/2 (ALPN h2, the cleartext preface); default 1 with tls, 0 without */
     unsigned line;         /* where the entry starts in the file, for messages */
 } gw_listen_config_t;
 
@@ -96,7 +96,7 @@ typedef struct st_gw_config_t {
         size_t num_trusted_proxies;
         int debug;
         int allow_external_copy_sources; /* forward a copy whose source lies outside every served account */
-        size_t http2_max_body;           /* bytes; an HTTP/2 request body beyond it is refused with 413 */
+        size_t http2_max_body;           /* bytes; kept for old files: bounds nothing since HTTP/2 bodies stream (h2.c) */
     } proxy;
     gw_account_config_t *accounts;
     size_t num_accounts;
