@@ -495,9 +495,6 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
         /* the issuer's bodies are small JSON documents: h2o refuses larger ones before buffering them */
         if (service == GW_SERVICE_ISSUER)
             globalconf->max_request_entity_size = conf->issuer.max_body;
-        /* h2o reads an HTTP/2 request body whole before the proxy's handler runs: it resets a stream past this */
-        if (service == GW_SERVICE_PROXY)
-            globalconf->max_request_entity_size = conf->proxy.http2_max_body;
         h2o_hostconf_t *hostconf =
             h2o_config_register_host(globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;

@@ -84,6 +84,7 @@ struct h2stream {
     size_t overrides_len;
     h2o_buffer_t *rin, *rfly; /* request bytes waiting, and in the write in flight */
     size_t fly_data;          /* DATA bytes of the write in flight (consumed when it completes) */
+    uint64_t received;        /* DATA bytes of the request */
     size_t unconsumed;        /* DATA bytes received and not yet given back to the client's windows */
     char chunk_line[24];
     struct gw_upstream *up;
@@ -596,6 +597,23 @@ static const char *hstr(const struct h2stream *s, int64_t off)
     return s->hbuf + off;
 }
 
+/* 413 for a body over proxy.http2_max_body (before it began, or when DATA adds up past it). */
+static void refuse_too_large(struct h2stream *s)
+{
+    struct gw_relay_thread *rt = s->hc->rt;
+    gw_proxy_decision_t *d = &rt->decision;
+    gw_proxy_count_refusal(rt->relay->proxy, "RequestBodyTooLarge");
+    if (s->res_started) {
+        close_upstream(s);
+        rst(s, NGHTTP2_CANCEL);
+        return;
+    }
+    snprintf(d->err.message, sizeof(d->err.message), "the body is larger than proxy.http2_max_body (%zu bytes)",
+             rt->relay->conf->proxy.http2_max_body);
+    d->sts_len = 0;
+    send_local(s, 413, "RequestBodyTooLarge", gw_proxy_error_message("RequestBodyTooLarge"), d->err.message);
+}
+
 /* Decides a stream whose header block is complete: refuse, or forward. */
 static void decide_stream(struct h2stream *s)
 {
@@ -666,6 +684,11 @@ static void decide_stream(struct h2stream *s)
     if (bi < 0) {
         gw_proxy_count_refusal(rt->relay->proxy, d->code);
         send_local(s, d->status, d->code, gw_proxy_error_message(d->code), d->err.message);
+        return;
+    }
+    size_t max_body = rt->relay->conf->proxy.http2_max_body;
+    if (s->content_length > 0 && (uint64_t)s->content_length > max_body) {
+        refuse_too_large(s);
         return;
     }
     s->backend = (size_t)bi;
@@ -869,6 +892,12 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, co
     struct h2stream *s = nghttp2_session_get_stream_user_data(ng, id);
     if (s == NULL || s->req_drop) {
         nghttp2_session_consume_connection(ng, len); /* the connection's window, never the stream's */
+        return 0;
+    }
+    s->received += len;
+    if (s->received > s->hc->rt->relay->conf->proxy.http2_max_body) {
+        nghttp2_session_consume_connection(ng, len);
+        refuse_too_large(s);
         return 0;
     }
     buf_append(&s->rin, data, len);

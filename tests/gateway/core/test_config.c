@@ -232,8 +232,8 @@ static const struct {
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  upstream_timeout: 0\n",
      "t.yaml:9:21:", "between 1 and 3600"},
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8080}]\n  public_base_url: http://x\n", "t.yaml:7:", "already used"},
-    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  http2_max_body: 1073741825\n",
-     "t.yaml:9:19:", "between 1 and 1073741824"},
+    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  http2_max_body: 1099511627777\n",
+     "t.yaml:9:19:", "between 1 and 1099511627776"},
     {MINIMAL
      "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  allow_external_copy_sources: 1\n",
      "t.yaml:9:32:", "true or false"},
