@@ -233,7 +233,10 @@ ssize_t gw_upstream_decide(struct gw_relay_thread *rt, const gw_http1_head_t *h,
     struct gw_relay *relay = rt->relay;
     /* decide */
     gw_proxy_env_t env;
-    gw_proxy_thread_env(relay->proxy, rt->thread, &env);
+    if (rt->fixed_env != NULL)
+        env = *rt->fixed_env;
+    else
+        gw_proxy_thread_env(relay->proxy, rt->thread, &env);
     gw_proxy_request_t pr = {.method = h->method,
                              .method_len = h->method_len,
                              .path = h->target,

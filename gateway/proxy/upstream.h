@@ -79,6 +79,7 @@ struct gw_relay_thread {
     char fwd[GW_HTTP1_MAX_HEAD + 1];
     char xff[4096];
     gw_proxy_decision_t decision;
+    const gw_proxy_env_t *fixed_env; /* tests and fuzz_h2: the decision's environment instead of the worker's (NULL) */
 };
 
 /* What an owner is told while its upstream connection is being set up. */
