@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include "relay.h"
@@ -39,7 +40,7 @@
 #define H2_MAX_STREAMS 100
 #define H2_MAX_HEADER_LIST (64 * 1024)        /* decoded bytes of a request's header list (RFC 9113 6.5.2 accounting) */
 #define H2_MAX_HEADER_BLOCK (128 * 1024)      /* encoded bytes of one header block, HEADERS and CONTINUATION frames */
-#define H2_MAX_HEADER_FRAMES 32               /* frames of one header block */
+#define H2_MAX_HEADER_FRAMES 32               /* frames of one header block (Debian's nghttp2 stops at 8 CONTINUATIONs already) */
 #define H2_RES_BUFFERED (64 * 1024)           /* response bytes a stream buffers before its upstream is no longer read */
 #define H2_WRITE_BATCH (64 * 1024)            /* serialized frames per write to the client */
 #define H2_RST_BURST 200                      /* client RST_STREAM per connection and second before GOAWAY(ENHANCE_YOUR_CALM) */
@@ -121,7 +122,8 @@ struct h2conn {
     size_t wlen, wcap;
     int writing;
     int in_ng;  /* inside nghttp2_session_mem_recv/mem_send: sending waits */
-    int fatal;  /* the session failed: flush what is queued, then close */
+    int fatal;  /* the session failed (unusable): our own GOAWAY(fatal_code) goes out, then the connection closes */
+    uint32_t fatal_code;
     int kick;   /* some stream has kick set */
     int closed; /* closing in progress (no more sends) */
     uint64_t rst_second;
@@ -276,7 +278,7 @@ static int named_by_connection(const gw_http1_head_t *h, const char *name, size_
             const char *t = p;
             while (p < end && *p != ',' && *p != ' ' && *p != '\t')
                 p++;
-            if ((size_t)(p - t) == len && h2o_lcstris(t, len, name, len))
+            if ((size_t)(p - t) == len && strncasecmp(t, name, len) == 0)
                 return 1;
         }
     }
@@ -838,10 +840,8 @@ static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void 
     } else {
         return 0;
     }
-    if (hc->block_frames > H2_MAX_HEADER_FRAMES || hc->block_bytes > H2_MAX_HEADER_BLOCK) {
-        nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
-    }
+    if (hc->block_frames > H2_MAX_HEADER_FRAMES || hc->block_bytes > H2_MAX_HEADER_BLOCK)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* fatal: GOAWAY(ENHANCE_YOUR_CALM), see on_read() */
     return 0;
 }
 
@@ -956,6 +956,23 @@ static void conn_send(struct h2conn *hc)
 {
     if (hc->writing || hc->in_ng || hc->closed)
         return;
+    if (hc->fatal) {
+        if (hc->fatal == 2) {
+            close_h2conn(hc);
+            return;
+        }
+        /* nghttp2 refuses any call on a session after a fatal error: the GOAWAY is written by hand */
+        uint32_t last = (uint32_t)nghttp2_session_get_last_proc_stream_id(hc->ng), code = hc->fatal_code;
+        uint8_t f[17] = {0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0, (uint8_t)(last >> 24), (uint8_t)(last >> 16), (uint8_t)(last >> 8),
+                         (uint8_t)last, (uint8_t)(code >> 24), (uint8_t)(code >> 16), (uint8_t)(code >> 8), (uint8_t)code};
+        memcpy(hc->wbuf, f, sizeof(f));
+        hc->wlen = sizeof(f);
+        hc->fatal = 2;
+        h2o_iovec_t buf = h2o_iovec_init(hc->wbuf, hc->wlen);
+        hc->writing = 1;
+        h2o_socket_write(hc->sock, &buf, 1, on_written);
+        return;
+    }
     for (int round = 0; round != 4 && hc->wlen < H2_WRITE_BATCH; round++) {
         while (hc->wlen < H2_WRITE_BATCH) {
             const uint8_t *p;
@@ -985,7 +1002,7 @@ static void conn_send(struct h2conn *hc)
         h2o_socket_write(hc->sock, &buf, 1, on_written);
         return;
     }
-    if (hc->fatal || (!nghttp2_session_want_read(hc->ng) && !nghttp2_session_want_write(hc->ng)))
+    if (!nghttp2_session_want_read(hc->ng) && !nghttp2_session_want_write(hc->ng))
         close_h2conn(hc);
 }
 
@@ -1028,7 +1045,11 @@ static void on_read(h2o_socket_t *sock, const char *err)
     hc->in_ng = 0;
     h2o_buffer_consume(&sock->input, sock->input->size);
     if (r < 0) {
-        hc->fatal = 1; /* whatever the session queued (a GOAWAY) goes out, then the connection closes */
+        /* floods (ours: a header block too large; nghttp2's: too many CONTINUATION frames, unread acks) calm down */
+        hc->fatal = 1;
+        hc->fatal_code = r == NGHTTP2_ERR_CALLBACK_FAILURE || r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                             ? NGHTTP2_ENHANCE_YOUR_CALM
+                             : NGHTTP2_PROTOCOL_ERROR;
         h2o_socket_read_stop(sock);
     }
     conn_send(hc);
@@ -1043,7 +1064,6 @@ static void on_idle(h2o_timeout_entry_t *entry)
         return;
     }
     nghttp2_session_terminate_session(hc->ng, NGHTTP2_NO_ERROR);
-    hc->fatal = 1;
     conn_send(hc);
 }
 
