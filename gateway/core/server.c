@@ -6,8 +6,8 @@
  * limits h2o applies before any handler runs differ per service: the
  * issuer's max_request_entity_size is issuer.max_body (h2o answers 413 to a
  * larger HTTP/1.1 body before buffering it, and resets an HTTP/2 stream whose
- * body grows past it), the proxy's is proxy.http2_max_body (h2o reads an
- * HTTP/2 request body whole before the handler runs). Every listener's accept context points at the hostconf of its
+ * body grows past it); the proxy's connections are all taken by its acceptor
+ * (relay.c and nghttp2 in h2.c), which bound bodies themselves. Every listener's accept context points at the hostconf of its
  * service only, so a request is served by the service of the socket it came
  * in on, whatever its Host header says. Each worker thread owns an event
  * loop, an h2o context per enabled service on that loop, and its own
@@ -90,7 +90,7 @@ struct listener_config {
 struct listener {
     gw_thread_t *thread;
     gw_service_t service;
-    int http2; /* HTTP/2 is offered (issuer listeners always; proxy listeners with http2: true) */
+    int http2; /* HTTP/2 is offered (issuer listeners always; proxy listeners with http2, the default with TLS) */
     int fd;
     h2o_socket_t *sock;
     h2o_accept_ctx_t accept_ctx;

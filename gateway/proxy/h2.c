@@ -139,6 +139,7 @@ static void pump_response(struct h2stream *s);
 static void on_upstream_read(h2o_socket_t *sock, const char *err);
 static void upstream_failed(struct h2stream *s, int is_timeout);
 static void maybe_release(struct h2stream *s);
+static int64_t keep(struct h2stream *s, const uint8_t *p, size_t n);
 
 /* ---- small things ---- */
 
@@ -657,11 +658,35 @@ static void decide_stream(struct h2stream *s)
     h->target_len = s->path_len;
     h->minor_version = 1;
     h->num_headers = 0;
+    /* cookie crumbs are one header again for HTTP/1.1 (RFC 9113 8.2.3), where the first one was */
+    int64_t cookie = -1;
+    size_t cookie_len = 0, cookies = 0;
+    for (size_t i = 0; i != s->num_hdr; i++)
+        cookies += s->hdr[i].name_len == 6 && memcmp(hstr(s, s->hdr[i].name), "cookie", 6) == 0;
+    for (size_t i = 0; cookies > 1 && i != s->num_hdr; i++) {
+        if (s->hdr[i].name_len != 6 || memcmp(hstr(s, s->hdr[i].name), "cookie", 6) != 0)
+            continue;
+        int64_t at = keep(s, (const uint8_t *)"; ", cookie < 0 ? 0 : 2); /* hbuf may move: offsets only */
+        if (cookie < 0)
+            cookie = at;
+        s->hlen--; /* contiguous: drop the NUL keep() adds */
+        keep(s, (const uint8_t *)hstr(s, s->hdr[i].value), s->hdr[i].value_len);
+        s->hlen--;
+        cookie_len += (cookie_len != 0 ? 2 : 0) + s->hdr[i].value_len;
+    }
+    if (cookie >= 0)
+        keep(s, (const uint8_t *)"", 0);
     size_t head_len = s->method_len + s->path_len + 16;
+    int cookie_done = 0;
     for (size_t i = 0; i != s->num_hdr; i++) {
-        h->headers[h->num_headers++] = (struct phr_header){hstr(s, s->hdr[i].name), s->hdr[i].name_len, hstr(s, s->hdr[i].value),
-                                                           s->hdr[i].value_len};
-        head_len += s->hdr[i].name_len + s->hdr[i].value_len + 4;
+        int is_cookie = cookie >= 0 && s->hdr[i].name_len == 6 && memcmp(hstr(s, s->hdr[i].name), "cookie", 6) == 0;
+        if (is_cookie && cookie_done)
+            continue;
+        h->headers[h->num_headers++] = (struct phr_header){hstr(s, s->hdr[i].name), s->hdr[i].name_len,
+                                                           is_cookie ? hstr(s, cookie) : hstr(s, s->hdr[i].value),
+                                                           is_cookie ? cookie_len : s->hdr[i].value_len};
+        head_len += s->hdr[i].name_len + (is_cookie ? cookie_len : s->hdr[i].value_len) + 4;
+        cookie_done |= is_cookie;
     }
     if (!s->has_host && s->authority >= 0 && h->num_headers != GW_HTTP1_MAX_HEADERS) {
         h->headers[h->num_headers++] = (struct phr_header){"host", 4, hstr(s, s->authority), s->authority_len};
@@ -757,15 +782,20 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     return 0;
 }
 
-/* Copies bytes into the stream's header buffer; returns their offset, or -1 beyond the header list limit. */
+/* Copies bytes (maybe from hbuf itself) into the stream's header buffer, NUL-terminated; returns their offset. */
 static int64_t keep(struct h2stream *s, const uint8_t *p, size_t n)
 {
     if (s->hlen + n + 1 > s->hcap) {
         size_t cap = s->hcap == 0 ? 1024 : s->hcap;
         while (cap < s->hlen + n + 1)
             cap *= 2;
+        /* p may point into hbuf (cookie joining) */
+        int inside = s->hbuf != NULL && (const char *)p >= s->hbuf && (const char *)p < s->hbuf + s->hlen;
+        size_t p_off = inside ? (size_t)((const char *)p - s->hbuf) : 0;
         s->hbuf = sg_realloc(s->hbuf, cap);
         s->hcap = cap;
+        if (inside)
+            p = (const uint8_t *)s->hbuf + p_off;
     }
     memcpy(s->hbuf + s->hlen, p, n);
     s->hbuf[s->hlen + n] = '\0';

@@ -120,7 +120,6 @@ void gw_upstream_start(struct gw_relay_thread *rt, size_t bi, int fresh, void *o
         h2o_linklist_unlink(&up->link);
         rt->num_idle[bi]--;
         h2o_timeout_unlink(&up->idle_timeout);
-        h2o_socket_read_stop(up->sock);
         up->reused = 1;
         up->owner = owner;
         up->ops = ops;

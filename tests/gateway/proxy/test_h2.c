@@ -3,7 +3,8 @@
  * HEADERS with the stream's window never opened and RST_STREAM(NO_ERROR)
  * after it, forwarding over the upstream pool (the head, chunked framing of a
  * body without content-length, Expect: 100-continue answered by us), the
- * response streamed back with origin-mode overrides, 502 when the backend is
+ * response streamed back with origin-mode overrides (cookie crumbs joined,
+ * hop-by-hop and Connection-named headers dropped), 502 when the backend is
  * down, a client RST_STREAM closing the upstream, connection-specific
  * headers (PROTOCOL_ERROR), too many header fields (431), CONTINUATION
  * floods and rapid reset (GOAWAY ENHANCE_YOUR_CALM).
@@ -411,13 +412,15 @@ static void forwards_and_streams_the_response_back(void **state)
     pooled_upstream();
     connect_client(1);
     nghttp2_nv nva[] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/acct/c/b"),
-                        NVS("x-forwarded-for", "10.0.0.1"), NVS("te", "trailers")};
-    assert_true(nghttp2_submit_request(cs, NULL, nva, 6, NULL, NULL) > 0);
+                        NVS("x-forwarded-for", "10.0.0.1"), NVS("cookie", "a=1"), NVS("te", "trailers"), NVS("cookie", "b=2")};
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 8, NULL, NULL) > 0);
     turn(10);
     up_got[up_got_len] = '\0';
     assert_non_null(strstr(up_got, "GET /acct/c/b HTTP/1.1\r\nhost: backend.test\r\n"));
     assert_non_null(strstr(up_got, "x-forwarded-for: 10.0.0.1, 192.0.2.1\r\n"));
     assert_null(strstr(up_got, "te:"));
+    assert_non_null(strstr(up_got, "\r\ncookie: a=1; b=2\r\n")); /* crumbs joined (RFC 9113 8.2.3) */
+    assert_null(strstr(strstr(up_got, "cookie:") + 1, "cookie:"));
     assert_null(strstr(up_got, "proxy.test"));
     up_write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
              "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
