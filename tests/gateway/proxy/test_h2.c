@@ -6,8 +6,8 @@
  * response streamed back with origin-mode overrides (cookie crumbs joined,
  * hop-by-hop and Connection-named headers dropped), 502 when the backend is
  * down, a client RST_STREAM closing the upstream, connection-specific
- * headers (PROTOCOL_ERROR), too many header fields (431), CONTINUATION
- * floods and rapid reset (GOAWAY ENHANCE_YOUR_CALM).
+ * headers (PROTOCOL_ERROR), too many header fields (431), CONTINUATION,
+ * PING floods and rapid reset (GOAWAY ENHANCE_YOUR_CALM).
  *
  * As test_relay.c: the test includes h2.c and upstream.c, a client
  * connection is one end of a socketpair on a real h2o loop, the upstream
@@ -16,6 +16,7 @@
  * decision, the per-thread environment and two counters are renamed to test
  * functions; everything else is h2.c as built.
  */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -584,6 +585,40 @@ static void rapid_reset_ends_the_connection(void **state)
     assert_true(decided < 2 * H2_RST_BURST + 50);
 }
 
+static void a_ping_flood_ends_the_connection(void **state)
+{
+    (void)state;
+    static char buf[1 << 16];
+    size_t n = 0;
+    connect_client(0);
+    memcpy(buf, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+    n = 24;
+    n += frame(buf + n, NGHTTP2_SETTINGS, 0, 0, "", 0);
+    for (int i = 0; i != H2_MAX_OUTBOUND_ACK + 500; i++)
+        n += frame(buf + n, NGHTTP2_PING, 0, 0, "12345678", 8);
+    send_raw(buf, n);
+    turn(20);
+    assert_int_equal(raw_goaway(), NGHTTP2_ENHANCE_YOUR_CALM);
+    assert_true(raw_eof);
+}
+
+static void a_polite_ping_is_answered(void **state)
+{
+    (void)state;
+    static char buf[256];
+    size_t n = 0;
+    connect_client(0);
+    memcpy(buf, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+    n = 24;
+    n += frame(buf + n, NGHTTP2_SETTINGS, 0, 0, "", 0);
+    n += frame(buf + n, NGHTTP2_PING, 0, 0, "12345678", 8);
+    send_raw(buf, n);
+    turn(5);
+    assert_int_equal(raw_goaway(), -1);
+    assert_false(raw_eof);
+    assert_non_null(memmem(raw, raw_len, "\x00\x00\x08\x06\x01\x00\x00\x00\x00" "12345678", 17)); /* PING ACK */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +631,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_client_reset_closes_the_upstream, setup, teardown),
         cmocka_unit_test_setup_teardown(a_continuation_flood_ends_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(rapid_reset_ends_the_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_ping_flood_ends_the_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_polite_ping_is_answered, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
