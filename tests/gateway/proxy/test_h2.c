@@ -5,7 +5,8 @@
  * body without content-length, Expect: 100-continue answered by us), the
  * response streamed back with origin-mode overrides (cookie crumbs joined,
  * hop-by-hop and Connection-named headers dropped), 502 when the backend is
- * down, a client RST_STREAM closing the upstream, connection-specific
+ * down, a client RST_STREAM or disconnect closing the upstream, graceful
+ * shutdown (GOAWAY, the stream in flight finished), connection-specific
  * headers (PROTOCOL_ERROR), too many header fields (431), CONTINUATION,
  * PING floods and rapid reset (GOAWAY ENHANCE_YOUR_CALM).
  *
@@ -494,6 +495,58 @@ static void a_client_reset_closes_the_upstream(void **state)
     assert_int_equal(rt->num_idle[0], 0); /* never back to the pool mid-body */
 }
 
+static void a_client_leaving_closes_its_upstreams(void **state)
+{
+    (void)state;
+    verdict = GW_PROXY_FORWARD;
+    pooled_upstream();
+    connect_client(1);
+    nghttp2_nv nva[] = {NVS(":method", "PUT"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/acct/c/b"),
+                        NVS("content-length", "100000000")};
+    upload_left = 100000000;
+    nghttp2_data_provider dp = {.read_callback = upload_read};
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 5, &dp, NULL) > 0);
+    turn(5);
+    assert_true(up_got_len > 0);
+    close(client_fd);
+    client_fd = -1;
+    nghttp2_session_del(cs);
+    cs = NULL;
+    for (int i = 0; i != 10 && !up_eof; i++) {
+        h2o_evloop_run(rt->loop, 1);
+        drain_upstream();
+    }
+    assert_true(up_eof);
+    assert_true(h2o_linklist_is_empty(&rt->h2_conns));
+    assert_int_equal(rt->num_idle[0], 0);
+}
+
+static void graceful_shutdown_finishes_the_stream_in_flight(void **state)
+{
+    (void)state;
+    verdict = GW_PROXY_FORWARD;
+    pooled_upstream();
+    connect_client(1);
+    nghttp2_nv nva[] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/acct/c/b")};
+    int32_t id = nghttp2_submit_request(cs, NULL, nva, 4, NULL, NULL);
+    assert_true(id > 0);
+    turn(5);
+    assert_true(up_got_len > 0);
+    rt->shutting_down = 1;
+    gw_h2_shutdown(rt);
+    turn(3);
+    assert_int_equal(goaway_code, NGHTTP2_NO_ERROR);
+    assert_false(h2o_linklist_is_empty(&rt->h2_conns)); /* the stream is still being answered */
+    up_write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+    turn(5);
+    assert_int_equal(status, 200);
+    assert_int_equal(body_len, 4);
+    assert_memory_equal(body, "done", 4);
+    assert_true(h2o_linklist_is_empty(&rt->h2_conns)); /* then the connection closes */
+    assert_int_equal(rt->num_idle[0], 0);               /* and its upstream is not pooled while shutting down */
+    rt->shutting_down = 0;
+}
+
 /* ---- floods (raw frames) ---- */
 
 static size_t frame(char *out, int type, int flags, uint32_t id, const void *payload, size_t len)
@@ -629,6 +682,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_body_without_length_goes_chunked_after_100_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(a_dead_backend_is_502, setup, teardown),
         cmocka_unit_test_setup_teardown(a_client_reset_closes_the_upstream, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_client_leaving_closes_its_upstreams, setup, teardown),
+        cmocka_unit_test_setup_teardown(graceful_shutdown_finishes_the_stream_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(a_continuation_flood_ends_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(rapid_reset_ends_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(a_ping_flood_ends_the_connection, setup, teardown),
