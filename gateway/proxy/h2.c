@@ -650,15 +650,7 @@ static void decide_stream(struct h2stream *s)
         return;
     }
 
-    /* the head in HTTP/1.1's shape: :authority as Host when the client sent none */
-    memset(h, 0, offsetof(gw_http1_head_t, headers));
-    h->method = hstr(s, s->method);
-    h->method_len = s->method_len;
-    h->target = hstr(s, s->path);
-    h->target_len = s->path_len;
-    h->minor_version = 1;
-    h->num_headers = 0;
-    /* cookie crumbs are one header again for HTTP/1.1 (RFC 9113 8.2.3), where the first one was */
+    /* cookie crumbs are one header again for HTTP/1.1 (RFC 9113 8.2.3), where the first one was; first, as hbuf may move */
     int64_t cookie = -1;
     size_t cookie_len = 0, cookies = 0;
     for (size_t i = 0; i != s->num_hdr; i++)
@@ -672,10 +664,19 @@ static void decide_stream(struct h2stream *s)
         s->hlen--; /* contiguous: drop the NUL keep() adds */
         keep(s, (const uint8_t *)hstr(s, s->hdr[i].value), s->hdr[i].value_len);
         s->hlen--;
-        cookie_len += (cookie_len != 0 ? 2 : 0) + s->hdr[i].value_len;
+        cookie_len = (size_t)((int64_t)s->hlen - cookie);
     }
     if (cookie >= 0)
         keep(s, (const uint8_t *)"", 0);
+
+    /* the head in HTTP/1.1's shape: :authority as Host when the client sent none */
+    memset(h, 0, offsetof(gw_http1_head_t, headers));
+    h->method = hstr(s, s->method);
+    h->method_len = s->method_len;
+    h->target = hstr(s, s->path);
+    h->target_len = s->path_len;
+    h->minor_version = 1;
+    h->num_headers = 0;
     size_t head_len = s->method_len + s->path_len + 16;
     int cookie_done = 0;
     for (size_t i = 0; i != s->num_hdr; i++) {

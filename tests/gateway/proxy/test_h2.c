@@ -438,6 +438,27 @@ static void forwards_and_streams_the_response_back(void **state)
     assert_int_equal(counted, 1);
 }
 
+static void cookie_crumbs_are_joined_while_the_head_buffer_grows(void **state)
+{
+    (void)state;
+    static char c[3][601], want[2000];
+    verdict = GW_PROXY_FORWARD;
+    pooled_upstream();
+    connect_client(1);
+    nghttp2_nv nva[8] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/acct/c/b"),
+                         NVS("cookie", "")};
+    for (int i = 0; i != 3; i++) {
+        memset(c[i], 'a' + i, 600);
+        nva[5 + i] = (nghttp2_nv){(uint8_t *)"cookie", (uint8_t *)c[i], 6, 600, NGHTTP2_NV_FLAG_NONE};
+    }
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 8, NULL, NULL) > 0);
+    turn(10);
+    up_got[up_got_len] = '\0';
+    snprintf(want, sizeof(want), "\r\ncookie: ; %s; %s; %s\r\n", c[0], c[1], c[2]); /* an empty crumb stays a crumb */
+    assert_non_null(strstr(up_got, want));
+    assert_int_equal(decided, 1);
+}
+
 static void a_body_without_length_goes_chunked_after_100_continue(void **state)
 {
     (void)state;
@@ -679,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(too_many_header_fields_is_431, setup, teardown),
         cmocka_unit_test_setup_teardown(connection_specific_headers_are_a_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(forwards_and_streams_the_response_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(cookie_crumbs_are_joined_while_the_head_buffer_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(a_body_without_length_goes_chunked_after_100_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(a_dead_backend_is_502, setup, teardown),
         cmocka_unit_test_setup_teardown(a_client_reset_closes_the_upstream, setup, teardown),
