@@ -1,8 +1,8 @@
 /*
  * setup.c - the proxy's setup (sasgw/proxy.h): the proxy of a server, its
  * per-thread state (the revocation reader slot), the decision environment of
- * a worker, the refusal counter, and the registration of both fronts (h2.c
- * for HTTP/2, relay.c for HTTP/1.1) and of the revocation subscriber.
+ * a worker, the refusal counter, and the registration of the relay (relay.c,
+ * which hands HTTP/2 connections to h2.c) and of the revocation subscriber.
  */
 #include "proxy.h"
 
