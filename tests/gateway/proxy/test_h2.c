@@ -279,7 +279,11 @@ static void connect_client(int with_session)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, client_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, client_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, client_stream_close);
-    assert_int_equal(nghttp2_session_client_new(&cs, cb, NULL), 0);
+    nghttp2_option *opt;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024); /* to send what the server must refuse */
+    assert_int_equal(nghttp2_session_client_new2(&cs, cb, NULL, opt), 0);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     nghttp2_settings_entry big = {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20};
     nghttp2_submit_settings(cs, NGHTTP2_FLAG_NONE, &big, 1);
@@ -347,12 +351,13 @@ static void refusal_answers_before_the_body_and_never_opens_the_window(void **st
     (void)state;
     connect_client(1);
     nghttp2_nv nva[] = {NVS(":method", "PUT"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"),
-                        NVS(":path", "/acct/c/b?sig=x"), NVS("content-length", "4194304")};
+                        NVS(":path", "/acct/c/b?sig=x"), NVS("content-length", "4194304"), NVS("expect", "100-continue")};
     upload_left = 4 * 1024 * 1024;
     nghttp2_data_provider dp = {.read_callback = upload_read};
-    assert_true(nghttp2_submit_request(cs, NULL, nva, 5, &dp, NULL) > 0);
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 6, &dp, NULL) > 0);
     turn(40);
     assert_int_equal(status, 403);
+    assert_int_equal(informational, -1); /* no 100 for a refused request */
     assert_non_null(strstr(res_headers, "x-ms-error-code: AuthenticationFailed"));
     assert_non_null(strstr(res_headers, "content-type: application/xml"));
     assert_non_null(strstr(body, "<Code>AuthenticationFailed</Code>"));
@@ -368,6 +373,36 @@ static void refusal_answers_before_the_body_and_never_opens_the_window(void **st
     assert_true(nghttp2_submit_request(cs, NULL, get, 4, NULL, NULL) > 0);
     turn(10);
     assert_int_equal(status, 403);
+}
+
+static void an_account_without_backend_is_404(void **state)
+{
+    (void)state;
+    verdict = GW_PROXY_FORWARD;
+    account.name = "other"; /* decided, but not routed by this relay */
+    connect_client(1);
+    nghttp2_nv nva[] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/other/c/b")};
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 4, NULL, NULL) > 0);
+    turn(10);
+    account.name = "acct";
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(body, "<Code>ResourceNotFound</Code>"));
+    assert_int_equal(refusals, 1);
+}
+
+static void a_header_list_over_64k_is_431(void **state)
+{
+    (void)state;
+    static char v[2][36 * 1024];
+    connect_client(1);
+    memset(v, 'a', sizeof(v));
+    nghttp2_nv nva[] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":authority", "proxy.test"), NVS(":path", "/acct/c/b"),
+                        {(uint8_t *)"x-a", (uint8_t *)v[0], 3, sizeof(v[0]), NGHTTP2_NV_FLAG_NONE},
+                        {(uint8_t *)"x-b", (uint8_t *)v[1], 3, sizeof(v[1]), NGHTTP2_NV_FLAG_NONE}};
+    assert_true(nghttp2_submit_request(cs, NULL, nva, 6, NULL, NULL) > 0);
+    turn(10);
+    assert_int_equal(status, 431);
+    assert_int_equal(decided, 0);
 }
 
 static void too_many_header_fields_is_431(void **state)
@@ -697,6 +732,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refusal_answers_before_the_body_and_never_opens_the_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_account_without_backend_is_404, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_header_list_over_64k_is_431, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_header_fields_is_431, setup, teardown),
         cmocka_unit_test_setup_teardown(connection_specific_headers_are_a_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(forwards_and_streams_the_response_back, setup, teardown),
