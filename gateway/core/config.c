@@ -94,8 +94,11 @@ static int parse_listen(ys_doc_t *p, yaml_node_t *node, const char *section, gw_
     for (size_t i = 0; i != n; i++) {
         yaml_node_t *item = ys_item(p, node, i);
         (*out)[i].line = (unsigned)item->start_mark.line + 1;
+        (*out)[i].http2 = -1; /* not given */
         if (ys_walk(p, item, "listen", listen_keys, 3, on_listen, *out + i) != 0)
             return -1;
+        if ((*out)[i].http2 == -1) /* default: HTTP/2 on TLS proxy listeners, not on cleartext ones */
+            (*out)[i].http2 = strcmp(section, "proxy") == 0 && (*out)[i].tls_certificate != NULL;
         if ((*out)[i].http2 && strcmp(section, "proxy") != 0)
             return ys_fail(p, item, "'http2' is a key of 'proxy.listen' entries only");
     }

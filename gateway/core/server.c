@@ -6,8 +6,8 @@
  * limits h2o applies before any handler runs differ per service: the
  * issuer's max_request_entity_size is issuer.max_body (h2o answers 413 to a
  * larger HTTP/1.1 body before buffering it, and resets an HTTP/2 stream whose
- * body grows past it), the proxy's is proxy.http2_max_body (h2o reads an
- * HTTP/2 request body whole before the handler runs). Every listener's accept context points at the hostconf of its
+ * body grows past it); the proxy's connections are all taken by its acceptor
+ * (relay.c and nghttp2 in h2.c), which bound bodies themselves. Every listener's accept context points at the hostconf of its
  * service only, so a request is served by the service of the socket it came
  * in on, whatever its Host header says. Each worker thread owns an event
  * loop, an h2o context per enabled service on that loop, and its own
@@ -90,7 +90,7 @@ struct listener_config {
 struct listener {
     gw_thread_t *thread;
     gw_service_t service;
-    int http2; /* HTTP/2 is offered (issuer listeners always; proxy listeners with http2: true) */
+    int http2; /* HTTP/2 is offered (issuer listeners always; proxy listeners with http2, the default with TLS) */
     int fd;
     h2o_socket_t *sock;
     h2o_accept_ctx_t accept_ctx;
@@ -495,9 +495,6 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
         /* the issuer's bodies are small JSON documents: h2o refuses larger ones before buffering them */
         if (service == GW_SERVICE_ISSUER)
             globalconf->max_request_entity_size = conf->issuer.max_body;
-        /* h2o reads an HTTP/2 request body whole before the proxy's handler runs: it resets a stream past this */
-        if (service == GW_SERVICE_PROXY)
-            globalconf->max_request_entity_size = conf->proxy.http2_max_body;
         h2o_hostconf_t *hostconf =
             h2o_config_register_host(globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;

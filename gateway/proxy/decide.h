@@ -1,8 +1,8 @@
 /*
  * decide.h - the validating reverse proxy's decision (DESIGN §5), without
  * sockets: on the `proxy:` listeners, one path per storage account,
- * `/{account}`; both fronts - h2.c (HTTP/2, before h2o's reverse proxy) and
- * relay.c (HTTP/1.1, streaming) - decide with gw_proxy_decide(): DESIGN §3's
+ * `/{account}`; both fronts - relay.c (HTTP/1.1) and h2.c (HTTP/2 on nghttp2),
+ * both streaming - decide with gw_proxy_decide(): DESIGN §3's
  * order with the worker's keyring snapshot, then the revocation set, and
  * either refuse with Azure's XML error (azure_error.h) or pass the request on
  * (in origin mode with every SAS parameter stripped from the query). The
@@ -25,8 +25,8 @@
 
 /*
  * One request header as received: name and value bytes, any case. The relay
- * passes picohttpparser's array as it is; the HTTP/2 path copies h2o's
- * header list into the same shape.
+ * passes picohttpparser's array as it is; the HTTP/2 path builds the same
+ * shape from the stream's header list.
  */
 typedef struct phr_header gw_proxy_header_t;
 

@@ -1,7 +1,8 @@
 /*
  * proxy.h - the proxy's insides shared by its files: the proxy of a server
- * (setup.c), the HTTP/2 front (h2.c) and the HTTP/1.1 relay (relay.c), all
- * deciding through decide.h and refusing in azure_error.h's dialect.
+ * (setup.c), the HTTP/1.1 relay (relay.c) and the HTTP/2 front (h2.c) on the
+ * relay's sockets, both forwarding through upstream.h, deciding through
+ * decide.h and refusing in azure_error.h's dialect.
  */
 #ifndef SASGW_PROXY_PROXY_H
 #define SASGW_PROXY_PROXY_H
@@ -33,20 +34,11 @@ struct st_gw_proxy_t {
     gw_metric_t *decisions;
 };
 
-/* ---- for the HTTP/1.1 relay (relay.h), on a worker thread ---- */
+/* ---- for both fronts (relay.c, h2.c), on a worker thread ---- */
 
 /* The decision environment of this worker now: its keyring snapshot, revocation set and reader, staleness, clock. */
 void gw_proxy_thread_env(gw_proxy_t *proxy, gw_thread_t *thread, gw_proxy_env_t *env);
 /* Counts a refusal in sasgw_proxy_refusals_total{code}. */
 void gw_proxy_count_refusal(gw_proxy_t *proxy, const char *code);
-
-/* ---- between the files of the proxy ---- */
-
-/*
- * The setup hook of GW_SERVICE_PROXY (gw_server_on_setup, data the proxy):
- * registers the HTTP/2 paths, one per account of the keyring with a backend,
- * and "/" that refuses the rest. Returns 0, or -1 after writing why into err.
- */
-int gw_proxy_h2_on_setup(gw_server_t *server, gw_service_t service, h2o_hostconf_t *hostconf, void *data, char *err, size_t errlen);
 
 #endif

@@ -19,7 +19,7 @@
  * decoded in place and re-framed). Memory per exchange is thus bounded by
  * what one read returns.
  *
- * An upstream connection (struct upstream) belongs to one exchange while it
+ * An upstream connection (struct gw_upstream) belongs to one exchange while it
  * runs and otherwise sits in its worker's idle pool for that backend, still
  * registered on the loop, watched for the backend closing it.
  */
@@ -37,82 +37,26 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <h2o/http2.h>
-
 #include "sasgw/common.h"
 #include "http1.h"
 #include "resign.h"
 #include "sasgw/core/tls.h"
+#include "upstream.h"
 
-#define CLIENT_TIMEOUT_MS 10000 /* a request head, a keep-alive connection idle, a TLS handshake */
-#define POOL_IDLE_MS 2000       /* an idle upstream connection (below node's and nginx's keep-alive defaults) */
-#define LINGER_MS 2000
-#define POOL_MAX 64                   /* idle upstream connections per backend and worker */
+#define CLIENT_TIMEOUT_MS GW_UPSTREAM_CLIENT_TIMEOUT_MS
+#define POOL_IDLE_MS GW_UPSTREAM_POOL_IDLE_MS
+#define LINGER_MS GW_UPSTREAM_LINGER_MS
 #define DISCARD_MAX (4 * 1024 * 1024) /* body bytes a refused request may send on a kept connection */
 #define LINGER_MAX (16 * 1024 * 1024) /* bytes read and dropped while lingering */
 #define ROUTE_LABEL "/{account}"
 #define COPY_MAX (16 * 1024) /* response pieces up to this size are copied, so the upstream keeps being read */
 #define PAUSE_AT (64 * 1024) /* input a side may buffer while the other is busy before reading pauses */
-/*
- * Receive buffer of the sockets the relay reads bodies from. h2o's read loop
- * reads until the socket is empty, growing the input buffer as it goes, so
- * what one read callback holds is bounded by the kernel's buffer: left to
- * autotuning (up to tcp_rmem's 6 MiB, doubled) a fast upload holds tens of
- * MiB per connection. 1 MiB keeps it to a few MiB and still allows ~40 MB/s
- * per connection at 50 ms of round trip.
- */
-#define SOCKET_RCVBUF (1024 * 1024)
+#define SOCKET_RCVBUF GW_UPSTREAM_SOCKET_RCVBUF
 
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-struct backend {
-    char *account;
-    gw_backend_t up; /* up.host for connect() and SNI, up.authority as Host, up.path as the prefix */
-    size_t prefix_len;
-    struct sockaddr_storage addr; /* when up.host is numeric (addrlen != 0) */
-    socklen_t addrlen;
-};
-
-struct relay {
-    gw_server_t *server;
-    gw_proxy_t *proxy;
-    const gw_config_t *conf;
-    struct backend *backends;
-    size_t num_backends;
-    SSL_CTX *client_ssl; /* for https backends */
-    size_t module_slot;
-    size_t threads_alive; /* the last worker to stop frees the relay */
-    pthread_mutex_t lock;
-};
-
-struct relay_thread {
-    struct relay *relay;
-    gw_thread_t *thread;
-    h2o_evloop_t *loop;
-    h2o_timeout_t client_timeout, io_timeout, pool_timeout, linger_timeout;
-    h2o_linklist_t *idle; /* per backend: struct upstream, most recently used last */
-    size_t *num_idle;
-    h2o_linklist_t conns; /* every client connection of this worker */
-    int shutting_down;
-    /* scratch for the exchange being decided (one at a time on a loop) */
-    gw_http1_head_t head;
-    char fwd[GW_HTTP1_MAX_HEAD + 1];
-    char xff[4096];
-    gw_proxy_decision_t decision;
-};
-
 struct conn;
-
-struct upstream {
-    h2o_socket_t *sock;
-    struct relay_thread *rt;
-    size_t backend;
-    struct conn *conn; /* NULL while idle in the pool */
-    h2o_linklist_t link;
-    h2o_timeout_entry_t idle_timeout;
-    int reused;
-};
 
 enum conn_state { ST_HANDSHAKE, ST_PREFACE, ST_HEAD, ST_BODY, ST_LINGER };
 
@@ -121,7 +65,7 @@ enum client_write { CW_NONE, CW_CONTINUE, CW_LOCAL, CW_RESPONSE };
 
 struct conn {
     h2o_socket_t *sock;
-    struct relay_thread *rt;
+    struct gw_relay_thread *rt;
     h2o_accept_ctx_t *actx;
     struct timeval connected_at;
     h2o_linklist_t link;
@@ -172,9 +116,8 @@ struct conn {
     } res;
     char *copy; /* COPY_MAX bytes, for small response pieces */
 
-    struct upstream *up;
+    struct gw_upstream *up;
     int up_ready; /* connected (and handshaken) */
-    h2o_hostinfo_getaddr_req_t *getaddr;
 
     /* writes in flight, and what to consume from the reading side when they complete */
     int up_writing;
@@ -226,152 +169,49 @@ static int64_t usec_since(struct timeval *start)
 
 /* ---- upstream connections ---- */
 
-static void upstream_destroy(struct upstream *up)
-{
-    if (h2o_timeout_is_linked(&up->idle_timeout))
-        h2o_timeout_unlink(&up->idle_timeout);
-    if (h2o_linklist_is_linked(&up->link)) {
-        h2o_linklist_unlink(&up->link);
-        up->rt->num_idle[up->backend]--;
-    }
-    h2o_socket_close(up->sock);
-    free(up);
-}
+static const struct gw_upstream_ops upstream_ops;
 
 /* Detaches and closes the exchange's upstream connection (never pooled). */
 static void close_upstream(struct conn *c)
 {
-    if (c->getaddr != NULL) {
-        h2o_hostinfo_getaddr_cancel(c->getaddr);
-        c->getaddr = NULL;
-    }
     if (c->up != NULL) {
-        c->up->conn = NULL;
-        upstream_destroy(c->up);
+        c->up->owner = NULL;
+        gw_upstream_destroy(c->up);
         c->up = NULL;
     }
     c->up_ready = 0;
     c->up_writing = 0;
 }
 
-static void on_idle_timeout(h2o_timeout_entry_t *entry)
-{
-    upstream_destroy(H2O_STRUCT_FROM_MEMBER(struct upstream, idle_timeout, entry));
-}
-
 /* Puts the exchange's upstream connection into the idle pool, or closes it when it cannot be reused. */
 static void pool_put(struct conn *c)
 {
-    struct upstream *up = c->up;
-    struct relay_thread *rt = c->rt;
+    struct gw_upstream *up = c->up;
     c->up = NULL;
     c->up_ready = 0;
-    up->conn = NULL;
-    if (up->sock->input->size != 0 || rt->num_idle[up->backend] >= POOL_MAX || rt->shutting_down) {
-        upstream_destroy(up);
-        return;
-    }
-    h2o_linklist_insert(&rt->idle[up->backend], &up->link);
-    rt->num_idle[up->backend]++;
-    h2o_timeout_link(rt->loop, &rt->pool_timeout, &up->idle_timeout);
-    h2o_socket_read_start(up->sock, on_upstream_read); /* anything arriving now is the backend closing */
+    gw_upstream_release(up);
 }
 
-static void attach(struct conn *c, struct upstream *up)
+static void upstream_ready(void *owner)
 {
-    c->up = up;
-    up->conn = c;
-    up->sock->data = up;
-}
-
-static void upstream_ready(struct conn *c)
-{
+    struct conn *c = owner;
     c->up_ready = 1;
     progress(c);
     h2o_socket_read_start(c->up->sock, on_upstream_read);
     pump_request(c);
 }
 
-static void on_upstream_handshake(h2o_socket_t *sock, const char *err)
+static void on_upstream_failed(void *owner)
 {
-    struct upstream *up = sock->data;
-    if (err != NULL) {
-        upstream_failed(up->conn, 0);
-        return;
-    }
-    upstream_ready(up->conn);
+    upstream_failed(owner, 0);
 }
 
-static void on_upstream_connect(h2o_socket_t *sock, const char *err)
-{
-    struct upstream *up = sock->data;
-    struct conn *c = up->conn;
-    struct backend *b = &c->rt->relay->backends[up->backend];
-    if (err != NULL) {
-        upstream_failed(c, 0);
-        return;
-    }
-    if (b->up.tls) {
-        h2o_socket_ssl_handshake(sock, c->rt->relay->client_ssl, b->up.host, on_upstream_handshake);
-        return;
-    }
-    upstream_ready(c);
-}
-
-static void connect_to(struct conn *c, struct sockaddr *sa, socklen_t len)
-{
-    h2o_socket_t *sock = h2o_socket_connect(c->rt->loop, sa, len, on_upstream_connect);
-    if (sock == NULL) {
-        upstream_failed(c, 0);
-        return;
-    }
-    int rcvbuf = SOCKET_RCVBUF;
-    setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    struct upstream *up = sg_calloc(1, sizeof(*up));
-    up->sock = sock;
-    up->rt = c->rt;
-    up->backend = c->req.backend;
-    up->idle_timeout.cb = on_idle_timeout;
-    attach(c, up);
-}
-
-static void on_getaddr(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res, void *data)
-{
-    struct conn *c = data;
-    c->getaddr = NULL;
-    if (errstr != NULL || res == NULL) {
-        upstream_failed(c, 0);
-        return;
-    }
-    struct addrinfo *ai = h2o_hostinfo_select_one(res);
-    connect_to(c, ai->ai_addr, ai->ai_addrlen);
-}
+static const struct gw_upstream_ops upstream_ops = {upstream_ready, on_upstream_failed};
 
 static void start_upstream(struct conn *c)
 {
-    struct relay_thread *rt = c->rt;
-    size_t bi = c->req.backend;
-    struct backend *b = &rt->relay->backends[bi];
-
     c->req.head_written = 0;
-    if (!c->req.retried && !h2o_linklist_is_empty(&rt->idle[bi])) {
-        struct upstream *up = H2O_STRUCT_FROM_MEMBER(struct upstream, link, rt->idle[bi].prev);
-        h2o_linklist_unlink(&up->link);
-        rt->num_idle[bi]--;
-        h2o_timeout_unlink(&up->idle_timeout);
-        up->reused = 1;
-        attach(c, up);
-        upstream_ready(c);
-        return;
-    }
-    if (b->addrlen != 0) {
-        connect_to(c, (struct sockaddr *)&b->addr, b->addrlen);
-        return;
-    }
-    c->getaddr = h2o_hostinfo_getaddr(&gw_thread_context(rt->thread)->receivers.hostinfo_getaddr,
-                                      h2o_iovec_init(b->up.host, strlen(b->up.host)),
-                                      h2o_iovec_init(b->up.port_text, strlen(b->up.port_text)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP,
-                                      AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
+    gw_upstream_start(c->rt, c->req.backend, c->req.retried, c, &upstream_ops, &c->up);
 }
 
 /* ---- client connections ---- */
@@ -510,44 +350,6 @@ static const char *framing_message(int status)
     }
 }
 
-static ssize_t find_backend(struct relay *relay, const char *account)
-{
-    for (size_t i = 0; i != relay->num_backends; i++)
-        if (strcmp(relay->backends[i].account, account) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-/* X-Forwarded-For of the head, every occurrence joined by ", " (unknown when too long: a hop that does not parse). */
-static void join_xff(struct relay_thread *rt, const gw_http1_head_t *h, const char **out, size_t *out_len)
-{
-    size_t n = 0;
-    int found = 0;
-    *out = NULL;
-    *out_len = 0;
-    for (size_t i = 0; i != h->num_headers; i++) {
-        const struct phr_header *hd = h->headers + i;
-        if (!h2o_lcstris(hd->name, hd->name_len, H2O_STRLIT("x-forwarded-for")))
-            continue;
-        if (n + 2 + hd->value_len >= sizeof(rt->xff)) {
-            *out = "?";
-            *out_len = 1;
-            return;
-        }
-        if (found) {
-            memcpy(rt->xff + n, ", ", 2);
-            n += 2;
-        }
-        memcpy(rt->xff + n, hd->value, hd->value_len);
-        n += hd->value_len;
-        found = 1;
-    }
-    if (found) {
-        *out = rt->xff;
-        *out_len = n;
-    }
-}
-
 /* Reads and drops a refused request's body; beyond DISCARD_MAX the connection will close instead. */
 static void discard_body(struct conn *c)
 {
@@ -602,48 +404,13 @@ static void refuse(struct conn *c, const gw_proxy_decision_t *d)
         discard_body(c);
 }
 
-/*
- * Adds header lines (each ending in CRLF) at the end of a written head (len
- * bytes, ending in the blank line) in buf of cap bytes. Returns the new
- * length, or 0 when they do not fit.
- */
-static size_t add_lines(char *buf, size_t len, size_t cap, const char *lines, size_t lines_len)
-{
-    if (len < 4 || len + lines_len > cap)
-        return 0;
-    memcpy(buf + len - 2, lines, lines_len);
-    memcpy(buf + len - 2 + lines_len, "\r\n", 2);
-    return len + lines_len;
-}
-
-/* Origin mode: keeps the decision's response overrides (d lives per thread, the exchange per connection). */
-static void keep_overrides(struct conn *c, const gw_proxy_decision_t *d)
-{
-    size_t n = 0;
-    if (d->num_overrides == 0)
-        return;
-    for (size_t i = 0; i != d->num_overrides; i++)
-        n += strlen(d->overrides[i].name) + 2 + d->overrides[i].value_len + 2;
-    c->req.overrides = sg_alloc(n + 1);
-    c->req.overrides_len = 0;
-    for (size_t i = 0; i != d->num_overrides; i++)
-        c->req.overrides_len += (size_t)sprintf(c->req.overrides + c->req.overrides_len, "%s: %.*s\r\n", d->overrides[i].name,
-                                                (int)d->overrides[i].value_len, d->overrides[i].value);
-}
-
 /* Removes from a response head the headers that the kept overrides replace. */
 static void drop_overridden(struct conn *c, gw_http1_head_t *h)
 {
     size_t kept = 0;
     for (size_t i = 0; i != h->num_headers; i++) {
         const struct phr_header *f = h->headers + i;
-        int replaced = 0;
-        for (const char *l = c->req.overrides; l < c->req.overrides + c->req.overrides_len && !replaced;) {
-            const char *colon = strchr(l, ':');
-            replaced = (size_t)(colon - l) == f->name_len && strncasecmp(l, f->name, f->name_len) == 0;
-            l = strstr(l, "\r\n") + 2;
-        }
-        if (!replaced)
+        if (!gw_upstream_is_overridden(c->req.overrides, c->req.overrides_len, f->name, f->name_len))
             h->headers[kept++] = *f;
     }
     h->num_headers = kept;
@@ -651,8 +418,8 @@ static void drop_overridden(struct conn *c, gw_http1_head_t *h)
 
 static void handle_head(struct conn *c)
 {
-    struct relay_thread *rt = c->rt;
-    struct relay *relay = rt->relay;
+    struct gw_relay_thread *rt = c->rt;
+    struct gw_relay *relay = rt->relay;
     h2o_buffer_t **in = &c->sock->input;
     gw_http1_head_t *h = &rt->head;
 
@@ -693,27 +460,8 @@ static void handle_head(struct conn *c)
         h2o_socket_read_stop(c->sock);
 
     /* decide */
-    gw_proxy_env_t env;
-    gw_proxy_thread_env(relay->proxy, rt->thread, &env);
-    gw_proxy_request_t pr = {.method = h->method,
-                             .method_len = h->method_len,
-                             .path = h->target,
-                             .path_len = h->target_len,
-                             .is_https = c->is_https,
-                             .peer = c->peerlen != 0 ? (struct sockaddr *)&c->peer : NULL,
-                             .headers = h->headers,
-                             .num_headers = h->num_headers};
-    join_xff(rt, h, &pr.xff, &pr.xff_len);
     gw_proxy_decision_t *d = &rt->decision;
-    ssize_t bi = -1;
-    if (gw_proxy_decide(&env, &pr, d, rt->fwd, sizeof(rt->fwd)) == GW_PROXY_FORWARD &&
-        (bi = find_backend(relay, d->account->name)) < 0) {
-        d->verdict = GW_PROXY_REFUSE;
-        d->status = 404;
-        d->code = "ResourceNotFound";
-        snprintf(d->err.message, sizeof(d->err.message), "no storage account is routed at this path");
-        d->sts_len = 0;
-    }
+    ssize_t bi = gw_upstream_decide(rt, h, c->is_https, &c->peer, c->peerlen);
     if (d->verdict != GW_PROXY_FORWARD) {
         consume(in, (size_t)r, SIZE_MAX);
         refuse(c, d);
@@ -721,23 +469,17 @@ static void handle_head(struct conn *c)
     }
 
     /* forward: the head goes out with the first write to the upstream */
-    struct backend *b = &relay->backends[bi];
-    size_t cap = 2 * (size_t)r + b->prefix_len + d->forward_path_len + strlen(b->up.authority) + sizeof(c->peer_text) + 256;
     c->req.backend = (size_t)bi;
-    c->req.head = sg_alloc(cap);
-    c->req.head_len = gw_http1_write_upstream_request(c->req.head, cap, h, b->up.path, b->prefix_len, d->forward_path,
-                                                      d->forward_path_len, b->up.authority, c->peer_text, c->is_https);
-    if (c->req.head_len != 0 && d->add_if_none_match)
-        c->req.head_len = add_lines(c->req.head, c->req.head_len, cap, H2O_STRLIT("if-none-match: *\r\n"));
-    int rs = GW_RESIGN_OK;
-    if (c->req.head_len != 0 && d->account->mode == GW_ACCOUNT_RESIGN &&
-        (rs = gw_resign_finish(d, &c->req.head, &c->req.head_len, (int64_t)c->req.start.tv_sec)) != GW_RESIGN_OK) {
+    int rs;
+    c->req.head_len = gw_upstream_request_head(&relay->backends[bi], h, d, c->peer_text, c->is_https,
+                                               (int64_t)c->req.start.tv_sec, &c->req.head, &rs);
+    if (rs != GW_RESIGN_OK) {
         gw_resign_refuse(d, rs);
         consume(in, (size_t)r, SIZE_MAX);
         refuse(c, d);
         return;
     }
-    keep_overrides(c, d);
+    c->req.overrides = gw_upstream_overrides(d, &c->req.overrides_len);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->req.head_len == 0) {
         c->req.keepalive = 0;
@@ -753,8 +495,8 @@ static void handle_head(struct conn *c)
 
 static void on_upstream_written(h2o_socket_t *sock, const char *err)
 {
-    struct upstream *up = sock->data;
-    struct conn *c = up->conn;
+    struct gw_upstream *up = sock->data;
+    struct conn *c = up->owner;
     c->up_writing = 0;
     if (err != NULL) {
         upstream_failed(c, 0);
@@ -879,7 +621,7 @@ static int start_response(struct conn *c, h2o_iovec_t *buf)
     c->res.head = sg_alloc(cap);
     c->res.head_len = gw_http1_write_client_response(c->res.head, cap, h, c->res.chunked_out, c->req.keepalive);
     if (c->res.head_len != 0 && override)
-        c->res.head_len = add_lines(c->res.head, c->res.head_len, cap, c->req.overrides, c->req.overrides_len);
+        c->res.head_len = gw_upstream_add_lines(c->res.head, c->res.head_len, cap, c->req.overrides, c->req.overrides_len);
     consume(in, (size_t)r, SIZE_MAX);
     if (c->res.head_len == 0) {
         c->up->reused = 0;
@@ -1000,11 +742,11 @@ static void pump_response(struct conn *c)
 
 static void on_upstream_read(h2o_socket_t *sock, const char *err)
 {
-    struct upstream *up = sock->data;
-    struct conn *c = up->conn;
+    struct gw_upstream *up = sock->data;
+    struct conn *c = up->owner;
     if (c == NULL) {
         /* idle in the pool: the backend closed it, or sent what nobody asked for */
-        upstream_destroy(up);
+        gw_upstream_destroy(up);
         return;
     }
     if (err != NULL) {
@@ -1140,15 +882,17 @@ static void on_conn_timeout(h2o_timeout_entry_t *entry)
 
 /* ---- accepting ---- */
 
-/* An HTTP/2 connection: h2o's (the validation handler in front of its reverse proxy, proxy.c). */
-static void hand_to_h2o(struct conn *c)
+/* An HTTP/2 connection: served by h2.c on the same socket. */
+static void hand_to_h2(struct conn *c)
 {
     h2o_socket_t *sock = c->sock;
-    h2o_accept_ctx_t *actx = c->actx;
-    struct timeval at = c->connected_at;
+    struct gw_relay_thread *rt = c->rt;
+    struct sockaddr_storage peer = c->peer;
+    socklen_t peerlen = c->peerlen;
+    int is_https = c->is_https;
     conn_free(c);
     sock->data = NULL;
-    h2o_http2_accept(actx, sock, at);
+    gw_h2_accept(rt, sock, is_https, &peer, peerlen);
 }
 
 static void on_refusal_written(h2o_socket_t *sock, const char *err)
@@ -1192,7 +936,7 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
                 return;
             }
             h2o_socket_read_stop(sock);
-            hand_to_h2o(c);
+            hand_to_h2(c);
             return;
         }
         c->state = ST_HEAD;
@@ -1233,7 +977,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     }
     h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
     if (proto.len == 2 && memcmp(proto.base, "h2", 2) == 0 && gw_server_accept_http2(c->actx)) {
-        hand_to_h2o(c);
+        hand_to_h2(c);
         return;
     }
     c->state = ST_HEAD;
@@ -1242,8 +986,8 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
 
 static void on_accept(gw_thread_t *thread, h2o_accept_ctx_t *actx, h2o_socket_t *sock, void *data)
 {
-    struct relay *relay = data;
-    struct relay_thread *rt = gw_thread_module(thread, relay->module_slot);
+    struct gw_relay *relay = data;
+    struct gw_relay_thread *rt = gw_thread_module(thread, relay->module_slot);
     struct conn *c = sg_calloc(1, sizeof(*c));
 
     c->sock = sock;
@@ -1278,8 +1022,8 @@ static void on_accept(gw_thread_t *thread, h2o_accept_ctx_t *actx, h2o_socket_t 
 
 static void *on_thread_init(gw_thread_t *thread, void *data)
 {
-    struct relay *relay = data;
-    struct relay_thread *rt = sg_calloc(1, sizeof(*rt));
+    struct gw_relay *relay = data;
+    struct gw_relay_thread *rt = sg_calloc(1, sizeof(*rt));
     rt->relay = relay;
     rt->thread = thread;
     rt->loop = gw_thread_loop(thread);
@@ -1292,16 +1036,17 @@ static void *on_thread_init(gw_thread_t *thread, void *data)
     for (size_t i = 0; i != relay->num_backends; i++)
         h2o_linklist_init_anchor(&rt->idle[i]);
     h2o_linklist_init_anchor(&rt->conns);
+    h2o_linklist_init_anchor(&rt->h2_conns);
     pthread_mutex_lock(&relay->lock);
     relay->threads_alive++;
     pthread_mutex_unlock(&relay->lock);
     return rt;
 }
 
-static void relay_free(struct relay *relay)
+static void relay_free(struct gw_relay *relay)
 {
     for (size_t i = 0; i != relay->num_backends; i++) {
-        struct backend *b = relay->backends + i;
+        struct gw_backend *b = relay->backends + i;
         free(b->account);
         gw_backend_dispose(&b->up);
     }
@@ -1312,20 +1057,21 @@ static void relay_free(struct relay *relay)
     free(relay);
 }
 
-static void close_idle_upstreams(struct relay_thread *rt)
+static void close_idle_upstreams(struct gw_relay_thread *rt)
 {
     for (size_t i = 0; i != rt->relay->num_backends; i++)
         while (!h2o_linklist_is_empty(&rt->idle[i]))
-            upstream_destroy(H2O_STRUCT_FROM_MEMBER(struct upstream, link, rt->idle[i].next));
+            gw_upstream_destroy(H2O_STRUCT_FROM_MEMBER(struct gw_upstream, link, rt->idle[i].next));
 }
 
 /* Graceful shutdown begins: idle connections close now, busy ones after their exchange. */
 static void on_shutdown(gw_thread_t *thread, void *data)
 {
-    struct relay *relay = data;
-    struct relay_thread *rt = gw_thread_module(thread, relay->module_slot);
+    struct gw_relay *relay = data;
+    struct gw_relay_thread *rt = gw_thread_module(thread, relay->module_slot);
     rt->shutting_down = 1;
     close_idle_upstreams(rt);
+    gw_h2_shutdown(rt);
     h2o_linklist_t *node = rt->conns.next;
     while (node != &rt->conns) {
         struct conn *c = H2O_STRUCT_FROM_MEMBER(struct conn, link, node);
@@ -1337,10 +1083,11 @@ static void on_shutdown(gw_thread_t *thread, void *data)
 
 static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 {
-    struct relay *relay = data;
-    struct relay_thread *rt = instance;
+    struct gw_relay *relay = data;
+    struct gw_relay_thread *rt = instance;
     while (!h2o_linklist_is_empty(&rt->conns))
         close_conn(H2O_STRUCT_FROM_MEMBER(struct conn, link, rt->conns.next));
+    gw_h2_close_all(rt);
     close_idle_upstreams(rt);
     h2o_timeout_dispose(rt->loop, &rt->client_timeout);
     h2o_timeout_dispose(rt->loop, &rt->io_timeout);
@@ -1358,13 +1105,13 @@ static void on_thread_dispose(gw_thread_t *thread, void *instance, void *data)
 
 /* ---- setup ---- */
 
-static int add_backend(struct relay *relay, const gw_keyring_account_t *a, char *err, size_t errlen)
+static int add_backend(struct gw_relay *relay, const gw_keyring_account_t *a, char *err, size_t errlen)
 {
     if (a->upstream == NULL) {
         snprintf(err, errlen, "account %s: the backend URL '%s' %s", a->name, a->backend, a->backend_error);
         return -1;
     }
-    struct backend *b = &relay->backends[relay->num_backends];
+    struct gw_backend *b = &relay->backends[relay->num_backends];
     memset(b, 0, sizeof(*b));
     b->account = sg_strdup(a->name);
     gw_backend_copy(&b->up, a->upstream);
@@ -1386,7 +1133,7 @@ static int add_backend(struct relay *relay, const gw_keyring_account_t *a, char 
 
 int gw_relay_setup(gw_server_t *server, gw_proxy_t *proxy, gw_app_t *app, char *err, size_t errlen)
 {
-    struct relay *relay = sg_calloc(1, sizeof(*relay));
+    struct gw_relay *relay = sg_calloc(1, sizeof(*relay));
     relay->server = server;
     relay->proxy = proxy;
     relay->conf = gw_app_config(app);

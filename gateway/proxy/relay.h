@@ -5,20 +5,22 @@
  * body before any handler runs, and its reverse proxy re-creates the upstream
  * socket (export/import, fcntl, epoll_ctl) on every reuse from its shared,
  * mutex-guarded pool. The relay keeps h2o's event loop, sockets, TLS, timers
- * and picohttpparser, and does the HTTP/1.1 forwarding itself:
+ * and picohttpparser, and does the forwarding itself:
  *
  *   - every connection accepted on a proxy listener comes here first: TLS is
  *     handshaken with the listener's context; ALPN "h2" and the cleartext
- *     HTTP/2 preface go to h2o (validation handler and h2o's reverse proxy,
- *     proxy.h), everything else is served here;
- *   - a request head is parsed (http1.h), decided (gw_proxy_decide(), the same
- *     decision as h2o's path) and refused with Azure's XML, or forwarded to the
+ *     HTTP/2 preface (on listeners with http2) go to h2.c, which serves
+ *     HTTP/2 with nghttp2 on the same socket and forwards each stream through
+ *     the same upstream side (upstream.h); everything else is served here;
+ *   - a request head is parsed (http1.h), decided (gw_upstream_decide(), the
+ *     same decision as HTTP/2 streams) and refused with Azure's XML, or forwarded to the
  *     account's backend with the body streamed both ways under backpressure
  *     (one write in flight per direction; the reading side pauses meanwhile),
  *     so memory per connection is bounded by the sockets' buffers whatever the
  *     body's size;
  *   - upstream connections are kept alive in a pool per worker thread and
- *     backend, on the worker's loop (no locks, no re-registration);
+ *     backend, on the worker's loop (no locks, no re-registration), shared
+ *     with the HTTP/2 streams (upstream.c);
  *   - Expect: 100-continue is answered after the decision, so a refused
  *     upload never sends its body; a refused request's body is read and
  *     dropped (up to 4 MiB) to keep the connection, or the connection closes

@@ -1,8 +1,8 @@
 /*
  * setup.c - the proxy's setup (sasgw/proxy.h): the proxy of a server, its
  * per-thread state (the revocation reader slot), the decision environment of
- * a worker, the refusal counter, and the registration of both fronts (h2.c
- * for HTTP/2, relay.c for HTTP/1.1) and of the revocation subscriber.
+ * a worker, the refusal counter, and the registration of the relay (relay.c,
+ * which hands HTTP/2 connections to h2.c) and of the revocation subscriber.
  */
 #include "proxy.h"
 
@@ -84,6 +84,5 @@ int gw_proxy_setup(gw_server_t *server, gw_app_t *app, char *err, size_t errlen)
         return -1;
     gw_server_add_readiness_check(server, "revocation", gw_revocation_ready, proxy->revocation);
     proxy->module_slot = gw_server_add_thread_module(server, on_thread_init, on_thread_dispose, proxy);
-    gw_server_on_setup(server, gw_proxy_h2_on_setup, proxy);
     return gw_relay_setup(server, proxy, app, err, errlen);
 }

@@ -93,6 +93,28 @@ static void applies_defaults(void **state)
     gw_config_free(conf);
 }
 
+/* http2 on proxy listeners: true by default with TLS, false without; an explicit value wins. */
+static void http2_defaults_to_on_for_tls_proxy_listeners(void **state)
+{
+    (void)state;
+    static const char text[] = MINIMAL "proxy:\n  listen:\n    - {address: 127.0.0.1, port: 8000}\n"
+                                       "    - {address: 127.0.0.1, port: 8443, tls: {certificate: c.pem, key: k.pem}}\n"
+                                       "    - {address: 127.0.0.1, port: 8444, tls: {certificate: c.pem, key: k.pem}, http2: false}\n"
+                                       "    - {address: 127.0.0.1, port: 8001, http2: true}\n"
+                                       "  public_base_url: http://x\n";
+    char err[512];
+    gw_config_t *conf = parse(text, err, sizeof(err));
+    if (conf == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(conf->proxy.num_listen, 4);
+    assert_int_equal(conf->proxy.listen[0].http2, 0);
+    assert_int_equal(conf->proxy.listen[1].http2, 1);
+    assert_int_equal(conf->proxy.listen[2].http2, 0);
+    assert_int_equal(conf->proxy.listen[3].http2, 1);
+    assert_int_equal(conf->issuer.listen[0].http2, 0);
+    gw_config_free(conf);
+}
+
 static void reads_everything(void **state)
 {
     static const char text[] = "vault:\n  path: /srv/sasgw/vault.db\n  passphrase_file: /run/pass\n"
@@ -256,8 +278,8 @@ static const struct {
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  upstream_timeout: 0\n",
      "t.yaml:9:21:", "between 1 and 3600"},
     {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8080}]\n  public_base_url: http://x\n", "t.yaml:7:", "already used"},
-    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  http2_max_body: 1073741825\n",
-     "t.yaml:9:19:", "between 1 and 1073741824"},
+    {MINIMAL "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  http2_max_body: 1099511627777\n",
+     "t.yaml:9:19:", "between 1 and 1099511627776"},
     {MINIMAL
      "proxy:\n  listen: [{address: 127.0.0.1, port: 8000}]\n  public_base_url: http://x\n  allow_external_copy_sources: 1\n",
      "t.yaml:9:32:", "true or false"},
@@ -327,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loads_shipped_config), cmocka_unit_test(applies_defaults),
         cmocka_unit_test(reads_everything),     cmocka_unit_test(reports_errors_with_place),
+        cmocka_unit_test(http2_defaults_to_on_for_tls_proxy_listeners),
         cmocka_unit_test(parses_auth_failures), cmocka_unit_test(reports_missing_file),
         cmocka_unit_test(parses_cidrs),
     };

@@ -29,6 +29,7 @@
 #define gw_proxy_count_refusal test_count_refusal
 #define gw_server_count_request test_count_request
 #include "relay.c"
+#include "upstream.c"
 
 /* ---- the renamed functions ---- */
 
@@ -93,9 +94,9 @@ void test_count_request(gw_server_t *server, gw_service_t service, const char *r
 
 /* ---- one worker, its client and upstream ends ---- */
 
-static struct relay relay;
-static struct backend backend;
-static struct relay_thread *rt;
+static struct gw_relay relay;
+static struct gw_backend backend;
+static struct gw_relay_thread *rt;
 static int client_fd = -1, upstream_fd = -1; /* the test's ends */
 static char got[1 << 16], up_got[1 << 16];
 static size_t got_len, up_got_len;
@@ -128,6 +129,7 @@ static int setup(void **state)
     rt->num_idle = sg_calloc(2, sizeof(*rt->num_idle));
     h2o_linklist_init_anchor(&rt->idle[0]);
     h2o_linklist_init_anchor(&rt->conns);
+    h2o_linklist_init_anchor(&rt->h2_conns);
     verdict = GW_PROXY_REFUSE;
     account.name = "acct";
     decided = refusals = counted = 0;
@@ -144,7 +146,7 @@ static int teardown(void **state)
     while (!h2o_linklist_is_empty(&rt->conns))
         close_conn(H2O_STRUCT_FROM_MEMBER(struct conn, link, rt->conns.next));
     while (!h2o_linklist_is_empty(&rt->idle[0]))
-        upstream_destroy(H2O_STRUCT_FROM_MEMBER(struct upstream, link, rt->idle[0].next));
+        gw_upstream_destroy(H2O_STRUCT_FROM_MEMBER(struct gw_upstream, link, rt->idle[0].next));
     for (int i = 0; i != 8; i++)
         h2o_evloop_run(rt->loop, 0); /* lets h2o free the closed sockets */
     if (client_fd >= 0)
@@ -185,22 +187,18 @@ static struct conn *accept_client(void)
 }
 
 /* An idle upstream connection of backend 0 in the pool, as pool_put leaves one. */
-static struct upstream *pooled_upstream(void)
+static struct gw_upstream *pooled_upstream(void)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     nonblock(sv[0]);
     nonblock(sv[1]);
     upstream_fd = sv[1];
-    struct upstream *up = sg_calloc(1, sizeof(*up));
+    struct gw_upstream *up = sg_calloc(1, sizeof(*up));
     up->sock = h2o_evloop_socket_create(rt->loop, sv[0], 0);
     up->sock->data = up;
     up->rt = rt;
-    up->idle_timeout.cb = on_idle_timeout;
-    h2o_linklist_insert(&rt->idle[0], &up->link);
-    rt->num_idle[0]++;
-    h2o_timeout_link(rt->loop, &rt->pool_timeout, &up->idle_timeout);
-    h2o_socket_read_start(up->sock, on_upstream_read);
+    gw_upstream_release(up);
     return up;
 }
 
@@ -298,15 +296,15 @@ static void framing_codes_and_sentences(void **state)
 static void finds_backends_by_exact_account(void **state)
 {
     (void)state;
-    struct backend bs[2] = {{.account = "alpha"}, {.account = "beta"}};
-    struct relay r = {.backends = bs, .num_backends = 2};
-    assert_int_equal(find_backend(&r, "alpha"), 0);
-    assert_int_equal(find_backend(&r, "beta"), 1);
-    assert_int_equal(find_backend(&r, "bet"), -1);
-    assert_int_equal(find_backend(&r, "betax"), -1);
-    assert_int_equal(find_backend(&r, "ALPHA"), -1);
+    struct gw_backend bs[2] = {{.account = "alpha"}, {.account = "beta"}};
+    struct gw_relay r = {.backends = bs, .num_backends = 2};
+    assert_int_equal(gw_relay_find_backend(&r, "alpha"), 0);
+    assert_int_equal(gw_relay_find_backend(&r, "beta"), 1);
+    assert_int_equal(gw_relay_find_backend(&r, "bet"), -1);
+    assert_int_equal(gw_relay_find_backend(&r, "betax"), -1);
+    assert_int_equal(gw_relay_find_backend(&r, "ALPHA"), -1);
     r.num_backends = 0;
-    assert_int_equal(find_backend(&r, "alpha"), -1);
+    assert_int_equal(gw_relay_find_backend(&r, "alpha"), -1);
 }
 
 static gw_http1_head_t head;
@@ -358,14 +356,14 @@ static void adds_lines_before_the_blank_line(void **state)
     (void)state;
     char buf[64] = "HTTP/1.1 200 OK\r\n\r\n";
     size_t len = strlen(buf);
-    size_t n = add_lines(buf, len, sizeof(buf), H2O_STRLIT("a: 1\r\n"));
+    size_t n = gw_upstream_add_lines(buf, len, sizeof(buf), H2O_STRLIT("a: 1\r\n"));
     assert_int_equal(n, len + 6);
     assert_memory_equal(buf, "HTTP/1.1 200 OK\r\na: 1\r\n\r\n", n);
     /* exactly full fits; one byte more does not; a head shorter than a blank line is refused */
     char small[25] = "HTTP/1.1 200 OK\r\n\r\n";
-    assert_int_equal(add_lines(small, 19, 25, H2O_STRLIT("a: 1\r\n")), 25);
-    assert_int_equal(add_lines(small, 19, 24, H2O_STRLIT("a: 1\r\n")), 0);
-    assert_int_equal(add_lines(buf, 3, sizeof(buf), H2O_STRLIT("a: 1\r\n")), 0);
+    assert_int_equal(gw_upstream_add_lines(small, 19, 25, H2O_STRLIT("a: 1\r\n")), 25);
+    assert_int_equal(gw_upstream_add_lines(small, 19, 24, H2O_STRLIT("a: 1\r\n")), 0);
+    assert_int_equal(gw_upstream_add_lines(buf, 3, sizeof(buf), H2O_STRLIT("a: 1\r\n")), 0);
 }
 
 static void keeps_and_applies_overrides(void **state)
@@ -374,7 +372,7 @@ static void keeps_and_applies_overrides(void **state)
     struct conn c = {0};
     static gw_proxy_decision_t d;
     memset(&d, 0, sizeof(d));
-    keep_overrides(&c, &d);
+    c.req.overrides = gw_upstream_overrides(&d, &c.req.overrides_len);
     assert_null(c.req.overrides);
 
     d.num_overrides = 2;
@@ -384,7 +382,7 @@ static void keeps_and_applies_overrides(void **state)
     d.overrides[1].name = "cache-control";
     d.overrides[1].value = "no-store";
     d.overrides[1].value_len = 8;
-    keep_overrides(&c, &d);
+    c.req.overrides = gw_upstream_overrides(&d, &c.req.overrides_len);
     const char *want = "content-type: text/plain\r\ncache-control: no-store\r\n";
     assert_int_equal(c.req.overrides_len, strlen(want));
     assert_memory_equal(c.req.overrides, want, strlen(want));
@@ -744,11 +742,12 @@ static void refusal_while_shutting_down_closes(void **state)
 /* Gives c an upstream from the pool as start_upstream does, ready to be put back. */
 static void take_upstream(struct conn *c)
 {
-    struct upstream *up = pooled_upstream();
+    struct gw_upstream *up = pooled_upstream();
     h2o_linklist_unlink(&up->link);
     rt->num_idle[0]--;
     h2o_timeout_unlink(&up->idle_timeout);
-    attach(c, up);
+    c->up = up;
+    up->owner = c;
 }
 
 static void pool_put_rules(void **state)
@@ -779,9 +778,9 @@ static void pool_put_rules(void **state)
     /* a full pool: closed */
     close(upstream_fd);
     take_upstream(c);
-    rt->num_idle[0] = POOL_MAX;
+    rt->num_idle[0] = GW_UPSTREAM_POOL_MAX;
     pool_put(c);
-    assert_int_equal(rt->num_idle[0], POOL_MAX);
+    assert_int_equal(rt->num_idle[0], GW_UPSTREAM_POOL_MAX);
     rt->num_idle[0] = 1;
     close(upstream_fd);
     upstream_fd = -1;

@@ -27,8 +27,8 @@
 #define GW_CONFIG_DEFAULT_REDIS_PORT 6379
 #define GW_CONFIG_DEFAULT_MAX_STALENESS 30
 #define GW_CONFIG_MAX_THREADS 256
-#define GW_CONFIG_DEFAULT_HTTP2_MAX_BODY (64 * 1024 * 1024) /* bytes of an HTTP/2 request body on the proxy */
-#define GW_CONFIG_MAX_HTTP2_BODY (1024 * 1024 * 1024)       /* h2o buffers HTTP/2 bodies whole: never above 1 GiB */
+#define GW_CONFIG_DEFAULT_HTTP2_MAX_BODY ((size_t)1 << 40) /* bytes of an HTTP/2 request body on the proxy: the relay's own bound */
+#define GW_CONFIG_MAX_HTTP2_BODY ((size_t)1 << 40)         /* HTTP/2 bodies stream: the relay's bound (GW_RELAY_MAX_BODY) */
 /* issuer.auth_failures */
 #define GW_CONFIG_DEFAULT_AUTH_FAILURE_LIMIT 20
 #define GW_CONFIG_DEFAULT_AUTH_FAILURE_WINDOW 60
@@ -40,7 +40,7 @@ typedef struct st_gw_listen_config_t {
     uint16_t port;
     char *tls_certificate; /* PEM file, the certificate chain */
     char *tls_key;         /* PEM file, the private key */
-    int http2;             /* proxy listeners: offer HTTP/2 (ALPN h2, the cleartext preface); default 0 */
+    int http2;             /* proxy listeners: offer HTTP/2 (ALPN h2, the cleartext preface); default 1 with tls, 0 without */
     unsigned line;         /* where the entry starts in the file, for messages */
 } gw_listen_config_t;
 
@@ -98,7 +98,7 @@ typedef struct st_gw_config_t {
         size_t num_trusted_proxies;
         int debug;
         int allow_external_copy_sources; /* forward a copy whose source lies outside every served account */
-        size_t http2_max_body;           /* bytes; an HTTP/2 request body beyond it is refused with 413 */
+        size_t http2_max_body;           /* bytes; an HTTP/2 request body beyond it is refused with 413 (bodies stream: default the relay's bound) */
     } proxy;
     gw_account_config_t *accounts;
     size_t num_accounts;
