@@ -56,10 +56,11 @@ struct vault__state {
     uint8_t purge_protection;
     uint64_t audit_seq;     /* head of the audit log at the last write (anchor) */
     uint8_t audit_hash[32]; /* SHA-256 of that record's line */
-    size_t naccounts, nsecrets, npolicies;
+    size_t naccounts, nsecrets, npolicies, nsasdefs;
     struct vault__account *accounts;
     struct vault__secret *secrets;
     vault_policy_t *policies;
+    vault_sasdef_t *sasdefs; /* sorted by (account, name) */
 };
 
 /* Frees everything the state holds, wiping keys and secret values; leaves it zeroed. */
@@ -69,6 +70,10 @@ void vault__secret_free(struct vault__secret *s);
 /* Lookups: index or -1. */
 long vault__find_account(const struct vault__state *s, const char *name);
 long vault__find_secret(const struct vault__state *s, const char *name);
+
+/* Checks a SAS definition's template, validity, type and tags (vault_sasdefs.c): VAULT_OK or VAULT_EINVAL with err set. */
+vault_err_t vault__sasdef_check(const char *account, const char *template_uri, const char *validity, int sas_type, size_t ntags,
+                                const vault_tag_t *tags, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- payload codec (vault_codec.c) */
 

@@ -21,6 +21,11 @@
  *       u8 enabled, i64 nbf, i64 exp, i64 created, i64 updated
  *   u32 n policies, sorted by (account, container, id), each:
  *     str account, str container, str id, i64 start, i64 expiry, str permissions
+ *   then, only when there is at least one SAS definition (so a vault without
+ *   any is written as before and older builds still read it):
+ *   "SDEF" u32 n definitions (n >= 1), sorted by (account, name), each:
+ *     str account, str name, str template_uri, str validity, u8 sas_type,
+ *     u8 enabled, i64 created, i64 updated, u32 n tags (str key, str value)
  * Nothing may follow. Every name, letter and range is validated as the API
  * validates it, so a payload that parses is one the API could have written.
  */
@@ -139,6 +144,26 @@ static void encode_into(const struct vault__state *s, struct writer *w)
         w_u64(w, (uint64_t)p->start);
         w_u64(w, (uint64_t)p->expiry);
         w_cstr(w, p->permissions);
+    }
+    if (s->nsasdefs == 0)
+        return;
+    w_bytes(w, "SDEF", 4);
+    w_u32(w, (uint32_t)s->nsasdefs);
+    for (size_t i = 0; i < s->nsasdefs; i++) {
+        const vault_sasdef_t *d = &s->sasdefs[i];
+        w_cstr(w, d->account);
+        w_cstr(w, d->name);
+        w_cstr(w, d->template_uri);
+        w_cstr(w, d->validity);
+        w_u8(w, d->sas_type);
+        w_u8(w, d->enabled);
+        w_u64(w, (uint64_t)d->created);
+        w_u64(w, (uint64_t)d->updated);
+        w_u32(w, (uint32_t)d->ntags);
+        for (size_t t = 0; t < d->ntags; t++) {
+            w_cstr(w, d->tags[t].key);
+            w_cstr(w, d->tags[t].value);
+        }
     }
 }
 
@@ -393,6 +418,36 @@ static int decode_policy(struct reader *r, vault_policy_t *p)
     return ok ? 0 : r_fail(r, "invalid policy permissions");
 }
 
+static int decode_sasdef(struct reader *r, vault_sasdef_t *d)
+{
+    char why[320];
+    if ((d->account = r_str(r, 24, "SAS definition account")) == NULL || !vault_valid_account_name(d->account))
+        return r_fail(r, "invalid SAS definition account");
+    if ((d->name = r_str(r, VAULT_SASDEF_NAME_MAX, "SAS definition name")) == NULL || !vault_valid_sasdef_name(d->name))
+        return r_fail(r, "invalid SAS definition name");
+    if ((d->template_uri = r_str(r, VAULT_SASDEF_TEMPLATE_MAX, "SAS definition template")) == NULL ||
+        (d->validity = r_str(r, VAULT_SASDEF_VALIDITY_TEXT_MAX, "SAS definition validity")) == NULL)
+        return -1;
+    d->sas_type = r_u8(r);
+    d->enabled = r_u8(r);
+    d->created = r_i64(r);
+    d->updated = r_i64(r);
+    size_t nt = r_count(r, VAULT__MAX_TAGS, 8, "tag");
+    if (r->failed)
+        return -1;
+    d->tags = sg_calloc(nt, sizeof(vault_tag_t));
+    for (size_t t = 0; t < nt; t++) {
+        d->ntags = t + 1;
+        if ((d->tags[t].key = r_str(r, 256, "tag name")) == NULL || (d->tags[t].value = r_str(r, 256, "tag value")) == NULL)
+            return -1;
+    }
+    if (d->enabled > 1 || !valid_time(d->created) || !valid_time(d->updated))
+        return r_fail(r, "invalid SAS definition attributes");
+    if (vault__sasdef_check(d->account, d->template_uri, d->validity, d->sas_type, d->ntags, d->tags, why, sizeof(why)) != VAULT_OK)
+        return r_fail(r, "invalid SAS definition: %s", why);
+    return 0;
+}
+
 vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen)
 {
     struct reader r = {p, len, 0, err, errlen, 0};
@@ -456,6 +511,34 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
         if (i > 0 && policy_cmp(&s->policies[i - 1], &s->policies[i]) >= 0) {
             r_fail(&r, "stored access policies are not sorted");
             goto fail;
+        }
+    }
+
+    /* SAS definitions: an optional section (absent in vaults that never had one) */
+    if (r.off != r.len) {
+        r_bytes(&r, magic, 4);
+        if (!r.failed && memcmp(magic, "SDEF", 4) != 0)
+            r_fail(&r, "unknown section");
+        n = r_count(&r, VAULT__MAX_ITEMS, 4 * 4 + 2 + 16 + 4, "SAS definition");
+        if (!r.failed && n == 0)
+            r_fail(&r, "empty SAS definition section");
+        if (r.failed)
+            goto fail;
+        s->sasdefs = sg_calloc(n, sizeof(vault_sasdef_t));
+        for (size_t i = 0; i < n; i++) {
+            s->nsasdefs = i + 1;
+            if (decode_sasdef(&r, &s->sasdefs[i]) != 0)
+                goto fail;
+            const vault_sasdef_t *a = &s->sasdefs[i - (i > 0)], *b = &s->sasdefs[i];
+            int c = strcmp(a->account, b->account);
+            if (i > 0 && (c > 0 || (c == 0 && strcmp(a->name, b->name) >= 0))) {
+                r_fail(&r, "SAS definitions are not sorted");
+                goto fail;
+            }
+            if (vault__find_account(s, b->account) < 0) {
+                r_fail(&r, "a SAS definition names an account the vault does not hold");
+                goto fail;
+            }
         }
     }
     if (r.off != r.len) {

@@ -300,9 +300,14 @@ static void on_audit_completed(h2o_multithread_receiver_t *receiver, h2o_linklis
 
 void gw_app_audit_submit(gw_app_t *app, h2o_req_t *req, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data)
 {
+    gw_app_audit_submit_on(app, done != NULL ? gw_thread_of(req) : NULL, rec, done, data);
+}
+
+void gw_app_audit_submit_on(gw_app_t *app, gw_thread_t *thread, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data)
+{
     struct audit_item *item = audit_item_new(rec);
     if (done != NULL) {
-        item->thread = gw_thread_module(gw_thread_of(req), app->thread_slot);
+        item->thread = gw_thread_module(thread, app->thread_slot);
         item->done = done;
         item->data = data;
     }

@@ -170,5 +170,7 @@ int gw_app_audit(gw_app_t *app, const vault_audit_record_t *rec, char *err, size
  */
 typedef void (*gw_app_audit_cb)(int ok, void *data);
 void gw_app_audit_submit(gw_app_t *app, h2o_req_t *req, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data);
+/* gw_app_audit_submit() for work that is not tied to a request: done runs on thread's loop (thread may be NULL when done is). */
+void gw_app_audit_submit_on(gw_app_t *app, gw_thread_t *thread, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data);
 
 #endif
