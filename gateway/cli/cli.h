@@ -30,6 +30,9 @@ int gw_cli_restore(int argc, char **argv);
 int gw_vault_signing_key(const char *vault_path, const char *master_key_file, const char *passphrase_file, const char *account,
                          char *b64_out, size_t cap, char *err, size_t errlen);
 
+/* sasgw sasdef set|get|list|delete: managed-storage SAS definitions (cli_sasdef.c) */
+int gw_cli_sasdef(int argc, char **argv);
+
 /* sasgw revoke (--token-id ID | --token SAS | --principal P | --account A ...) (cli_revoke.c) */
 int gw_cli_revoke(int argc, char **argv);
 
