@@ -180,33 +180,34 @@ int kv_parse_query(const char *query, size_t len, kv_query_t *out, char *err, si
     sg_query_init(&it, query != NULL ? query : "", query != NULL ? len : 0);
     while (sg_query_next(&it, &name, &nlen, &value, &vlen)) {
         int *seen = NULL;
-        if (nlen == 11 && memcmp(name, "api-version", 11) == 0)
+        char nbuf[16];
+        long nl = nlen < sizeof(nbuf) ? sg_pct_decode(nbuf, name, nlen, SG_PCT_PLUS_SPACE, NULL) : -1;
+        /* names as sent or percent-encoded (the JS SDK sends api%2Dversion) */
+        if (nl == 11 && memcmp(nbuf, "api-version", 11) == 0)
             seen = &seen_api;
-        else if (nlen == 10 && memcmp(name, "maxresults", 10) == 0)
+        else if (nl == 10 && memcmp(nbuf, "maxresults", 10) == 0)
             seen = &seen_max;
-        else if (nlen == 10 && memcmp(name, "$skiptoken", 10) == 0)
-            seen = &seen_skip;
-        else if (nlen == 12 && memcmp(name, "%24skiptoken", 12) == 0)
+        else if (nl == 10 && memcmp(nbuf, "$skiptoken", 10) == 0)
             seen = &seen_skip;
         else
             continue;
         if (*seen) {
-            snprintf(err, errlen, "the query parameter %.*s is given more than once", (int)nlen, name);
+            snprintf(err, errlen, "the query parameter %.*s is given more than once", (int)nl, nbuf);
             return -1;
         }
         *seen = 1;
         if (vlen >= sizeof(buf)) {
-            snprintf(err, errlen, "the query parameter %.*s is too long", (int)nlen, name);
+            snprintf(err, errlen, "the query parameter %.*s is too long", (int)nl, nbuf);
             return -1;
         }
         long dlen = sg_pct_decode(buf, value, vlen, SG_PCT_PLUS_SPACE, NULL);
         if (dlen < 0) {
-            snprintf(err, errlen, "the query parameter %.*s is not validly percent-encoded", (int)nlen, name);
+            snprintf(err, errlen, "the query parameter %.*s is not validly percent-encoded", (int)nl, nbuf);
             return -1;
         }
         buf[dlen] = '\0';
         if ((size_t)dlen != strlen(buf)) {
-            snprintf(err, errlen, "the query parameter %.*s holds a NUL byte", (int)nlen, name);
+            snprintf(err, errlen, "the query parameter %.*s holds a NUL byte", (int)nl, nbuf);
             return -1;
         }
         if (seen == &seen_api) {
