@@ -19,11 +19,13 @@
  * plain secret of the same name.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kv_internal.h"
+#include "kv_parse.h"
 #include "sasgw/common.h"
 #include "sasgw/revocation/issuance.h"
 
@@ -110,6 +112,15 @@ static void send_vault_error(kv_ctx_t *ctx, vault_err_t rc, const char *err)
 
 /* ------------------------------------------------------------------ the PUT body */
 
+__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /*
  * {templateUri, sasType, validityPeriod, attributes?{enabled?}, tags?}:
  * closed members, types checked; the vault then reads the template and the
@@ -126,53 +137,53 @@ static int parse_put(json_t *body, vault_sasdef_input_t *in, vault_tag_t *tags, 
     in->tags = tags;
     int have_type = 0;
     if (!json_is_object(body))
-        return snprintf(err, errlen, "the body must be a JSON object"), -1;
+        return bad(err, errlen, "the body must be a JSON object");
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "templateUri") == 0) {
             if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-                return snprintf(err, errlen, "templateUri must be a string"), -1;
+                return bad(err, errlen, "templateUri must be a string");
             in->template_uri = json_string_value(v);
         } else if (strcmp(key, "validityPeriod") == 0) {
             if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-                return snprintf(err, errlen, "validityPeriod must be a string"), -1;
+                return bad(err, errlen, "validityPeriod must be a string");
             in->validity = json_string_value(v);
         } else if (strcmp(key, "sasType") == 0) {
             const char *t = json_string_value(v);
             if (t == NULL || (strcmp(t, "service") != 0 && strcmp(t, "account") != 0))
-                return snprintf(err, errlen, "sasType must be \"service\" or \"account\""), -1;
+                return bad(err, errlen, "sasType must be \"service\" or \"account\"");
             in->sas_type = strcmp(t, "account") == 0 ? VAULT_SASDEF_ACCOUNT : VAULT_SASDEF_SERVICE;
             have_type = 1;
         } else if (strcmp(key, "attributes") == 0) {
             const char *ak;
             json_t *av;
             if (!json_is_object(v))
-                return snprintf(err, errlen, "attributes must be an object"), -1;
+                return bad(err, errlen, "attributes must be an object");
             json_object_foreach(v, ak, av)
             {
                 if (strcmp(ak, "enabled") != 0 || !json_is_boolean(av))
-                    return snprintf(err, errlen, "attributes may hold only enabled (true or false)"), -1;
+                    return bad(err, errlen, "attributes may hold only enabled (true or false)");
                 in->enabled = json_is_true(av);
             }
         } else if (strcmp(key, "tags") == 0) {
             const char *tk;
             json_t *tv;
             if (!json_is_object(v) || json_object_size(v) > KV_MAX_TAGS)
-                return snprintf(err, errlen, "tags must be an object of at most %d strings", KV_MAX_TAGS), -1;
+                return bad(err, errlen, "tags must be an object of at most %d strings", KV_MAX_TAGS);
             json_object_foreach(v, tk, tv)
             {
                 if (!json_is_string(tv) || strlen(json_string_value(tv)) != json_string_length(tv))
-                    return snprintf(err, errlen, "a tag value must be a string"), -1;
+                    return bad(err, errlen, "a tag value must be a string");
                 tags[in->ntags].key = (char *)(uintptr_t)tk; /* the vault copies */
                 tags[in->ntags].value = (char *)(uintptr_t)json_string_value(tv);
                 in->ntags++;
             }
         } else {
-            return snprintf(err, errlen, "unknown member '%.64s'", key), -1;
+            return bad(err, errlen, "unknown member '%.64s'", key);
         }
     }
     if (in->template_uri == NULL || !have_type || in->validity == NULL)
-        return snprintf(err, errlen, "templateUri, sasType and validityPeriod are required"), -1;
+        return bad(err, errlen, "templateUri, sasType and validityPeriod are required");
     return 0;
 }
 

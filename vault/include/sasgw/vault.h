@@ -333,6 +333,47 @@ vault_err_t vault_secret_recover(vault_t *v, const vault_actor_t *who, const cha
 /* Removes a soft-deleted secret for good; refused under purge protection. */
 vault_err_t vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
 
+/*
+ * Changes the attributes of one version (version NULL or "": the newest) of a
+ * live secret, as Key Vault's "update secret": each member of up whose has_
+ * flag is set replaces the stored one (tags replace all tags); updated is set
+ * to now. Refuses a deleted secret (VAULT_EDELETED). Audited ("secret.update").
+ * When out is not NULL it receives the version's attributes after the change
+ * (free with vault_secret_attrs_dispose).
+ */
+typedef struct {
+    int has_content_type, has_tags, has_enabled, has_nbf, has_exp;
+    const char *content_type; /* "" clears it */
+    size_t ntags;
+    const vault_tag_t *tags;
+    int enabled;
+    int64_t nbf, exp; /* 0 clears */
+} vault_secret_update_t;
+vault_err_t vault_secret_update(vault_t *v, const vault_actor_t *who, const char *name, const char *version,
+                                const vault_secret_update_t *up, vault_secret_attrs_t *out, char *err, size_t errlen);
+void vault_secret_attrs_dispose(vault_secret_attrs_t *a);
+
+/*
+ * Exports one live secret with all its versions as an opaque blob, sealed
+ * with AES-256-GCM under the vault's data key and bound to the vault id: only
+ * this vault can restore it. *blob is malloc'd (ciphertext only; free()).
+ * Audited ("secret.backup").
+ */
+vault_err_t vault_secret_backup(vault_t *v, const vault_actor_t *who, const char *name, uint8_t **blob, size_t *len, char *err,
+                                size_t errlen);
+/*
+ * Restores a blob of vault_secret_backup(): refused when it is not one
+ * (VAULT_EFORMAT), belongs to another vault (VAULT_EFOREIGN), was altered
+ * (VAULT_ECORRUPT), or a secret of that name exists, live or deleted
+ * (VAULT_EEXISTS). name_out (VAULT_NAME_MAX + 1 bytes, may be NULL) receives
+ * the name. Audited ("secret.restore").
+ */
+vault_err_t vault_secret_restore(vault_t *v, const vault_actor_t *who, const uint8_t *blob, size_t len,
+                                 char name_out[VAULT_NAME_MAX + 1], char *err, size_t errlen);
+/* The name of the secret a blob holds, checked as restore checks it (to authorize before restoring). Not audited. */
+vault_err_t vault_secret_backup_name(vault_t *v, const uint8_t *blob, size_t len, char name_out[VAULT_NAME_MAX + 1], char *err,
+                                     size_t errlen);
+
 /* ---------------------------------------------------------------- stored access policies */
 
 typedef struct {

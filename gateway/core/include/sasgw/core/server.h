@@ -36,8 +36,9 @@
 #include "sasgw/core/metrics.h"
 
 typedef enum en_gw_service_t {
-    GW_SERVICE_ISSUER = 1, /* the issuing and admin API */
-    GW_SERVICE_PROXY = 2   /* the validating reverse proxy */
+    GW_SERVICE_ISSUER = 1,  /* the issuing and admin API */
+    GW_SERVICE_PROXY = 2,   /* the validating reverse proxy */
+    GW_SERVICE_KEYVAULT = 3 /* the Key Vault-compatible API (gateway/keyvault), when `keyvault:` is configured */
 } gw_service_t;
 
 typedef struct st_gw_server_t gw_server_t;
