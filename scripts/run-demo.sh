@@ -2,14 +2,16 @@
 # The demo stack, in the foreground (what `make run` starts after building):
 #   Redis    127.0.0.1:6390,  data var/redis
 #   Azurite  127.0.0.1:10000, data var/azurite (blob service, account devstoreaccount1)
-#   sasgw    `sasgw serve -c conf/sasgw.yaml`: issuer 127.0.0.1:8080, proxy 127.0.0.1:8000,
-#            Key Vault API https://127.0.0.1:8443
-# On first start it initialises var/: a master key (var/master.key, mode 0600),
-# the vault (var/vault.db) holding account devstoreaccount1 with Azurite's
-# well-known key, in passthrough mode to Azurite, and var/tls/: a demo CA
-# (ca.pem, ca.key) and the Key Vault listener's certificate for 127.0.0.1 and
-# localhost (kv.pem, kv.key), keys mode 0600. Ctrl-C (or SIGTERM) stops
+#   sasgw    `sasgw serve -c conf/sasgw.yaml`: issuer 127.0.0.1:8080, proxy 127.0.0.1:8000
+# On first start it initialises var/: a master key (var/master.key, mode 0600)
+# and the vault (var/vault.db) holding account devstoreaccount1 with Azurite's
+# well-known key, in passthrough mode to Azurite. Ctrl-C (or SIGTERM) stops
 # everything. Each phase is one function; main() at the bottom runs them.
+#
+# sasgw also serves the Key Vault API on https://127.0.0.1:8443. On first start
+# (and whenever the certificate is missing, foreign or about to expire) var/tls/
+# gets a demo CA (ca.pem, ca.key) and the listener's certificate for 127.0.0.1
+# and localhost (kv.pem, kv.key), keys mode 0600; the banner names the CA to trust.
 #
 # Environment (for tests and for a second demo beside the first; both unset by
 # default, and then conf/sasgw.yaml is used as it stands):
@@ -132,13 +134,6 @@ demo_banner() {
    Redis    127.0.0.1:$REDIS_PORT         data $VAR/redis, log $VAR/redis/redis.log
    Azurite  $AZURITE_URL   data+log $VAR/azurite (container '$CONTAINER')
    vault    $VAULT (sealed by $MASTER_KEY), audit $VAR/audit.log, sasgw log $VAR/sasgw.log
-
-   Mint a token for demo/hello.txt (principal demo-app, secret demo-secret; the policy is conf/policy.yaml):
-     curl -u demo-app:demo-secret -d '{"account":"devstoreaccount1","container":"demo","blob":"hello.txt","permissions":"rw","expires_in":600}' http://127.0.0.1:$ISSUER_PORT/v1/sas
-
-   Then, with URL set to the "url" it returns (the proxy checks the token and forwards to Azurite):
-     curl -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary 'hello' "\$URL"
-     curl "\$URL"
    Key Vault API  $KV_URL   (TLS; trust the demo CA $ca)
      export NODE_EXTRA_CA_CERTS=$ca REQUESTS_CA_BUNDLE=$ca
      A demo JWT for demo-app with the vault's audience (what the SDK credential returns; README "Key Vault SDKs"):
@@ -146,6 +141,12 @@ demo_banner() {
      curl --cacert $ca -H "Authorization: Bearer \$(node scripts/demo-jwt.mjs demo-app $KV_URL)" \\
           -X PUT -H 'content-type: application/json' -d '{"value":"hello"}' "$KV_URL/secrets/demo-hello?api-version=7.6"
 
+   Mint a token for demo/hello.txt (principal demo-app, secret demo-secret; the policy is conf/policy.yaml):
+     curl -u demo-app:demo-secret -d '{"account":"devstoreaccount1","container":"demo","blob":"hello.txt","permissions":"rw","expires_in":600}' http://127.0.0.1:$ISSUER_PORT/v1/sas
+
+   Then, with URL set to the "url" it returns (the proxy checks the token and forwards to Azurite):
+     curl -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary 'hello' "\$URL"
+     curl "\$URL"
    After editing conf/policy.yaml: kill -HUP \$(pgrep -f 'sasgw serve -c $CONFIG')   ($VAR/sasgw.log says how it went)
 EOF
 }

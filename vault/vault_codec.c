@@ -10,7 +10,7 @@
  * memory the model wipes on free. It is also strict and fast to parse.
  *
  * Encoding (integers little-endian; str = u32 length + bytes, no NUL inside):
- *   "SGVP" u32 version (1, or 2 when the payload holds SAS definitions)
+ *   "SGVP" u32 version=1, plus VAULT__PAYLOAD_SASDEFS (bit 16) when the payload holds SAS definitions
  *   u32 retention_days, u8 purge_protection, u64 audit_seq, 32 audit_hash
  *   u32 n accounts, sorted by name, each:
  *     str name, str backend, u8 mode, then for key1 and key2:
@@ -21,8 +21,9 @@
  *       u8 enabled, i64 nbf, i64 exp, i64 created, i64 updated
  *   u32 n policies, sorted by (account, container, id), each:
  *     str account, str container, str id, i64 start, i64 expiry, str permissions
- *   version 2 only (written when there is at least one SAS definition, so a
- *   vault without any is written as before and older builds still read it):
+ *   with VAULT__PAYLOAD_SASDEFS only (set when there is at least one SAS
+ *   definition, so a vault without any is written as before and older builds
+ *   still read it, while one with them is refused by builds that would drop them):
  *   u32 n SAS definitions (n >= 1), sorted by (account, name), each:
  *     str account, str name, str template_uri, str validity, u8 sas_type,
  *     u8 enabled, i64 created, i64 updated, u32 n tags (str key, str value)
@@ -37,6 +38,13 @@
 #include <string.h>
 
 #include "sasgw/common.h"
+
+/*
+ * A flag of the version word (bits 16-31 are flags, bits 0-15 the version),
+ * so that SAS definitions combine with any payload version: the section of
+ * SAS definitions follows the stored access policies.
+ */
+#define VAULT__PAYLOAD_SASDEFS 0x10000u
 
 /* ---------------------------------------------------------------- writer */
 
@@ -88,7 +96,7 @@ static void w_cstr(struct writer *w, const char *s)
 static void encode_into(const struct vault__state *s, struct writer *w)
 {
     w_bytes(w, "SGVP", 4);
-    w_u32(w, s->nsasdefs != 0 ? 2 : 1);
+    w_u32(w, 1 | (s->nsasdefs != 0 ? VAULT__PAYLOAD_SASDEFS : 0));
     w_u32(w, s->retention_days);
     w_u8(w, s->purge_protection);
     w_u64(w, s->audit_seq);
@@ -455,8 +463,8 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
     r_bytes(&r, magic, 4);
     if (!r.failed && memcmp(magic, "SGVP", 4) != 0)
         r_fail(&r, "bad payload magic");
-    uint32_t version = r_u32(&r);
-    if (!r.failed && version != 1 && version != 2)
+    uint32_t word = r_u32(&r), version = word & 0xffffu, flags = word & ~0xffffu;
+    if (!r.failed && (version != 1 || (flags & ~VAULT__PAYLOAD_SASDEFS) != 0))
         r_fail(&r, "unsupported payload version");
     s->retention_days = r_u32(&r);
     s->purge_protection = r_u8(&r);
@@ -514,8 +522,8 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
         }
     }
 
-    /* SAS definitions: version 2 only */
-    if (version == 2) {
+    /* SAS definitions: only with their flag */
+    if (flags & VAULT__PAYLOAD_SASDEFS) {
         n = r_count(&r, VAULT__MAX_ITEMS, 4 * 4 + 2 + 16 + 4, "SAS definition");
         if (!r.failed && n == 0)
             r_fail(&r, "empty SAS definition section");

@@ -2,8 +2,8 @@
  * Tests managed-storage SAS definitions in vault/ (vault_sasdefs.c): the
  * ISO 8601 duration reader, definition names, the template URI reader
  * (every refusal), put/get/list/delete with created kept on replace, the
- * payload's version 2 section (round trip, every truncation refused, a vault
- * without definitions still written as version 1), reopening, and backup and
+ * payload's SAS definitions section (round trip, every truncation refused, a vault
+ * without definitions still written as before), reopening, and backup and
  * restore carrying them.
  */
 #include <setjmp.h>
@@ -285,7 +285,7 @@ static void lifecycle(void **state)
     assert_int_equal(vault_sasdef_get(f->v, "acct1", "readonly", &g), 0);
 }
 
-/* Version 1 without definitions (as before), version 2 with them; round trip; every truncation refused. */
+/* Version 1 without definitions (as before), with the SAS definitions flag when there are some; round trip; every truncation refused. */
 static void codec(void **state)
 {
     struct fixture *f = *state;
@@ -294,6 +294,7 @@ static void codec(void **state)
     struct vault__state st;
     vault__encode(&f->v->st, &a, &alen);
     assert_int_equal(a[4], 1);
+    assert_int_equal(a[6], 0);
     sg_secure_free(a);
 
     vault_tag_t tags[] = {{"k", "v"}};
@@ -307,7 +308,8 @@ static void codec(void **state)
                                .tags = tags};
     assert_int_equal(vault_sasdef_put(f->v, NULL, &in, NULL, f->err, sizeof(f->err)), 0);
     vault__encode(&f->v->st, &a, &alen);
-    assert_int_equal(a[4], 2);
+    assert_int_equal(a[4], 1);
+    assert_int_equal(a[6], 1); /* bit 16 of the version word */
     assert_int_equal(vault__decode(a, alen, &st, f->err, sizeof(f->err)), 0);
     assert_int_equal(st.nsasdefs, 1);
     vault__encode(&st, &b, &blen);
@@ -319,10 +321,13 @@ static void codec(void **state)
         struct vault__state t;
         assert_int_equal(vault__decode(a, n, &t, f->err, sizeof(f->err)), VAULT_ECORRUPT);
     }
-    /* a version 1 payload followed by anything is refused; a version 2 one naming a template that does not parse too */
-    a[4] = 1;
+    /* without the flag the section is trailing bytes; an unknown flag is refused; a template that does not parse too */
+    a[6] = 0;
     assert_int_equal(vault__decode(a, alen, &st, f->err, sizeof(f->err)), VAULT_ECORRUPT);
-    a[4] = 2;
+    a[6] = 3;
+    assert_int_equal(vault__decode(a, alen, &st, f->err, sizeof(f->err)), VAULT_ECORRUPT);
+    assert_non_null(strstr(f->err, "unsupported payload version"));
+    a[6] = 1;
     uint8_t *sp = NULL;
     for (size_t i = 0; i + 4 <= alen && sp == NULL; i++)
         if (memcmp(a + i, "sp=r", 4) == 0)
