@@ -465,6 +465,13 @@ static void on_backup(kv_ctx_t *ctx, const kv_route_t *r)
         send_vault_error(ctx, rc, err, r->name, KV_OP_SECRET_BACKUP);
         return;
     }
+    /* a blob the restore could not take back (its body is bounded) is refused rather than handed out */
+    if (SG_B64_ENCODED_LEN(len) + 16 > KV_MAX_BODY) {
+        free(blob);
+        kv_send_error(ctx, 400, "BadParameter", "the secret's versions are too large together for a backup this vault can restore "
+                                                "(64 KiB); purge old versions first");
+        return;
+    }
     char *text = sg_alloc(SG_B64_ENCODED_LEN(len) + 1);
     size_t tlen = sg_b64url_encode(blob, len, text);
     free(blob);

@@ -198,10 +198,11 @@ static void shipped_policy_has_keyvault_roles(void **state)
     char err[256], claims[256];
     const policy_principal_t *pr = NULL;
     int64_t now = time(NULL);
-    snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"aud\":\"https://localhost:8443\",\"sub\":\"demo-app\",\"exp\":%lld}",
+    snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"aud\":\"https://localhost:8443\",\"sub\":\"kv-app\",\"exp\":%lld}",
              DEMO_ISSUER, (long long)now + 300);
     char *token = test_mint(JWT_ALG_RS256, DEMO_RSA_KEY, "demo-rs256", claims);
     assert_int_equal(policy_authenticate_bearer_for(p, token, "https://localhost:8443", now, &pr, err, sizeof(err)), 0);
+    assert_string_equal(policy_principal_name(pr), "kv-app");
     free(token);
     assert_true(ALLOWED(pr, POLICY_KV_SECRETS_GET, "demo-x"));
     assert_false(ALLOWED(pr, POLICY_KV_SECRETS_GET, "prod-x"));
