@@ -17,10 +17,6 @@ struct kv_handler {
     gw_app_t *app;
 };
 
-struct kv_api {
-    gw_app_t *app;
-};
-
 /* The metrics label of an operation (a literal). */
 static const char *route_label(kv_op_t op)
 {
@@ -158,15 +154,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* The keyvault service's hostconf: one handler at "/" (the server's route table is not used there). */
 static int on_setup(gw_server_t *server, gw_service_t service, h2o_hostconf_t *hostconf, void *data, char *err, size_t errlen)
 {
-    struct kv_api *api = data;
     if (service != GW_SERVICE_KEYVAULT)
         return 0;
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     struct kv_handler *h = (struct kv_handler *)h2o_create_handler(pathconf, sizeof(*h));
     h->super.on_req = on_req;
-    h->app = api->app;
+    h->app = data;
     return 0;
 }
 
@@ -174,9 +170,6 @@ int gw_keyvault_register(gw_server_t *server, gw_app_t *app)
 {
     if (!gw_server_config(server)->keyvault.enabled)
         return -1;
-    /* lives as long as the process serves: the server keeps the pointer */
-    static struct kv_api api;
-    api.app = app;
-    gw_server_on_setup(server, on_setup, &api);
+    gw_server_on_setup(server, on_setup, app);
     return 0;
 }

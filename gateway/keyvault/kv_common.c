@@ -112,15 +112,30 @@ json_t *kv_id(kv_ctx_t *ctx, const char *collection, const char *name, const cha
     return json_string(buf);
 }
 
-/* The vault's recovery settings, for the attributes of every bundle (read under the vault lock). */
-static void recovery(kv_ctx_t *ctx, unsigned *days, int *purge_protection)
+void kv_note_recovery(kv_ctx_t *ctx, vault_t *v)
 {
     vault_status_t st;
-    vault_t *v = gw_app_vault_lock(ctx->app);
     vault_get_status(v, &st);
-    gw_app_vault_unlock(ctx->app);
-    *days = st.retention_days;
-    *purge_protection = st.purge_protection;
+    ctx->recovery.known = 1;
+    ctx->recovery.days = st.retention_days;
+    ctx->recovery.purge_protection = st.purge_protection;
+}
+
+/*
+ * The vault's recovery settings, for the attributes of every bundle: as
+ * noted, else read under the vault lock (a second lock per request waits for
+ * whatever write or audited read holds it, so the handlers note them while
+ * they hold it anyway).
+ */
+static void recovery(kv_ctx_t *ctx, unsigned *days, int *purge_protection)
+{
+    if (!ctx->recovery.known) {
+        vault_t *v = gw_app_vault_lock(ctx->app);
+        kv_note_recovery(ctx, v);
+        gw_app_vault_unlock(ctx->app);
+    }
+    *days = ctx->recovery.days;
+    *purge_protection = ctx->recovery.purge_protection;
 }
 
 /* attributes{enabled, nbf?, exp?, created, updated, recoveryLevel, recoverableDays}. */

@@ -52,6 +52,12 @@ typedef struct st_kv_ctx_t {
     const char *api_version; /* "7.3" .. "7.6", as the client sent it */
     const char *public_url;  /* the vault's base URL, "https://host[:port]", no trailing '/': ids are built from it */
     vault_actor_t actor;     /* principal, client address and request id, for the vault's audit records */
+    /* the vault's recovery settings for bundles' attributes, once kv_note_recovery() read them (known 1) */
+    struct {
+        int known;
+        unsigned days;
+        int purge_protection;
+    } recovery;
 } kv_ctx_t;
 
 /*
@@ -105,6 +111,13 @@ json_t *kv_id(kv_ctx_t *ctx, const char *collection, const char *name, const cha
  */
 json_t *kv_secret_bundle(kv_ctx_t *ctx, const char *name, const vault_secret_attrs_t *attrs, const uint8_t *value,
                          size_t value_len);
+
+/*
+ * Records the vault's recovery settings (retention days, purge protection)
+ * in ctx; call it while holding the vault lock (v from gw_app_vault_lock) so
+ * that kv_secret_bundle() need not take the lock again (it does otherwise).
+ */
+void kv_note_recovery(kv_ctx_t *ctx, vault_t *v);
 
 /* ---- the hook of managed-storage SAS definitions (kv_storage.c, task 13b) ---- */
 

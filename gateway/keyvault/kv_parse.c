@@ -98,9 +98,8 @@ kv_route_result_t kv_parse_route(const char *method, size_t method_len, const ch
             out->op = KV_OP_SECRET_LIST;
             return KV_ROUTE_OK;
         }
-        if (n == 2 && seg_is(seg[1], sl[1], "restore")) {
-            if (!METHOD("POST"))
-                return KV_ROUTE_METHOD_NOT_ALLOWED;
+        /* POST /secrets/restore; any other method on it names a secret called restore */
+        if (n == 2 && seg_is(seg[1], sl[1], "restore") && METHOD("POST")) {
             out->op = KV_OP_SECRET_RESTORE;
             return KV_ROUTE_OK;
         }

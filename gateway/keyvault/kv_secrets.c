@@ -102,6 +102,7 @@ static vault_err_t info_of(kv_ctx_t *ctx, const char *name, vault_secret_info_t 
     size_t n = 0;
     vault_t *v = gw_app_vault_lock(ctx->app);
     vault_err_t rc = vault_secret_list(v, name, info, &n, err, errlen);
+    kv_note_recovery(ctx, v);
     gw_app_vault_unlock(ctx->app);
     if (rc == VAULT_OK && (n != 1 || (*info)[0].nversions == 0)) {
         vault_secret_list_free(*info, n);
@@ -204,6 +205,7 @@ static void on_get(kv_ctx_t *ctx, const kv_route_t *r)
         return;
     vault_t *v = gw_app_vault_lock(ctx->app);
     vault_err_t rc = vault_secret_get(v, &ctx->actor, r->name, r->version[0] != '\0' ? r->version : NULL, &s, err, sizeof(err));
+    kv_note_recovery(ctx, v);
     gw_app_vault_unlock(ctx->app);
     if (rc != VAULT_OK) {
         send_vault_error(ctx, rc, err, r->name, KV_OP_SECRET_GET);
@@ -248,6 +250,7 @@ static void on_update(kv_ctx_t *ctx, const kv_route_t *r)
                                 .exp = b.exp};
     vault_t *v = gw_app_vault_lock(ctx->app);
     vault_err_t rc = vault_secret_update(v, &ctx->actor, r->name, r->version, &up, &out, err, sizeof(err));
+    kv_note_recovery(ctx, v);
     gw_app_vault_unlock(ctx->app);
     json_decref(body);
     if (rc != VAULT_OK) {
@@ -279,6 +282,7 @@ static void on_list(kv_ctx_t *ctx, const kv_query_t *q, int want_deleted)
     size_t n = 0;
     vault_t *v = gw_app_vault_lock(ctx->app);
     vault_err_t rc = vault_secret_list(v, NULL, &list, &n, err, sizeof(err));
+    kv_note_recovery(ctx, v);
     gw_app_vault_unlock(ctx->app);
     if (rc != VAULT_OK) {
         kv_audit(ctx, op, "", "error", err);
@@ -459,6 +463,13 @@ static void on_backup(kv_ctx_t *ctx, const kv_route_t *r)
     gw_app_vault_unlock(ctx->app);
     if (rc != VAULT_OK) {
         send_vault_error(ctx, rc, err, r->name, KV_OP_SECRET_BACKUP);
+        return;
+    }
+    /* a blob the restore could not take back (its body is bounded) is refused rather than handed out */
+    if (SG_B64_ENCODED_LEN(len) + 16 > KV_MAX_BODY) {
+        free(blob);
+        kv_send_error(ctx, 400, "BadParameter", "the secret's versions are too large together for a backup this vault can restore "
+                                                "(64 KiB); purge old versions first");
         return;
     }
     char *text = sg_alloc(SG_B64_ENCODED_LEN(len) + 1);

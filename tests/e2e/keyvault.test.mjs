@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, signJwt, SOURCE_DIR, startRedis, startSasgw, stopAll } from './lib/stack.mjs';
+import { basicAuth, DEMO_ADMIN, freePort, httpRequest, signJwt, SOURCE_DIR, startRedis, startSasgw, stopAll } from './lib/stack.mjs';
 
 let redis, sasgw, kvPort, tlsDir, ca;
 
@@ -37,11 +37,11 @@ const resource = () => `https://localhost:${kvPort}`;
 const token = (sub, aud = resource()) => signJwt({ claims: { sub, aud } });
 
 /* One HTTPS request to the vault (on 127.0.0.1, SNI kv.localhost): {status, headers, json}. */
-function kvRequest(p, { method = 'GET', headers = {}, body } = {}) {
+function kvRequest(p, { method = 'GET', headers = {}, body, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
         const req = https.request({
-            host: '127.0.0.1', port: kvPort, servername: 'kv.localhost', path: p, method, ca,
+            host: '127.0.0.1', port: kvPort, servername: 'kv.localhost', path: p, method, ca, localAddress,
             headers: { ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         }, (res) => {
             const chunks = [];
@@ -75,6 +75,7 @@ function runClient(cmd, args, env) {
     });
 }
 
+const AUTH_LIMIT = 8;
 const KV_POLICY_ROLES = `
   kv-demo:
     keyvault:
@@ -100,6 +101,7 @@ before(async () => {
         redis,
         policy,
         account: false,
+        issuerYaml: `  auth_failures: { limit: ${AUTH_LIMIT}, window: 60, audit_interval: 1 }\n`,
         extraYaml: `keyvault:
   listen:
     - address: 127.0.0.1
@@ -208,4 +210,21 @@ test('python3-azure azure.keyvault.secrets (api 7.3): the same operations', asyn
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- sasgw ---\n${sasgw.logTail()}`);
     const { steps } = JSON.parse(r.stdout.trim().split('\n').pop());
     assert.deepEqual(steps, ['set-get', 'list-paging', 'update', 'delete', 'recover', 'backup-restore', 'forbidden', 'api-version']);
+});
+
+test('failed bearer tokens count in the issuer\'s auth_failures limiter: 429 Throttled, the issuer refuses that client too', async () => {
+    const bad = { authorization: `Bearer ${token('demo-app', 'https://wrong.example')}` };
+    const statuses = [];
+    for (let i = 0; i < AUTH_LIMIT + 3; i++)
+        statuses.push(await kvRequest('/secrets?api-version=7.6', { headers: bad, localAddress: '127.0.0.2' }));
+    assert.deepEqual(statuses.map((r) => r.status), [...Array(AUTH_LIMIT).fill(401), 429, 429, 429]);
+    const last = statuses.at(-1);
+    assert.equal(last.json.error.code, 'Throttled');
+    assert.ok(Number(last.headers['retry-after']) > 0);
+    /* a good token from that address is not even looked at; the issuer refuses the address too; 127.0.0.1 is unaffected */
+    const good = { authorization: `Bearer ${token('demo-app')}` };
+    assert.equal((await kvRequest('/secrets?api-version=7.6', { headers: good, localAddress: '127.0.0.2' })).status, 429);
+    const issuer = await httpRequest(`${sasgw.issuerUrl}/v1/secrets`, { headers: { authorization: basicAuth(DEMO_ADMIN.user, DEMO_ADMIN.secret) }, localAddress: '127.0.0.2' });
+    assert.equal(issuer.status, 429);
+    assert.equal((await kvRequest('/secrets?api-version=7.6', { headers: good })).status, 200);
 });
