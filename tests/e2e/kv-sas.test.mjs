@@ -117,10 +117,11 @@ before(async () => {
     const tls = makeCertificates(tlsDir);
     ca = readFileSync(tls.ca);
     kvPort = await freePort();
-    /* demo-app owns the definitions and may mint on container demo; jwt-app may read the secret but its grants cover users/jwt-app/ only */
+    /* demo-app owns the definitions and may mint on container demo; jwt-app may read the secrets, but its service grants
+       cover users/jwt-app/ only (and it may mint account SAS rl on blob, demo-account-reader) */
     const policy = readFileSync(path.join(SOURCE_DIR, 'conf', 'policy.yaml'), 'utf8')
         .replace('roles: [demo-writer]', 'roles: [demo-writer, kv-sas-owner]')
-        .replace('roles: [demo-per-user]', 'roles: [demo-per-user, kv-sas-reader]')
+        .replace('roles: [demo-per-user]', 'roles: [demo-per-user, kv-sas-reader, demo-account-reader]')
         .replace(/^roles:\n/m, `roles:${KV_ROLES}`);
     sasgw = await startSasgw({
         redis, azurite, policy,
@@ -297,6 +298,30 @@ describe('reading a definition as a secret', () => {
         assert.equal(r.code, 'Forbidden');
         assert.equal(sasgw.auditRecords().filter((x) => x.op === 'sas.issue').length, before);
         assert.ok(sasgw.auditRecords().some((x) => x.op === 'sas.refuse' && x.principal === 'jwt-app'));
+    });
+
+    test('an account SAS definition (sasType account): the reader\'s account grants decide; the token reads through the proxy', async () => {
+        const auth = bearer('demo-app');
+        const tpl = `${sasgw.proxyUrl}/${DEV_ACCOUNT}?sv=2022-11-02&ss=b&srt=co&sp=rl&${SIG}`;
+        const put = await kvRequest(`/storage/${DEV_ACCOUNT}/sas/acctread?api-version=7.6`, {
+            method: 'PUT', headers: auth, body: { templateUri: tpl, sasType: 'account', validityPeriod: 'PT5M' },
+        });
+        assert.equal(put.status, 200, put.text);
+        assert.equal(put.json.sasType, 'account');
+        /* jwt-app holds demo-account-reader (account SAS, ss b, srt sco, rl): granted */
+        const r = await sdkRead(`${DEV_ACCOUNT}-acctread`, 'jwt-app');
+        assert.equal(r.ok, true, JSON.stringify(r));
+        const q = new URLSearchParams(r.reads[0].value);
+        assert.equal(q.get('ss'), 'b');
+        assert.equal(q.get('srt'), 'co');
+        assert.equal(q.get('sp'), 'rl');
+        assert.equal(q.get('sr'), null);
+        const blob = new ContainerClient(`${sasgw.proxyUrl}/${DEV_ACCOUNT}/${CONTAINER}?${r.reads[0].value}`).getBlobClient('hello.txt');
+        assert.equal((await blob.downloadToBuffer()).toString(), 'hello from azurite');
+        /* demo-app has no account SAS grant: 403 */
+        const denied = await sdkRead(`${DEV_ACCOUNT}-acctread`, 'demo-app');
+        assert.equal(denied.ok, false);
+        assert.equal(denied.statusCode, 403, JSON.stringify(denied));
     });
 
     test('a disabled definition is 403; a name that is no definition is a plain secret (404); DELETE removes it', async () => {
