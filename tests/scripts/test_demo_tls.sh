@@ -5,7 +5,7 @@
 # names the Key Vault URL (port base+4), the CA to trust (NODE_EXTRA_CA_CERTS,
 # REQUESTS_CA_BUNDLE) and how to get a demo JWT. Over that TLS listener: the
 # 401 challenge, and @azure/keyvault-secrets with the README's credential sets
-# a secret and reads a SAS definition as a fresh SAS. A second start keeps
+# a secret and reads a SAS definition as a fresh SAS (python3-azure reads it too). A second start keeps
 # the CA and the certificate; a certificate the CA does not sign is made
 # again. Each run ends with SIGTERM and leaves no port behind.
 set -euo pipefail
@@ -87,6 +87,27 @@ curl -fsS --cacert "$tls/ca.pem" -X PUT -H 'content-type: application/json' \
 out=$(cd "$src" && NODE_EXTRA_CA_CERTS=$tls/ca.pem node --input-type=module -e "$(cat "$work/client.mjs")" 2>&1) ||
     fail "the SDK client failed: $out"
 [ "$out" = '{"value":"over tls","contentType":"application/vnd.ms-sastoken-storage","sr":"c"}' ] || fail "SDK client: $out"
+# ... and Debian's python3-azure (api 7.3) with the README's credential, trusting REQUESTS_CA_BUNDLE
+py=$(cd "$src" && KV_URL=$kv REQUESTS_CA_BUNDLE=$tls/ca.pem /usr/bin/python3 - 2>&1 <<'PY'
+import os, time, urllib.parse
+import jwt
+from azure.core.credentials import AccessToken
+from azure.keyvault.secrets import SecretClient
+
+class DemoCredential:
+    def get_token(self, *scopes, **kwargs):
+        now = int(time.time())
+        claims = {"iss": "https://demo.issuer.local/", "sub": "demo-app", "aud": scopes[0].removesuffix("/.default"),
+                  "iat": now, "exp": now + 3600}
+        token = jwt.encode(claims, open("conf/demo-jwt-private.pem").read(), algorithm="RS256", headers={"kid": "demo-rs256"})
+        return AccessToken(token, now + 3600)
+
+client = SecretClient(os.environ["KV_URL"], DemoCredential(), api_version="7.3", verify_challenge_resource=False)
+sas = client.get_secret("devstoreaccount1-readonly")
+print(sas.properties.content_type, urllib.parse.parse_qs(sas.value)["sp"][0])
+PY
+) || fail "the python client failed: $py"
+[ "$py" = "application/vnd.ms-sastoken-storage rl" ] || fail "python client: $py"
 fp=$(openssl x509 -in "$tls/ca.pem" -noout -fingerprint -sha256)
 kvfp=$(openssl x509 -in "$tls/kv.pem" -noout -fingerprint -sha256)
 stop
