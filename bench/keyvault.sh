@@ -10,7 +10,7 @@
 #
 # The load generator is wrk over HTTPS (it does not verify the certificate)
 # with a Lua script setting the Authorization header. The JWT is made once
-# (RS256, demo issuer, aud = the vault's resource) and reused for the whole
+# (RS256, demo issuer, sub kv-app of conf/policy.yaml, aud = the vault's resource) and reused for the whole
 # run, as a client does until it expires: after its first use the policy's
 # signature cache answers (claims, audience and the data action are still
 # checked on every request). Every read of a value is audited durably by the
@@ -94,7 +94,7 @@ const c = require("node:crypto"), fs = require("node:fs");
 const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
 const now = Math.floor(Date.now() / 1000);
 const input = b({alg: "RS256", typ: "JWT", kid: "demo-rs256"}) + "." +
-    b({iss: "https://demo.issuer.local/", aud: process.argv[1], sub: "demo-app", iat: now, exp: now + 3600});
+    b({iss: "https://demo.issuer.local/", aud: process.argv[1], sub: "kv-app", iat: now, exp: now + 3600});
 process.stdout.write(input + "." + c.sign("sha256", Buffer.from(input), fs.readFileSync("conf/demo-jwt-private.pem")).toString("base64url"));' \
     "https://localhost:$KV_PORT")
 KV_URL="https://127.0.0.1:$KV_PORT/secrets/demo-bench?api-version=7.6"

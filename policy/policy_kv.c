@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *const action_names[POLICY_KV_ACTION_COUNT] = {
-    "secrets/get",    "secrets/list",    "secrets/set",    "secrets/delete",    "secrets/recover", "secrets/backup",
-    "secrets/restore", "secrets/purge",  "storage/getsas", "storage/listsas", "storage/setsas",  "storage/deletesas",
+    "secrets/get",     "secrets/list",  "secrets/set",    "secrets/delete",  "secrets/recover", "secrets/backup",
+    "secrets/restore", "secrets/purge", "storage/getsas", "storage/listsas", "storage/setsas",  "storage/deletesas",
 };
 
 const char *policy_kv_action_name(policy_kv_action_t action)

@@ -393,7 +393,8 @@ static int kv_scope(loader_t *l, const yaml_node_t *node, const char *path, char
     if (s == NULL)
         return -1;
     size_t len = strlen(s), body = len > 0 && s[len - 1] == '*' ? len - 1 : len;
-    if (len > 128 || strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") != body || (body == 0 && len != 1))
+    if (len > 128 || strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") != body ||
+        (body == 0 && len != 1))
         return fail(l, node, "%s: '%.80s' is not a scope (*, a name of letters, digits and -, or such a prefix and *)", path, s);
     *out = sg_strdup(s);
     return 0;

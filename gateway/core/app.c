@@ -473,9 +473,9 @@ static const policy_principal_t *authenticate(gw_app_t *app, h2o_req_t *req, con
 
     policy_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), release_request_policy);
     *slot = gw_app_policy(app);
-    int rc = audience != NULL ? policy_authenticate_bearer_for(*slot, text + 7, audience, (int64_t)time(NULL), &principal, err,
-                                                               sizeof(err))
-                              : policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err));
+    int rc = audience != NULL
+                 ? policy_authenticate_bearer_for(*slot, text + 7, audience, (int64_t)time(NULL), &principal, err, sizeof(err))
+                 : policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err));
     if (rc != 0) {
         gw_auth_limit_failed(app->auth_limit, client, now);
         count_refusal(app, req, client, GW_REFUSAL_REJECTED, err);

@@ -391,8 +391,8 @@ static int on_audit(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 }
 
 /* The root mapping. */
-static const char *const root_keys[] = {"vault",    "policy", "threads",    "issuer", "proxy",
-                                        "accounts", "redis",  "revocation", "audit",  "keyvault", NULL};
+static const char *const root_keys[] = {"vault", "policy",     "threads", "issuer",   "proxy", "accounts",
+                                        "redis", "revocation", "audit",   "keyvault", NULL};
 enum {
     ROOT_VAULT,
     ROOT_POLICY,

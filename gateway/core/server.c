@@ -1,6 +1,7 @@
 /*
  * server.c - listeners, worker threads, signals, the route table and the
- * built-in routes of sasgw's two services (server.h).
+ * built-in routes of sasgw's services (server.h): the issuer, the proxy and
+ * the Key Vault API (whose Key Vault bodies are bounded like the issuer's).
  *
  * Each service has its own h2o globalconf holding its one hostconf, so that
  * limits h2o applies before any handler runs differ per service: the

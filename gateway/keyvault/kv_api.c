@@ -81,8 +81,8 @@ static void on_auth_refused(h2o_req_t *req, int status, const char *message, uns
     int n = snprintf(header, sizeof(header), "Bearer authorization=\"%s\", resource=\"%s\"", ok ? authorization : "",
                      conf->keyvault.audience);
     if (n > 0 && (size_t)n < sizeof(header))
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, h2o_strdup(&req->pool, header, (size_t)n).base,
-                       (size_t)n);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                       h2o_strdup(&req->pool, header, (size_t)n).base, (size_t)n);
     policy_release(policy);
     kv_send_error_req(req, 401, "Unauthorized", message, NULL);
 }

@@ -154,11 +154,10 @@ static json_t *attributes_json(kv_ctx_t *ctx, const vault_secret_attrs_t *a)
     return o;
 }
 
-json_t *kv_secret_bundle(kv_ctx_t *ctx, const char *name, const vault_secret_attrs_t *attrs, const uint8_t *value,
-                         size_t value_len)
+json_t *kv_secret_bundle(kv_ctx_t *ctx, const char *name, const vault_secret_attrs_t *attrs, const uint8_t *value, size_t value_len)
 {
-    json_t *o = json_pack("{s:o,s:o}", "id", kv_id(ctx, "secrets", name, attrs->version), "attributes",
-                          attributes_json(ctx, attrs));
+    json_t *o =
+        json_pack("{s:o,s:o}", "id", kv_id(ctx, "secrets", name, attrs->version), "attributes", attributes_json(ctx, attrs));
     if (value != NULL) {
         json_t *v = json_stringn((const char *)value, value_len);
         if (v == NULL) { /* not UTF-8 text (set through the CLI or /v1): Key Vault values are strings */

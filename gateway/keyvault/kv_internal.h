@@ -76,12 +76,14 @@ void kv_send_error(kv_ctx_t *ctx, int status, const char *code, const char *mess
 void kv_send_error_req(h2o_req_t *req, int status, const char *code, const char *message, const char *inner_code);
 
 /*
- * Writes one audit record of a Key Vault operation (durable, before the
- * answer): op e.g. "keyvault.secrets/get", object the secret name (or
- * "account/sasdef"; "" for the vault), result "ok" / "refused" / "error",
- * reason a sentence or NULL. Never a value. Returns 0, or -1 when the record
- * could not be written (the caller then refuses with 503... kv_send_error is
- * the caller's to call).
+ * Writes one audit record of a Key Vault operation synchronously (durable,
+ * gw_app_audit: blocks the loop for an fsync; a hot path uses
+ * gw_app_audit_submit() on ctx->app itself): op e.g.
+ * "keyvault.secrets/list", object the secret name (or "account/sasdef"; ""
+ * for the vault), result "ok" / "refused" / "error", reason a sentence or
+ * NULL. Never a value. Returns 0, or -1 when the record could not be written
+ * (logged; the caller decides whether to refuse, e.g. 503
+ * ServiceUnavailable, which it sends itself).
  */
 int kv_audit(kv_ctx_t *ctx, const char *op, const char *object, const char *result, const char *reason);
 

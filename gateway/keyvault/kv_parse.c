@@ -211,8 +211,9 @@ int kv_parse_query(const char *query, size_t len, kv_query_t *out, char *err, si
         }
         if (seen == &seen_api) {
             if (dlen != 3 || buf[0] != '7' || buf[1] != '.' || buf[2] < '3' || buf[2] > '6') {
-                snprintf(err, errlen, "The specified version (%.20s) is not recognized. Consider using the latest supported "
-                                      "version (7.6); this vault accepts 7.3 to 7.6.",
+                snprintf(err, errlen,
+                         "The specified version (%.20s) is not recognized. Consider using the latest supported "
+                         "version (7.6); this vault accepts 7.3 to 7.6.",
                          buf);
                 /* never echo more than a short, printable prefix */
                 for (char *p = err; *p != '\0'; p++)

@@ -41,8 +41,10 @@ static void send_vault_error(kv_ctx_t *ctx, vault_err_t e, const char *err, cons
         return;
     case VAULT_EDELETED:
         if (op == KV_OP_SECRET_SET) {
-            snprintf(msg, sizeof(msg), "Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; "
-                     "in this state, the secret can only be recovered or purged.", name);
+            snprintf(msg, sizeof(msg),
+                     "Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; "
+                     "in this state, the secret can only be recovered or purged.",
+                     name);
             kv_send_error_req(ctx->req, 409, "Conflict", msg, "ObjectIsDeletedButRecoverable");
         } else {
             snprintf(msg, sizeof(msg), "A secret with (name/id) %s was not found in this key vault (it is deleted).", name);
@@ -174,7 +176,8 @@ static void on_set(kv_ctx_t *ctx, const kv_route_t *r)
                                .nbf = b.has_nbf ? b.nbf : 0,
                                .exp = b.has_exp ? b.exp : 0};
     vault_t *v = gw_app_vault_lock(ctx->app);
-    vault_err_t rc = vault_secret_set(v, &ctx->actor, r->name, (const uint8_t *)b.value, b.value_len, &in, version, err, sizeof(err));
+    vault_err_t rc =
+        vault_secret_set(v, &ctx->actor, r->name, (const uint8_t *)b.value, b.value_len, &in, version, err, sizeof(err));
     gw_app_vault_unlock(ctx->app);
     if (rc != VAULT_OK) {
         json_decref(body);
@@ -468,8 +471,9 @@ static void on_backup(kv_ctx_t *ctx, const kv_route_t *r)
     /* a blob the restore could not take back (its body is bounded) is refused rather than handed out */
     if (SG_B64_ENCODED_LEN(len) + 16 > KV_MAX_BODY) {
         free(blob);
-        kv_send_error(ctx, 400, "BadParameter", "the secret's versions are too large together for a backup this vault can restore "
-                                                "(64 KiB); purge old versions first");
+        kv_send_error(ctx, 400, "BadParameter",
+                      "the secret's versions are too large together for a backup this vault can restore "
+                      "(64 KiB); purge old versions first");
         return;
     }
     char *text = sg_alloc(SG_B64_ENCODED_LEN(len) + 1);

@@ -174,6 +174,45 @@ describe('the wire', () => {
         assert.equal(token1.status, 400);
     });
 
+    test('lifecycle answers, paging links and unknown paths, as Key Vault gives them', async () => {
+        const auth = { authorization: `Bearer ${token('demo-app')}` };
+        const q = '?api-version=7.6';
+        const call = (method, p, body) => kvRequest(p, { method, headers: auth, body });
+        for (let i = 0; i < 3; i++)
+            assert.equal((await call('PUT', `/secrets/demo-life${q}`, { value: `secret-value-${i}` })).status, 200);
+        /* versions, two per page: the nextLink is absolute, under public_url, with the same api-version */
+        const p1 = await call('GET', `/secrets/demo-life/versions${q}&maxresults=2`);
+        assert.equal(p1.status, 200);
+        assert.equal(p1.json.value.length, 2);
+        assert.ok(p1.json.value.every((v) => v.id.startsWith(`${publicUrl()}/secrets/demo-life/`) && !('value' in v)));
+        assert.match(p1.json.nextLink, new RegExp(`^${publicUrl()}/secrets/demo-life/versions\\?api-version=7\\.6&\\$skiptoken=[A-Za-z0-9_-]+&maxresults=2$`));
+        const p2 = await call('GET', p1.json.nextLink.slice(publicUrl().length));
+        assert.equal(p2.json.value.length, 1);
+        assert.equal(p2.json.nextLink, null);
+        assert.ok(!p1.text.includes('secret-value') && !p2.text.includes('secret-value'));
+        /* a live secret is not a deleted one; recover and purge need a deleted one */
+        assert.equal((await call('GET', `/deletedsecrets/demo-life${q}`)).json.error.code, 'SecretNotFound');
+        assert.equal((await call('POST', `/deletedsecrets/demo-life/recover${q}`)).status, 404);
+        assert.equal((await call('DELETE', `/deletedsecrets/demo-life${q}`)).status, 404);
+        const del = await call('DELETE', `/secrets/demo-life${q}`);
+        assert.equal(del.status, 200);
+        assert.equal(del.json.recoveryId, `${publicUrl()}/deletedsecrets/demo-life`);
+        assert.ok(del.json.scheduledPurgeDate - del.json.deletedDate >= 7 * 86400);
+        assert.equal(del.json.attributes.recoveryLevel, 'Recoverable+Purgeable');
+        assert.equal((await call('DELETE', `/secrets/demo-life${q}`)).status, 404);
+        assert.equal((await call('GET', `/secrets/demo-life/versions${q}`)).status, 404);
+        assert.equal((await call('PATCH', `/secrets/demo-life/${q}`, { tags: {} })).status, 404);
+        const put = await call('PUT', `/secrets/demo-life${q}`, { value: 'x' });
+        assert.equal(put.status, 409);
+        assert.equal(put.json.error.innererror.code, 'ObjectIsDeletedButRecoverable');
+        assert.equal((await call('DELETE', `/deletedsecrets/demo-life${q}`)).status, 204);
+        assert.equal((await call('GET', `/deletedsecrets/demo-life${q}`)).status, 404);
+        /* unknown paths and methods: 404 / 405 once authenticated, 401 before (nothing is learnt without a token) */
+        assert.equal((await call('GET', `/keys/k${q}`)).status, 404);
+        assert.equal((await call('POST', `/secrets${q}`)).status, 405);
+        assert.equal((await kvRequest(`/keys/k${q}`)).status, 401);
+    });
+
     test('outside its scope a principal gets 403 Forbidden (ForbiddenByRbac), audited without the value', async () => {
         const auth = { authorization: `Bearer ${token('demo-app')}` };
         const r = await kvRequest('/secrets/other-x?api-version=7.6', { method: 'PUT', headers: auth, body: { value: 'very-secret-value-1' } });

@@ -68,9 +68,9 @@ static void scopes_and_actions(void **state)
     assert_true(ALLOWED(app, POLICY_KV_SECRETS_GET, "exact-one"));
     assert_false(ALLOWED(app, POLICY_KV_SECRETS_GET, "exact-one2")); /* exact means exact */
     assert_false(ALLOWED(app, POLICY_KV_SECRETS_LIST, "exact-one"));
-    assert_false(ALLOWED(app, POLICY_KV_SECRETS_GET, "App-1"));     /* names compare case-sensitively */
+    assert_false(ALLOWED(app, POLICY_KV_SECRETS_GET, "App-1")); /* names compare case-sensitively */
     assert_false(ALLOWED(app, POLICY_KV_SECRETS_GET, "other"));
-    assert_false(ALLOWED(app, POLICY_KV_SECRETS_SET, "app-1"));     /* set only under app-w */
+    assert_false(ALLOWED(app, POLICY_KV_SECRETS_SET, "app-1")); /* set only under app-w */
     assert_true(ALLOWED(app, POLICY_KV_SECRETS_SET, "app-w1"));
     assert_true(ALLOWED(app, POLICY_KV_SECRETS_PURGE, "app-w"));
     assert_true(ALLOWED(app, POLICY_KV_STORAGE_GETSAS, "devstoreaccount1"));
@@ -137,9 +137,10 @@ static void audience_of_the_caller(void **state)
         const char *aud;
         int ok;
     } cases[] = {
-        {"\"https://kv.example\"", 1},  {"\"https://kv.example/\"", 1},  {"[\"x\",\"https://kv.example\"]", 1},
-        {"\"sasgw\"", 0},               {"\"https://kv.example//\"", 0}, {"\"https://kv.exampl\"", 0},
-        {"\"https://kv.example.evil\"", 0}, {"\"HTTPS://kv.example\"", 0},
+        {"\"https://kv.example\"", 1},         {"\"https://kv.example/\"", 1},
+        {"[\"x\",\"https://kv.example\"]", 1}, {"\"sasgw\"", 0},
+        {"\"https://kv.example//\"", 0},       {"\"https://kv.exampl\"", 0},
+        {"\"https://kv.example.evil\"", 0},    {"\"HTTPS://kv.example\"", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"aud\":%s,\"sub\":\"app\",\"exp\":%lld}", DEMO_ISSUER, cases[i].aud,
@@ -212,9 +213,12 @@ static void shipped_policy_has_keyvault_roles(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(scopes_and_actions),     cmocka_unit_test(action_names),
-        cmocka_unit_test(default_scope_is_the_vault), cmocka_unit_test(audience_of_the_caller),
-        cmocka_unit_test(load_errors),            cmocka_unit_test(shipped_policy_has_keyvault_roles),
+        cmocka_unit_test(scopes_and_actions),
+        cmocka_unit_test(action_names),
+        cmocka_unit_test(default_scope_is_the_vault),
+        cmocka_unit_test(audience_of_the_caller),
+        cmocka_unit_test(load_errors),
+        cmocka_unit_test(shipped_policy_has_keyvault_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,8 +68,8 @@ static void set(struct fixture *f, const char *name, const char *value, char ver
 {
     vault_tag_t tag = {"a", "1"};
     vault_secret_input_t in = {.content_type = "text/plain", .ntags = 1, .tags = &tag};
-    assert_int_equal(vault_secret_set(f->v, &who, name, (const uint8_t *)value, strlen(value), &in, version, f->err, sizeof(f->err)),
-                     VAULT_OK);
+    assert_int_equal(
+        vault_secret_set(f->v, &who, name, (const uint8_t *)value, strlen(value), &in, version, f->err, sizeof(f->err)), VAULT_OK);
 }
 
 static void updates_attributes(void **state)

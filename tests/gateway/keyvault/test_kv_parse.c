@@ -109,10 +109,25 @@ static void queries(void **state)
     assert_int_equal(q.maxresults, 1);
 
     static const char *const bad[] = {
-        NULL, "", "maxresults=5", "api-version=", "api-version=7.2", "api-version=7.7", "api-version=7.60", "api-version=8.3",
-        "api-version=2026-04-01", "api-version=7.6-preview", "api-version=7.6&api-version=7.6", "api-version=7.6&api%2Dversion=7.6",
-        "api-version=7.6&maxresults=0", "api-version=7.6&maxresults=26", "api-version=7.6&maxresults=-1",
-        "api-version=7.6&maxresults=1x", "api-version=7.6&maxresults=007", "api-version=7%", "api-version=7.6&$skiptoken=%00",
+        NULL,
+        "",
+        "maxresults=5",
+        "api-version=",
+        "api-version=7.2",
+        "api-version=7.7",
+        "api-version=7.60",
+        "api-version=8.3",
+        "api-version=2026-04-01",
+        "api-version=7.6-preview",
+        "api-version=7.6&api-version=7.6",
+        "api-version=7.6&api%2Dversion=7.6",
+        "api-version=7.6&maxresults=0",
+        "api-version=7.6&maxresults=26",
+        "api-version=7.6&maxresults=-1",
+        "api-version=7.6&maxresults=1x",
+        "api-version=7.6&maxresults=007",
+        "api-version=7%",
+        "api-version=7.6&$skiptoken=%00",
         "api-version=7.6&$skiptoken=a&%24skiptoken=b",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -155,9 +170,8 @@ static void bodies(void **state)
     assert_true(b.has_nbf && b.nbf == 10 && b.has_exp && b.exp == 20);
     json_decref(doc);
     /* nulls are absent (tags null: cleared; times null: cleared) */
-    assert_int_equal(body("{\"value\":\"\",\"contentType\":null,\"tags\":null,\"attributes\":{\"nbf\":null,\"enabled\":null}}", 0,
-                          &b, err),
-                     0);
+    assert_int_equal(
+        body("{\"value\":\"\",\"contentType\":null,\"tags\":null,\"attributes\":{\"nbf\":null,\"enabled\":null}}", 0, &b, err), 0);
     assert_false(b.has_content_type);
     assert_true(b.has_tags && b.ntags == 0);
     assert_true(b.has_nbf && b.nbf == 0);
@@ -169,13 +183,24 @@ static void bodies(void **state)
         const char *text;
         int update;
     } bad[] = {
-        {"{}", 0}, {"{\"value\":1}", 0}, {"{\"value\":null}", 0}, {"{\"value\":\"v\"}", 1}, {"{\"value\":\"v\",\"x\":1}", 0},
-        {"{\"value\":\"v\",\"Value\":\"w\"}", 0}, {"{\"value\":\"v\",\"tags\":[]}", 0}, {"{\"value\":\"v\",\"tags\":{\"a\":1}}", 0},
-        {"{\"value\":\"v\",\"tags\":{\"\":\"x\"}}", 0}, {"{\"value\":\"v\",\"attributes\":[]}", 0},
-        {"{\"value\":\"v\",\"attributes\":{\"enabled\":1}}", 0}, {"{\"value\":\"v\",\"attributes\":{\"nbf\":-1}}", 0},
-        {"{\"value\":\"v\",\"attributes\":{\"exp\":1.5}}", 0}, {"{\"value\":\"v\",\"attributes\":{\"exp\":\"1\"}}", 0},
-        {"{\"value\":\"v\",\"attributes\":{\"exp\":253402300800}}", 0}, {"{\"value\":\"v\",\"attributes\":{\"created\":1}}", 0},
-        {"{\"value\":\"v\",\"attributes\":{\"nbf\":5,\"exp\":5}}", 0}, {"{\"value\":\"v\",\"contentType\":5}", 0},
+        {"{}", 0},
+        {"{\"value\":1}", 0},
+        {"{\"value\":null}", 0},
+        {"{\"value\":\"v\"}", 1},
+        {"{\"value\":\"v\",\"x\":1}", 0},
+        {"{\"value\":\"v\",\"Value\":\"w\"}", 0},
+        {"{\"value\":\"v\",\"tags\":[]}", 0},
+        {"{\"value\":\"v\",\"tags\":{\"a\":1}}", 0},
+        {"{\"value\":\"v\",\"tags\":{\"\":\"x\"}}", 0},
+        {"{\"value\":\"v\",\"attributes\":[]}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"enabled\":1}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"nbf\":-1}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"exp\":1.5}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"exp\":\"1\"}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"exp\":253402300800}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"created\":1}}", 0},
+        {"{\"value\":\"v\",\"attributes\":{\"nbf\":5,\"exp\":5}}", 0},
+        {"{\"value\":\"v\",\"contentType\":5}", 0},
         {"{\"contentType\":\"x\",\"value\":\"v\",\"value\":\"w\"}", 0},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,6 +1,6 @@
 /*
- * sasgw/core/server.h - the sasgw server core: h2o listeners for two services (the
- * issuer and the proxy), worker threads each with its own event loop and
+ * sasgw/core/server.h - the sasgw server core: h2o listeners for its services (the
+ * issuer, the proxy and the Key Vault API), worker threads each with its own event loop and
  * SO_REUSEPORT listening sockets, graceful shutdown and reload on signals,
  * built-in routes (/healthz, /readyz, /metrics) and the hooks other modules
  * plug into.
