@@ -19,7 +19,10 @@
 
 #define OPTS_VAULT                                                                                                                 \
     {"--vault", NULL, GW_ARG_VALUE}, {"--master-key-file", NULL, GW_ARG_VALUE}, {"--passphrase-file", NULL, GW_ARG_VALUE},         \
-        {"--audit-log", NULL, GW_ARG_VALUE}, {"--json", NULL, GW_ARG_FLAG}, {NULL, NULL, GW_ARG_FLAG}
+        {"--audit-log", NULL, GW_ARG_VALUE}, {"--json", NULL, GW_ARG_FLAG},                                                        \
+    {                                                                                                                              \
+        NULL, NULL, GW_ARG_FLAG                                                                                                    \
+    }
 
 static const char help[] =
     "usage: sasgw sasdef <set|get|list|delete> [options]\n\n"
@@ -61,8 +64,8 @@ static int parse(gw_args_t *a, const char *cmd, const gw_arg_t *spec, int npos, 
         fprintf(stderr, "sasgw %s: option '%s' needs a value.\n", cmd, a->bad);
         break;
     default:
-        fprintf(stderr, "sasgw %s: bad option '%.*s' (see 'sasgw %s --help').\n", cmd, (int)a->bad_len, a->bad != NULL ? a->bad : "",
-                cmd);
+        fprintf(stderr, "sasgw %s: bad option '%.*s' (see 'sasgw %s --help').\n", cmd, (int)a->bad_len,
+                a->bad != NULL ? a->bad : "", cmd);
         break;
     }
     return GW_EXIT_USAGE;
@@ -143,12 +146,9 @@ static void print_text(const vault_sasdef_t *d, int with_template)
 
 static int cmd_set(int argc, char **argv)
 {
-    static const gw_arg_t spec[] = {{"--template-uri", NULL, GW_ARG_VALUE},
-                                    {"--sas-type", NULL, GW_ARG_VALUE},
-                                    {"--validity", NULL, GW_ARG_VALUE},
-                                    {"--disabled", NULL, GW_ARG_FLAG},
-                                    {"--tag", NULL, GW_ARG_REPEATED},
-                                    OPTS_VAULT};
+    static const gw_arg_t spec[] = {{"--template-uri", NULL, GW_ARG_VALUE}, {"--sas-type", NULL, GW_ARG_VALUE},
+                                    {"--validity", NULL, GW_ARG_VALUE},     {"--disabled", NULL, GW_ARG_FLAG},
+                                    {"--tag", NULL, GW_ARG_REPEATED},       OPTS_VAULT};
     static const char cmd[] = "sasdef set";
     gw_args_t a;
     char err[ERRLEN];

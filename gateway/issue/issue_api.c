@@ -65,8 +65,8 @@ static void on_minted(const gw_mint_result_t *res, void *data)
         send_refusal(req, res);
         return;
     }
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "token", res->token, "url", res->url, "token_id", res->token_id,
-                             "expires_on", res->expires_on, "key", res->key);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "token", res->token, "url", res->url, "token_id", res->token_id, "expires_on",
+                             res->expires_on, "key", res->key);
     char *text = json_dumps(body, JSON_COMPACT);
     size_t len = strlen(text);
     json_decref(body);
@@ -124,10 +124,8 @@ static int on_mint(h2o_req_t *req, const gw_route_match_t *match, void *data)
     char client[INET6_ADDRSTRLEN + 1];
     if (gw_http_client_address(req, conf, NULL, client, sizeof(client)) != 0)
         client[0] = '\0';
-    gw_mint_caller_t who = {.thread = gw_thread_of(req),
-                            .principal = principal,
-                            .client = client,
-                            .request_id = gw_http_request_id(req).base};
+    gw_mint_caller_t who = {
+        .thread = gw_thread_of(req), .principal = principal, .client = client, .request_id = gw_http_request_id(req).base};
 
     /* what is asked */
     json_t *body = gw_http_read_json(req, conf->issuer.max_body);

@@ -381,7 +381,8 @@ static const char *refusal_code(int status)
     }
 }
 
-/* The SecretBundle of a minted token: {value, id, contentType, attributes{enabled, exp, created, updated, recoveryLevel}, tags, managed}. */
+/* The SecretBundle of a minted token: {value, id, contentType, attributes{enabled, exp, created, updated, recoveryLevel}, tags,
+ * managed}. */
 static void on_minted(const gw_mint_result_t *res, void *data)
 {
     struct mint_guard *g = data;
@@ -431,7 +432,8 @@ int kv_storage_secret_get(kv_ctx_t *ctx, const char *name, size_t len)
     }
     if (!d.enabled) {
         vault_sasdef_dispose(&d);
-        kv_send_error_req(ctx->req, 403, "Forbidden", "Operation get is not allowed on a disabled SAS definition.", "SecretDisabled");
+        kv_send_error_req(ctx->req, 403, "Forbidden", "Operation get is not allowed on a disabled SAS definition.",
+                          "SecretDisabled");
         return 1;
     }
 

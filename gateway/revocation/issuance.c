@@ -45,7 +45,7 @@ struct st_gw_mint_t {
     void *data;
     gw_thread_t *thread;
     /* what a candidate is signed from, kept across the hop to Redis */
-    gw_mint_request_t r;     /* its strings are copies, in owned[] */
+    gw_mint_request_t r; /* its strings are copies, in owned[] */
     char *owned[16];
     size_t nowned;
     gw_keyring_t *keyring;   /* retained: sk points into it */
@@ -115,8 +115,8 @@ static char *audit_object(const gw_mint_request_t *r)
 }
 
 /* Audits a refusal (fire and forget). */
-static void audit_refusal(gw_issuance_t *iss, const char *principal, const char *client, const char *request_id,
-                          const char *object, const char *message)
+static void audit_refusal(gw_issuance_t *iss, const char *principal, const char *client, const char *request_id, const char *object,
+                          const char *message)
 {
     vault_audit_record_t rec = {.principal = principal,
                                 .op = "sas.refuse",

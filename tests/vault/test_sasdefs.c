@@ -70,13 +70,12 @@ static void durations(void **state)
     static const struct {
         const char *text;
         int64_t secs;
-    } ok[] = {{"PT1S", 1},           {"PT1H", 3600},      {"PT1H30M", 5400},     {"P1D", 86400},  {"P1DT12H", 129600},
-              {"PT90S", 90},          {"P1W", 604800},     {"P7D", 604800},       {"PT0H1S", 1},   {"PT10080M", 604800},
-              {"P0DT2H", 7200},       {"PT2H0M0S", 7200}};
-    static const char *const bad[] = {"",      "P",      "PT",     "1H",       "pt1h",     "PT1h",      "PT-1H",      "PT1.5H",
-                                      "P1M",   "P1Y",    "PT1D",   "P1H",      "PT1S1M",   "P1DT",      "PT0S",       "P0D",
-                                      "P8D",   "PT604801S", "P1D1D", "PT1H1H", "P 1D",     "PT1H ",     "P1W1D2W",    "PT9999999999S",
-                                      "P1DTT1H", "PTH",  "P-1D",   "PT+1S",    "P1DT1H\n"};
+    } ok[] = {{"PT1S", 1},     {"PT1H", 3600},  {"PT1H30M", 5400}, {"P1D", 86400},       {"P1DT12H", 129600}, {"PT90S", 90},
+              {"P1W", 604800}, {"P7D", 604800}, {"PT0H1S", 1},     {"PT10080M", 604800}, {"P0DT2H", 7200},    {"PT2H0M0S", 7200}};
+    static const char *const bad[] = {"",        "P",         "PT",    "1H",     "pt1h",    "PT1h",  "PT-1H",   "PT1.5H",
+                                      "P1M",     "P1Y",       "PT1D",  "P1H",    "PT1S1M",  "P1DT",  "PT0S",    "P0D",
+                                      "P8D",     "PT604801S", "P1D1D", "PT1H1H", "P 1D",    "PT1H ", "P1W1D2W", "PT9999999999S",
+                                      "P1DTT1H", "PTH",       "P-1D",  "PT+1S",  "P1DT1H\n"};
     char err[256];
     int64_t s;
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -140,8 +139,9 @@ static void templates(void **state)
     assert_null(t->container);
 
     /* host style for a service SAS, with an ip range */
-    assert_int_equal(vault_sasdef_template_parse("https://acct1.blob.core.windows.net/photos?sv=2022-11-02&sr=c&sp=rl&sip=10.0.0.1-10.0.0.9&" SIG,
-                                                 "acct1", VAULT_SASDEF_SERVICE, t, err, sizeof(err)),
+    assert_int_equal(vault_sasdef_template_parse(
+                         "https://acct1.blob.core.windows.net/photos?sv=2022-11-02&sr=c&sp=rl&sip=10.0.0.1-10.0.0.9&" SIG, "acct1",
+                         VAULT_SASDEF_SERVICE, t, err, sizeof(err)),
                      0);
     assert_string_equal(t->container, "photos");
     assert_string_equal(t->ip, "10.0.0.1-10.0.0.9");
@@ -285,7 +285,8 @@ static void lifecycle(void **state)
     assert_int_equal(vault_sasdef_get(f->v, "acct1", "readonly", &g), 0);
 }
 
-/* Version 1 without definitions (as before), with the SAS definitions flag when there are some; round trip; every truncation refused. */
+/* Version 1 without definitions (as before), with the SAS definitions flag when there are some; round trip; every truncation
+ * refused. */
 static void codec(void **state)
 {
     struct fixture *f = *state;

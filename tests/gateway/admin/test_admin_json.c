@@ -276,19 +276,19 @@ static void sasdef(void **state)
 
     static const struct {
         const char *body, *field;
-    } bad[] = {{"{\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
-               {"{\"template_uri\":1,\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
-               {"{\"template_uri\":\"x\",\"validity_period\":\"P1D\"}", "sas_type"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"blob\",\"validity_period\":\"P1D\"}", "sas_type"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\"}", "validity_period"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":3600}", "validity_period"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"enabled\":1}", "enabled"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"tags\":[]}", "tags"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"templateUri\":\"x\"}",
-                "templateUri"},
-               {"{\"template_uri\":\"a\\u0000b\",\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
-               {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"PT1234567890123456789012345678901H\"}",
-                "validity_period"}};
+    } bad[] = {
+        {"{\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":1,\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":\"x\",\"validity_period\":\"P1D\"}", "sas_type"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"blob\",\"validity_period\":\"P1D\"}", "sas_type"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\"}", "validity_period"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":3600}", "validity_period"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"enabled\":1}", "enabled"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"tags\":[]}", "tags"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"templateUri\":\"x\"}", "templateUri"},
+        {"{\"template_uri\":\"a\\u0000b\",\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"PT1234567890123456789012345678901H\"}",
+         "validity_period"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         j = doc(bad[i].body);
         if (gw_admin_parse_sasdef(j, &b, &e) != -1)

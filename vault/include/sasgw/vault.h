@@ -413,9 +413,9 @@ void vault_policy_list_free(vault_policy_t *list, size_t n);
  * Key Vault secret "{account}-{name}" mints a fresh token of that shape
  * (gateway/keyvault), valid for validityPeriod from the read.
  */
-#define VAULT_SASDEF_NAME_MAX 64             /* characters of a definition name: [0-9a-zA-Z] (Key Vault's rule) */
-#define VAULT_SASDEF_TEMPLATE_MAX 8192       /* bytes of a template URI */
-#define VAULT_SASDEF_VALIDITY_TEXT_MAX 32    /* bytes of a validityPeriod as given */
+#define VAULT_SASDEF_NAME_MAX 64              /* characters of a definition name: [0-9a-zA-Z] (Key Vault's rule) */
+#define VAULT_SASDEF_TEMPLATE_MAX 8192        /* bytes of a template URI */
+#define VAULT_SASDEF_VALIDITY_TEXT_MAX 32     /* bytes of a validityPeriod as given */
 #define VAULT_SASDEF_VALIDITY_MAX (7 * 86400) /* seconds: the mint's longest token lifetime (the issuance index horizon) */
 
 typedef enum { VAULT_SASDEF_SERVICE = 0, VAULT_SASDEF_ACCOUNT = 1 } vault_sasdef_type_t;
@@ -423,7 +423,7 @@ typedef enum { VAULT_SASDEF_SERVICE = 0, VAULT_SASDEF_ACCOUNT = 1 } vault_sasdef
 typedef struct {
     char *account, *name;
     char *template_uri;
-    char *validity;  /* ISO 8601 duration as given ("PT1H") */
+    char *validity;   /* ISO 8601 duration as given ("PT1H") */
     uint8_t sas_type; /* vault_sasdef_type_t */
     uint8_t enabled;
     int64_t created, updated;
@@ -446,12 +446,12 @@ typedef struct {
  */
 typedef struct {
     vault_sasdef_type_t sas_type;
-    const char *container, *blob;      /* service SAS: sr=c (container) or sr=b (blob) */
-    const char *identifier;            /* si */
-    char permissions[32];              /* sp as written */
+    const char *container, *blob;        /* service SAS: sr=c (container) or sr=b (blob) */
+    const char *identifier;              /* si */
+    char permissions[32];                /* sp as written */
     char services[8], resource_types[8]; /* account SAS: ss, srt */
-    const char *ip;                    /* sip as written */
-    const char *protocol;              /* "https" or "https,http" (spr), NULL when absent */
+    const char *ip;                      /* sip as written */
+    const char *protocol;                /* "https" or "https,http" (spr), NULL when absent */
     sas_token_t tok;
     sas_resource_t res;
 } vault_sasdef_template_t;

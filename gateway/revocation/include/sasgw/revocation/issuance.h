@@ -44,7 +44,7 @@ typedef struct st_gw_mint_request_t {
     const char *ip, *protocol;                                     /* protocol NULL: the grant decides */
     const char *services, *resource_types;                         /* account SAS */
     const char *cache_control, *content_disposition, *content_encoding, *content_language, *content_type;
-    const char *permissions; /* letters as they are to be signed */
+    const char *permissions;  /* letters as they are to be signed */
     sas_time_t start, expiry; /* microseconds */
     int start_given;          /* 1 when the caller fixed start (a taken id then moves the expiry earlier) */
     uint64_t ttl;             /* seconds from now until expiry, rounded up (for the policy) */
@@ -52,10 +52,10 @@ typedef struct st_gw_mint_request_t {
 
 /* Who asks, for the decision and the audit record. Strings borrowed for the call (copied). */
 typedef struct st_gw_mint_caller_t {
-    gw_thread_t *thread;                  /* the worker thread whose loop runs the mint and the callback */
-    const policy_principal_t *principal;  /* authenticated; used during gw_issuance_mint() only */
-    const char *client;                   /* the client's address, NULL or "" when unknown */
-    const char *request_id;               /* NULL allowed */
+    gw_thread_t *thread;                 /* the worker thread whose loop runs the mint and the callback */
+    const policy_principal_t *principal; /* authenticated; used during gw_issuance_mint() only */
+    const char *client;                  /* the client's address, NULL or "" when unknown */
+    const char *request_id;              /* NULL allowed */
 } gw_mint_caller_t;
 
 /*
