@@ -2,7 +2,7 @@
  * fuzz_admin_json.c - libFuzzer target: the input is an admin API request
  * body. It is loaded as the server loads it (JSON_REJECT_DUPLICATES, one
  * object) and handed to every body parser of the admin API: revocation,
- * key import, stored access policy, secret. A revocation that parses is
+ * key import, stored access policy, secret, SAS definition. A revocation that parses is
  * then planned (lookup, collect, write) as the API would run it.
  * Invariants: a refusal always says why; an accepted revocation passes its
  * own check and plans at least one write command; an accepted key is 16 to
@@ -100,6 +100,22 @@ static void secret(json_t *doc)
     gw_secret_body_dispose(&s);
 }
 
+/* A SAS definition body: an accepted one has every required string within its vault bound. */
+static void sasdef(json_t *doc)
+{
+    gw_sasdef_body_t b;
+    gw_json_error_t e;
+    if (gw_admin_parse_sasdef(doc, &b, &e) != 0) {
+        refused(&e);
+    } else {
+        check(b.in.template_uri != NULL && strlen(b.in.template_uri) <= VAULT_SASDEF_TEMPLATE_MAX, "template within bounds");
+        check(b.in.validity != NULL && strlen(b.in.validity) < VAULT_SASDEF_VALIDITY_TEXT_MAX, "validity within bounds");
+        check(b.in.sas_type == VAULT_SASDEF_SERVICE || b.in.sas_type == VAULT_SASDEF_ACCOUNT, "a known sas type");
+        check(b.in.ntags <= 15, "at most 15 tags");
+    }
+    gw_sasdef_body_dispose(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_error_t je;
@@ -110,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     key_import(doc);
     stored_policy(doc);
     secret(doc);
+    sasdef(doc);
     /* non-objects are refused by every parser */
     json_decref(doc);
     return 0;

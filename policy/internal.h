@@ -44,10 +44,20 @@ typedef struct st_policy__grant_t {
     char resource_types[8];
 } policy__grant_t;
 
+/* One `keyvault:` entry of a role: data actions on a scope of names. */
+typedef struct st_policy__kv_entry_t {
+    char *rule;       /* "roles.<role>.keyvault[<i>]" */
+    uint32_t actions; /* bit a: policy_kv_action_t a */
+    char *secrets;    /* scope of the secrets actions: "*", a name, or "prefix*" */
+    char *storage;    /* scope of the storage actions, the same way over storage account names */
+} policy__kv_entry_t;
+
 typedef struct st_policy__role_t {
     char *name;
     policy__grant_t *grants;
     size_t ngrants;
+    policy__kv_entry_t *kv;
+    size_t nkv;
     uint32_t caps; /* bit i: policy_capabilities[i] */
 } policy__role_t;
 

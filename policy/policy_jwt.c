@@ -87,15 +87,30 @@ static int numeric_date(json_t *claims, const char *name, int64_t *out)
     return -1;
 }
 
-static int audience_matches(json_t *aud, const char *want)
+/* 1 when got names want; with loose, also when the two differ only by one trailing '/' (a resource URL either way). */
+static int audience_equal(const char *got, const char *want, int loose)
+{
+    size_t g = strlen(got), w = strlen(want);
+    if (g == w)
+        return memcmp(got, want, g) == 0;
+    if (!loose)
+        return 0;
+    if (g == w + 1 && got[w] == '/')
+        return memcmp(got, want, w) == 0;
+    if (w == g + 1 && want[g] == '/')
+        return memcmp(got, want, g) == 0;
+    return 0;
+}
+
+static int audience_matches(json_t *aud, const char *want, int loose)
 {
     size_t i;
     json_t *item;
     if (json_is_string(aud))
-        return strcmp(json_string_value(aud), want) == 0;
+        return audience_equal(json_string_value(aud), want, loose);
     json_array_foreach(aud, i, item)
     {
-        if (json_is_string(item) && strcmp(json_string_value(item), want) == 0)
+        if (json_is_string(item) && audience_equal(json_string_value(item), want, loose))
             return 1;
     }
     return 0;
@@ -165,15 +180,16 @@ static int verify_with(const policy_t *policy, const uint8_t *digest, const char
 }
 
 /* Checks iss, aud, exp, nbf, iat and maps sub to a principal of this issuer. */
-static int check_claims(const policy_t *policy, size_t issuer_index, json_t *claims, int64_t now, const policy_principal_t **out,
-                        char *err, size_t errlen)
+static int check_claims(const policy_t *policy, size_t issuer_index, json_t *claims, const char *audience, int64_t now,
+                        const policy_principal_t **out, char *err, size_t errlen)
 {
     const policy__issuer_t *iss = &policy->issuers[issuer_index];
+    const char *want = audience != NULL ? audience : iss->audience;
     int64_t exp = 0, nbf = 0, iat = 0;
     int has;
 
-    if (!audience_matches(json_object_get(claims, "aud"), iss->audience))
-        return refuse(err, errlen, "the token's audience (aud) does not include %s", iss->audience);
+    if (!audience_matches(json_object_get(claims, "aud"), want, audience != NULL))
+        return refuse(err, errlen, "the token's audience (aud) does not include %s", want);
     if ((has = numeric_date(claims, "exp", &exp)) <= 0)
         return refuse(err, errlen, "%s", has == 0 ? "the token has no expiry (exp)" : "the token's exp is not a number");
     if (exp <= now - iss->leeway)
@@ -202,6 +218,12 @@ static int check_claims(const policy_t *policy, size_t issuer_index, json_t *cla
 
 int policy_authenticate_bearer(const policy_t *policy, const char *token, int64_t now, const policy_principal_t **out, char *err,
                                size_t errlen)
+{
+    return policy_authenticate_bearer_for(policy, token, NULL, now, out, err, errlen);
+}
+
+int policy_authenticate_bearer_for(const policy_t *policy, const char *token, const char *audience, int64_t now,
+                                   const policy_principal_t **out, char *err, size_t errlen)
 {
     const char *dot1 = NULL, *dot2 = NULL;
     json_t *header = NULL, *claims = NULL;
@@ -316,7 +338,7 @@ int policy_authenticate_bearer(const policy_t *policy, const char *token, int64_
         goto done;
     }
 
-    ret = check_claims(policy, issuer_index, claims, now, out, err, errlen);
+    ret = check_claims(policy, issuer_index, claims, audience, now, out, err, errlen);
 
 done:
     json_decref(header);

@@ -63,7 +63,8 @@ static const char *const root_keys[] = {"principals", "roles", "jwt_issuers", NU
 static const char *const issuer_keys[] = {"issuer", "audience", "keys", "leeway", "algorithms", NULL};
 static const char *const grant_keys[] = {"account", "container",   "prefix",   "permissions",    "max_ttl", "protocol",
                                          "ip",      "account_sas", "services", "resource_types", NULL};
-static const char *const role_keys[] = {"grants", "admin", NULL};
+static const char *const role_keys[] = {"grants", "admin", "keyvault", NULL};
+static const char *const kv_keys[] = {"actions", "secrets", "storage", NULL};
 static const char *const jwt_keys[] = {"issuer", "subject", NULL};
 static const char *const basic_keys[] = {"secret_sha256", NULL};
 static const char *const auth_keys[] = {"basic", "jwt", NULL};
@@ -381,6 +382,79 @@ static int load_grant(loader_t *l, const yaml_node_t *node, const char *path, po
     return 0;
 }
 
+/*
+ * A Key Vault scope: "*", a name of 1 to 127 of [0-9a-zA-Z-], or such a
+ * prefix followed by one '*' (secret and storage account names share the
+ * alphabet; storage accounts are narrower, which is their API's business).
+ */
+static int kv_scope(loader_t *l, const yaml_node_t *node, const char *path, char **out)
+{
+    const char *s = string(l, node, path);
+    if (s == NULL)
+        return -1;
+    size_t len = strlen(s), body = len > 0 && s[len - 1] == '*' ? len - 1 : len;
+    if (len > 128 || strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") != body ||
+        (body == 0 && len != 1))
+        return fail(l, node, "%s: '%.80s' is not a scope (*, a name of letters, digits and -, or such a prefix and *)", path, s);
+    *out = sg_strdup(s);
+    return 0;
+}
+
+/* One `keyvault:` entry: {actions: [get, list, ...], secrets?: scope, storage?: scope}. */
+static int load_kv_entry(loader_t *l, const yaml_node_t *node, const char *path, policy__kv_entry_t *e)
+{
+    char sub[MAX_STRING];
+    ys_map_t m;
+    if (ys_map_open(&l->y, &m, node, path, NULL, kv_keys) != 0)
+        return -1;
+    while (ys_map_next(&m)) {
+        const char *k = m.text;
+        yaml_node_t *v = m.value;
+        pathf(sub, sizeof(sub), "%s.%s", path, k);
+        if (strcmp(k, "actions") == 0) {
+            if (expect_sequence(l, v, sub) != 0)
+                return -1;
+            for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+                yaml_node_t *c = ys_node(&l->y, *it);
+                const char *s;
+                size_t a = 0;
+                if (c == NULL || (s = string(l, c, sub)) == NULL)
+                    return -1;
+                /* "get" is short for "secrets/get" */
+                for (; a < POLICY_KV_ACTION_COUNT; a++) {
+                    const char *name = policy_kv_action_name((policy_kv_action_t)a);
+                    if (strcmp(name, s) == 0 || (strncmp(name, "secrets/", 8) == 0 && strcmp(name + 8, s) == 0))
+                        break;
+                }
+                if (a == POLICY_KV_ACTION_COUNT)
+                    return fail(l, c,
+                                "%s: '%s' is not a Key Vault data action (get, list, set, delete, recover, backup, restore, "
+                                "purge, or secrets/<one of them>; storage/getsas, storage/listsas, storage/setsas, "
+                                "storage/deletesas)",
+                                sub, s);
+                if (e->actions & (1u << a))
+                    return fail(l, c, "%s: '%s' appears twice", sub, s);
+                e->actions |= 1u << a;
+            }
+            if (e->actions == 0)
+                return fail(l, v, "%s: at least one action is needed", sub);
+        } else if (strcmp(k, "secrets") == 0) {
+            if (kv_scope(l, v, sub, &e->secrets) != 0)
+                return -1;
+        } else if (strcmp(k, "storage") == 0) {
+            if (kv_scope(l, v, sub, &e->storage) != 0)
+                return -1;
+        }
+    }
+    if (ys_map_required(&m, 1u << 0) != 0) /* actions */
+        return -1;
+    if (e->secrets == NULL)
+        e->secrets = sg_strdup("*");
+    if (e->storage == NULL)
+        e->storage = sg_strdup("*");
+    return 0;
+}
+
 static int load_role(loader_t *l, const yaml_node_t *node, const char *path, policy__role_t *role)
 {
     char sub[MAX_STRING];
@@ -433,10 +507,29 @@ static int load_role(loader_t *l, const yaml_node_t *node, const char *path, pol
                 role->caps |= 1u << i;
             }
             any |= role->caps != 0;
+        } else if (strcmp(k, "keyvault") == 0) {
+            if (expect_sequence(l, v, sub) != 0)
+                return -1;
+            size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+            if (n > MAX_GRANTS)
+                return fail(l, v, "%s: more than %d entries", sub, MAX_GRANTS);
+            role->kv = sg_calloc(n + 1, sizeof(*role->kv));
+            for (size_t i = 0; i < n; i++) {
+                char epath[MAX_STRING];
+                yaml_node_t *e = ys_node(&l->y, v->data.sequence.items.start[i]);
+                if (e == NULL)
+                    return -1;
+                pathf(epath, sizeof(epath), "%s[%zu]", sub, i);
+                role->kv[i].rule = sg_strdup(epath);
+                role->nkv++;
+                if (load_kv_entry(l, e, epath, &role->kv[i]) != 0)
+                    return -1;
+            }
+            any |= n > 0;
         }
     }
     if (!any)
-        return fail(l, node, "%s: a role needs grants or admin capabilities", path);
+        return fail(l, node, "%s: a role needs grants or admin capabilities (or keyvault actions)", path);
     return 0;
 }
 

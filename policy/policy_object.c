@@ -26,6 +26,12 @@ static void free_role(policy__role_t *role)
         free(g->ips);
     }
     free(role->grants);
+    for (size_t i = 0; i < role->nkv; i++) {
+        free(role->kv[i].rule);
+        free(role->kv[i].secrets);
+        free(role->kv[i].storage);
+    }
+    free(role->kv);
     free(role->name);
 }
 

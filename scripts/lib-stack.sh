@@ -221,3 +221,38 @@ stack_wait_any() {
         fi
     done
 }
+
+# stack_make_demo_tls DIR: the demo's TLS material in DIR (mode 0700), made
+# with the openssl CLI on first use and kept afterwards: a demo CA (ca.pem,
+# ca.key) and a server certificate it signs for 127.0.0.1, ::1, localhost
+# and *.localhost (kv.pem, kv.key); both keys EC P-256, mode 0600. A
+# certificate is made again when it is missing, no longer verifies against
+# the CA, or expires within a day. Prints what it created. Demo only: the CA
+# key sits beside it, so trust ca.pem for this stack and nothing else.
+stack_make_demo_tls() {
+    local dir=$1
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    if [ ! -s "$dir/ca.pem" ] || [ ! -s "$dir/ca.key" ]; then
+        (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+            -out "$dir/ca.pem" -days 825 -subj "/CN=sasgw demo CA $(hostname -s 2>/dev/null || echo local)" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign) >/dev/null 2>&1 ||
+            { echo "error: openssl could not create the demo CA in $dir" >&2; return 1; }
+        rm -f "$dir/kv.pem" "$dir/kv.key"
+        echo "== created the demo CA $dir/ca.pem (key $dir/ca.key, mode 0600)"
+    fi
+    if [ ! -s "$dir/kv.pem" ] || [ ! -s "$dir/kv.key" ] || ! openssl verify -CAfile "$dir/ca.pem" "$dir/kv.pem" >/dev/null 2>&1 ||
+        ! openssl x509 -in "$dir/kv.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+        local ext
+        ext=$(mktemp "$dir/ext.XXXXXX")
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\nsubjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:*.localhost\n' >"$ext"
+        (umask 077 && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/kv.key" -out "$dir/kv.csr" \
+            -subj /CN=localhost && openssl x509 -req -in "$dir/kv.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+            -out "$dir/kv.pem" -days 397 -extfile "$ext") >/dev/null 2>&1 ||
+            { rm -f "$ext" "$dir/kv.csr"; echo "error: openssl could not create the demo certificate in $dir" >&2; return 1; }
+        rm -f "$ext" "$dir/kv.csr"
+        echo "== created $dir/kv.pem for 127.0.0.1 and localhost (key $dir/kv.key, mode 0600), signed by the demo CA"
+    fi
+    chmod 600 "$dir/ca.key" "$dir/kv.key"
+    chmod 644 "$dir/ca.pem" "$dir/kv.pem"
+}

@@ -11,12 +11,17 @@
 # Azurite itself refuses. A vault from before media existed gets it added. Ctrl-C (or SIGTERM) stops
 # everything. Each phase is one function; main() at the bottom runs them.
 #
+# sasgw also serves the Key Vault API on https://127.0.0.1:8443. On first start
+# (and whenever the certificate is missing, foreign or about to expire) var/tls/
+# gets a demo CA (ca.pem, ca.key) and the listener's certificate for 127.0.0.1
+# and localhost (kv.pem, kv.key), keys mode 0600; the banner names the CA to trust.
+#
 # Environment (for tests and for a second demo beside the first; both unset by
 # default, and then conf/sasgw.yaml is used as it stands):
 #   SASGW_DEMO_VAR=DIR        the state directory instead of var/ (vault, master
 #                             key, audit log, Redis and Azurite data, logs)
-#   SASGW_DEMO_PORT_BASE=N    issuer N, proxy N+1, Redis N+2, Azurite N+3
-#                             instead of 8080, 8000, 6390, 10000
+#   SASGW_DEMO_PORT_BASE=N    issuer N, proxy N+1, Redis N+2, Azurite N+3, Key Vault N+4
+#                             instead of 8080, 8000, 6390, 10000, 8443
 # With either set, the script writes DIR/sasgw.yaml: conf/sasgw.yaml with those
 # ports and paths, and serves that.
 set -euo pipefail
@@ -32,9 +37,12 @@ VAR=${SASGW_DEMO_VAR:-var}
 if [ -n "${SASGW_DEMO_PORT_BASE:-}" ]; then
     ISSUER_PORT=$SASGW_DEMO_PORT_BASE PROXY_PORT=$((SASGW_DEMO_PORT_BASE + 1))
     REDIS_PORT=$((SASGW_DEMO_PORT_BASE + 2)) AZURITE_PORT=$((SASGW_DEMO_PORT_BASE + 3))
+    KV_PORT=$((SASGW_DEMO_PORT_BASE + 4))
 else
-    ISSUER_PORT=8080 PROXY_PORT=8000 REDIS_PORT=6390 AZURITE_PORT=10000
+    ISSUER_PORT=8080 PROXY_PORT=8000 REDIS_PORT=6390 AZURITE_PORT=10000 KV_PORT=8443
 fi
+KV_URL=https://127.0.0.1:$KV_PORT
+TLS_DIR=$VAR/tls
 AZURITE_URL=http://127.0.0.1:$AZURITE_PORT/$ACCOUNT
 CONTAINER=demo
 CONFIG=conf/sasgw.yaml
@@ -56,6 +64,7 @@ demo_check_ports() {
     stack_require_free_port "Azurite (blob)" "$AZURITE_PORT"
     stack_require_free_port "the sasgw issuer" "$ISSUER_PORT"
     stack_require_free_port "the sasgw proxy" "$PROXY_PORT"
+    stack_require_free_port "the sasgw Key Vault API" "$KV_PORT"
 }
 
 # The configuration for SASGW_DEMO_VAR / SASGW_DEMO_PORT_BASE: conf/sasgw.yaml
@@ -65,9 +74,10 @@ demo_write_config() {
     local var=${VAR//[|&\\]/\\&}
     sed -e "s|^\(      port:\) 8080\b|\1 $ISSUER_PORT|" -e "s|^\(      port:\) 8000\b|\1 $PROXY_PORT|" \
         -e "s|127\.0\.0\.1:8000\b|127.0.0.1:$PROXY_PORT|" -e "s|127\.0\.0\.1:10000\b|127.0.0.1:$AZURITE_PORT|" \
-        -e "s|^\(  port:\) 6390\b|\1 $REDIS_PORT|" -e "s|\bvar/|$var/|g" conf/sasgw.yaml >"$CONFIG"
+        -e "s|^\(  port:\) 6390\b|\1 $REDIS_PORT|" -e "s|\bvar/|$var/|g" \
+        -e "s|^\(      port:\) 8443\b|\1 $KV_PORT|" -e "s|127\.0\.0\.1:8443\b|127.0.0.1:$KV_PORT|" conf/sasgw.yaml >"$CONFIG"
     local port
-    for port in "$ISSUER_PORT" "$PROXY_PORT" "$REDIS_PORT" "$AZURITE_PORT"; do
+    for port in "$ISSUER_PORT" "$PROXY_PORT" "$REDIS_PORT" "$AZURITE_PORT" "$KV_PORT"; do
         grep -q "\b$port\b" "$CONFIG" || { echo "error: $CONFIG: port $port not set (conf/sasgw.yaml changed shape?)" >&2; exit 1; }
     done
 }
@@ -94,6 +104,13 @@ demo_init_vault() {
     fi
 }
 
+# First start only (and when the certificate is missing or about to expire):
+# the demo CA and the Key Vault listener's certificate (lib-stack.sh).
+demo_init_tls() {
+    command -v openssl >/dev/null || { echo "error: openssl missing; run scripts/install-deps.sh" >&2; exit 1; }
+    stack_make_demo_tls "$TLS_DIR"
+}
+
 # Redis and Azurite, each in its own process group, stopped by the EXIT trap
 # (and by their death signal if this script is killed outright).
 demo_start_backends() {
@@ -112,10 +129,13 @@ demo_start_sasgw() {
     stack_spawn sasgw "$VAR/sasgw.log" "$BIN" serve -c "$CONFIG" --die-with-parent
     stack_wait_port "sasgw (issuer)" "$ISSUER_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
     stack_wait_port "sasgw (proxy)" "$PROXY_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
+    stack_wait_port "sasgw (Key Vault)" "$KV_PORT" "${STACK_PIDS[-1]}" "$VAR/sasgw.log"
 }
 
 # Where everything listens, and something to paste.
 demo_banner() {
+    local ca=$TLS_DIR/ca.pem
+    [[ $ca == /* ]] || ca=$PWD/$ca
     cat <<EOF
 
 == sasgw demo is up (Ctrl-C stops everything)
@@ -124,6 +144,12 @@ demo_banner() {
    Redis    127.0.0.1:$REDIS_PORT         data $VAR/redis, log $VAR/redis/redis.log
    Azurite  $AZURITE_URL   data+log $VAR/azurite (container '$CONTAINER')
    vault    $VAULT (sealed by $MASTER_KEY), audit $VAR/audit.log, sasgw log $VAR/sasgw.log
+   Key Vault API  $KV_URL   (TLS; trust the demo CA $ca)
+     export NODE_EXTRA_CA_CERTS=$ca REQUESTS_CA_BUNDLE=$ca
+     A demo JWT for demo-app with the vault's audience (what the SDK credential returns; README "Key Vault SDKs"):
+       node scripts/demo-jwt.mjs demo-app $KV_URL
+     curl --cacert $ca -H "Authorization: Bearer \$(node scripts/demo-jwt.mjs demo-app $KV_URL)" \\
+          -X PUT -H 'content-type: application/json' -d '{"value":"hello"}' "$KV_URL/secrets/demo-hello?api-version=7.6"
 
    Mint a token for demo/hello.txt (principal demo-app, secret demo-secret; the policy is conf/policy.yaml):
      curl -u demo-app:demo-secret -d '{"account":"devstoreaccount1","container":"demo","blob":"hello.txt","permissions":"rw","expires_in":600}' http://127.0.0.1:$ISSUER_PORT/v1/sas
@@ -146,6 +172,7 @@ main() {
     demo_check_prereqs
     demo_check_ports
     demo_init_vault
+    demo_init_tls
     demo_write_config
     demo_start_backends
     demo_prepare_storage

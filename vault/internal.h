@@ -56,19 +56,26 @@ struct vault__state {
     uint8_t purge_protection;
     uint64_t audit_seq;     /* head of the audit log at the last write (anchor) */
     uint8_t audit_hash[32]; /* SHA-256 of that record's line */
-    size_t naccounts, nsecrets, npolicies;
+    size_t naccounts, nsecrets, npolicies, nsasdefs;
     struct vault__account *accounts;
     struct vault__secret *secrets;
     vault_policy_t *policies;
+    vault_sasdef_t *sasdefs; /* sorted by (account, name) */
 };
 
 /* Frees everything the state holds, wiping keys and secret values; leaves it zeroed. */
 void vault__state_free(struct vault__state *s);
 void vault__secver_free(struct vault__secver *sv);
 void vault__secret_free(struct vault__secret *s);
+/* Copies a version's attributes (no value) into out (free with vault_secret_attrs_dispose). vault_secrets.c */
+void vault__attrs_copy(vault_secret_attrs_t *out, const struct vault__secver *sv);
 /* Lookups: index or -1. */
 long vault__find_account(const struct vault__state *s, const char *name);
 long vault__find_secret(const struct vault__state *s, const char *name);
+
+/* Checks a SAS definition's template, validity, type and tags (vault_sasdefs.c): VAULT_OK or VAULT_EINVAL with err set. */
+vault_err_t vault__sasdef_check(const char *account, const char *template_uri, const char *validity, int sas_type, size_t ntags,
+                                const vault_tag_t *tags, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- payload codec (vault_codec.c) */
 
@@ -124,6 +131,9 @@ vault_err_t vault__decrypt(const uint8_t *file, size_t len, const struct vault__
                            size_t *ptlen, char *err, size_t errlen);
 /* Seals pt under dk with a fresh nonce into a whole file (h->nonce, h->ct_len updated). *out: free(). */
 void vault__encrypt(struct vault__header *h, const uint8_t dk[32], const uint8_t *pt, size_t ptlen, uint8_t **out, size_t *outlen);
+/* AES-256-GCM one-shot (out has len bytes). enc: out = ciphertext, tag written. !enc: tag checked; -1 on mismatch or failure. */
+int vault__gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aadlen, const uint8_t *in,
+               size_t len, uint8_t *out, uint8_t tag[16]);
 /* Serialises the header (VAULT__HDR_LEN bytes). */
 void vault__header_write(const struct vault__header *h, uint8_t *buf);
 

@@ -10,7 +10,7 @@
  * memory the model wipes on free. It is also strict and fast to parse.
  *
  * Encoding (integers little-endian; str = u32 length + bytes, no NUL inside):
- *   "SGVP" u32 version=2 (1 is read too: it has no edge slots)
+ *   "SGVP" u32 version=2 (1 is read too: it has no edge slots), plus VAULT__PAYLOAD_SASDEFS (bit 16) when the payload holds SAS definitions
  *   u32 retention_days, u8 purge_protection, u64 audit_seq, 32 audit_hash
  *   u32 n accounts, sorted by name, each:
  *     str name, str backend, u8 mode, then for key1, key2 and (version 2) edge1, edge2:
@@ -21,6 +21,12 @@
  *       u8 enabled, i64 nbf, i64 exp, i64 created, i64 updated
  *   u32 n policies, sorted by (account, container, id), each:
  *     str account, str container, str id, i64 start, i64 expiry, str permissions
+ *   with VAULT__PAYLOAD_SASDEFS only (set when there is at least one SAS
+ *   definition, so a vault without any is written as before and older builds
+ *   still read it, while one with them is refused by builds that would drop them):
+ *   u32 n SAS definitions (n >= 1), sorted by (account, name), each:
+ *     str account, str name, str template_uri, str validity, u8 sas_type,
+ *     u8 enabled, i64 created, i64 updated, u32 n tags (str key, str value)
  * Nothing may follow. Every name, letter and range is validated as the API
  * validates it, so a payload that parses is one the API could have written.
  */
@@ -35,6 +41,12 @@
 
 /* The payload version written; 1 (before edge keys) is still read. */
 #define VAULT__PAYLOAD_VERSION 2
+/*
+ * A flag of the version word (bits 16-31 are flags, bits 0-15 the version),
+ * so that SAS definitions combine with any payload version: the section of
+ * SAS definitions follows the stored access policies.
+ */
+#define VAULT__PAYLOAD_SASDEFS 0x10000u
 
 /* ---------------------------------------------------------------- writer */
 
@@ -86,7 +98,7 @@ static void w_cstr(struct writer *w, const char *s)
 static void encode_into(const struct vault__state *s, struct writer *w)
 {
     w_bytes(w, "SGVP", 4);
-    w_u32(w, VAULT__PAYLOAD_VERSION);
+    w_u32(w, VAULT__PAYLOAD_VERSION | (s->nsasdefs != 0 ? VAULT__PAYLOAD_SASDEFS : 0));
     w_u32(w, s->retention_days);
     w_u8(w, s->purge_protection);
     w_u64(w, s->audit_seq);
@@ -142,6 +154,25 @@ static void encode_into(const struct vault__state *s, struct writer *w)
         w_u64(w, (uint64_t)p->start);
         w_u64(w, (uint64_t)p->expiry);
         w_cstr(w, p->permissions);
+    }
+    if (s->nsasdefs == 0)
+        return;
+    w_u32(w, (uint32_t)s->nsasdefs);
+    for (size_t i = 0; i < s->nsasdefs; i++) {
+        const vault_sasdef_t *d = &s->sasdefs[i];
+        w_cstr(w, d->account);
+        w_cstr(w, d->name);
+        w_cstr(w, d->template_uri);
+        w_cstr(w, d->validity);
+        w_u8(w, d->sas_type);
+        w_u8(w, d->enabled);
+        w_u64(w, (uint64_t)d->created);
+        w_u64(w, (uint64_t)d->updated);
+        w_u32(w, (uint32_t)d->ntags);
+        for (size_t t = 0; t < d->ntags; t++) {
+            w_cstr(w, d->tags[t].key);
+            w_cstr(w, d->tags[t].value);
+        }
     }
 }
 
@@ -398,6 +429,36 @@ static int decode_policy(struct reader *r, vault_policy_t *p)
     return ok ? 0 : r_fail(r, "invalid policy permissions");
 }
 
+static int decode_sasdef(struct reader *r, vault_sasdef_t *d)
+{
+    char why[320];
+    if ((d->account = r_str(r, 24, "SAS definition account")) == NULL || !vault_valid_account_name(d->account))
+        return r_fail(r, "invalid SAS definition account");
+    if ((d->name = r_str(r, VAULT_SASDEF_NAME_MAX, "SAS definition name")) == NULL || !vault_valid_sasdef_name(d->name))
+        return r_fail(r, "invalid SAS definition name");
+    if ((d->template_uri = r_str(r, VAULT_SASDEF_TEMPLATE_MAX, "SAS definition template")) == NULL ||
+        (d->validity = r_str(r, VAULT_SASDEF_VALIDITY_TEXT_MAX, "SAS definition validity")) == NULL)
+        return -1;
+    d->sas_type = r_u8(r);
+    d->enabled = r_u8(r);
+    d->created = r_i64(r);
+    d->updated = r_i64(r);
+    size_t nt = r_count(r, VAULT__MAX_TAGS, 8, "tag");
+    if (r->failed)
+        return -1;
+    d->tags = sg_calloc(nt, sizeof(vault_tag_t));
+    for (size_t t = 0; t < nt; t++) {
+        d->ntags = t + 1;
+        if ((d->tags[t].key = r_str(r, 256, "tag name")) == NULL || (d->tags[t].value = r_str(r, 256, "tag value")) == NULL)
+            return -1;
+    }
+    if (d->enabled > 1 || !valid_time(d->created) || !valid_time(d->updated))
+        return r_fail(r, "invalid SAS definition attributes");
+    if (vault__sasdef_check(d->account, d->template_uri, d->validity, d->sas_type, d->ntags, d->tags, why, sizeof(why)) != VAULT_OK)
+        return r_fail(r, "invalid SAS definition: %s", why);
+    return 0;
+}
+
 vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, char *err, size_t errlen)
 {
     struct reader r = {p, len, 0, err, errlen, 0};
@@ -406,8 +467,8 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
     r_bytes(&r, magic, 4);
     if (!r.failed && memcmp(magic, "SGVP", 4) != 0)
         r_fail(&r, "bad payload magic");
-    uint32_t version = r_u32(&r);
-    if (!r.failed && version != 1 && version != VAULT__PAYLOAD_VERSION)
+    uint32_t word = r_u32(&r), version = word & 0xffffu, flags = word & ~0xffffu;
+    if (!r.failed && ((version != 1 && version != VAULT__PAYLOAD_VERSION) || (flags & ~VAULT__PAYLOAD_SASDEFS) != 0))
         r_fail(&r, "unsupported payload version");
     s->retention_days = r_u32(&r);
     s->purge_protection = r_u8(&r);
@@ -462,6 +523,31 @@ vault_err_t vault__decode(const uint8_t *p, size_t len, struct vault__state *s, 
         if (i > 0 && policy_cmp(&s->policies[i - 1], &s->policies[i]) >= 0) {
             r_fail(&r, "stored access policies are not sorted");
             goto fail;
+        }
+    }
+
+    /* SAS definitions: only with their flag */
+    if (flags & VAULT__PAYLOAD_SASDEFS) {
+        n = r_count(&r, VAULT__MAX_ITEMS, 4 * 4 + 2 + 16 + 4, "SAS definition");
+        if (!r.failed && n == 0)
+            r_fail(&r, "empty SAS definition section");
+        if (r.failed)
+            goto fail;
+        s->sasdefs = sg_calloc(n, sizeof(vault_sasdef_t));
+        for (size_t i = 0; i < n; i++) {
+            s->nsasdefs = i + 1;
+            if (decode_sasdef(&r, &s->sasdefs[i]) != 0)
+                goto fail;
+            const vault_sasdef_t *a = &s->sasdefs[i - (i > 0)], *b = &s->sasdefs[i];
+            int c = strcmp(a->account, b->account);
+            if (i > 0 && (c > 0 || (c == 0 && strcmp(a->name, b->name) >= 0))) {
+                r_fail(&r, "SAS definitions are not sorted");
+                goto fail;
+            }
+            if (vault__find_account(s, b->account) < 0) {
+                r_fail(&r, "a SAS definition names an account the vault does not hold");
+                goto fail;
+            }
         }
     }
     if (r.off != r.len) {

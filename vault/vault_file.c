@@ -147,7 +147,7 @@ vault_err_t vault__header_parse(const uint8_t *b, size_t len, int kind, struct v
 }
 
 /* AES-256-GCM one-shot. enc: out = ciphertext, tag written. !enc: tag checked; returns -1 on mismatch. */
-static int gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aadlen, const uint8_t *in,
+int vault__gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aadlen, const uint8_t *in,
                size_t len, uint8_t *out, uint8_t tag[16])
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -201,7 +201,7 @@ vault_err_t vault__header_new(struct vault__header *h, const vault_keysource_t *
     if (krc != VAULT_OK)
         return krc;
     vault__header_write(h, aad);
-    int rc = gcm(1, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, dk, 32, h->wrapped, h->wrap_tag);
+    int rc = vault__gcm(1, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, dk, 32, h->wrapped, h->wrap_tag);
     sg_wipe(kek, sizeof(kek));
     if (rc != 0) {
         sg_wipe(dk, 32);
@@ -218,7 +218,7 @@ vault_err_t vault__unwrap(const struct vault__header *h, const vault_keysource_t
         return krc;
     vault__header_write(h, aad);
     memcpy(tag, h->wrap_tag, 16);
-    int rc = gcm(0, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, h->wrapped, 32, dk, tag);
+    int rc = vault__gcm(0, kek, h->wrap_nonce, aad + 8, VAULT__WRAP_AAD_LEN, h->wrapped, 32, dk, tag);
     sg_wipe(kek, sizeof(kek));
     if (rc != 0) {
         sg_wipe(dk, 32);
@@ -236,7 +236,7 @@ vault_err_t vault__decrypt(const uint8_t *file, size_t len, const struct vault__
     size_t n = (size_t)h->ct_len;
     uint8_t *out = sg_secure_alloc(n + 16);
     memcpy(tag, file + VAULT__HDR_LEN + n, 16);
-    if (gcm(0, dk, h->nonce, file, VAULT__HDR_LEN, file + VAULT__HDR_LEN, n, out, tag) != 0) {
+    if (vault__gcm(0, dk, h->nonce, file, VAULT__HDR_LEN, file + VAULT__HDR_LEN, n, out, tag) != 0) {
         sg_secure_free(out);
         return vault__fail(err, errlen, VAULT_ECORRUPT, "the %s file failed its integrity check (it was modified or corrupted)",
                            h->kind == VAULT__KIND_BACKUP ? "backup" : "vault");
@@ -253,7 +253,7 @@ void vault__encrypt(struct vault__header *h, const uint8_t dk[32], const uint8_t
     sg_random(h->nonce, sizeof(h->nonce));
     h->ct_len = ptlen;
     vault__header_write(h, buf);
-    if (gcm(1, dk, h->nonce, buf, VAULT__HDR_LEN, pt, ptlen, buf + VAULT__HDR_LEN, buf + VAULT__HDR_LEN + ptlen) != 0) {
+    if (vault__gcm(1, dk, h->nonce, buf, VAULT__HDR_LEN, pt, ptlen, buf + VAULT__HDR_LEN, buf + VAULT__HDR_LEN + ptlen) != 0) {
         fprintf(stderr, "sasgw: AES-GCM encryption failed\n");
         abort();
     }

@@ -16,7 +16,7 @@
 
 #include "sasgw/common.h"
 
-static void attrs_copy(vault_secret_attrs_t *out, const struct vault__secver *sv)
+void vault__attrs_copy(vault_secret_attrs_t *out, const struct vault__secver *sv)
 {
     memcpy(out->version, sv->id, sizeof(out->version));
     out->content_type = sg_strdup(sv->content_type);
@@ -33,7 +33,7 @@ static void attrs_copy(vault_secret_attrs_t *out, const struct vault__secver *sv
     out->updated = sv->updated;
 }
 
-static void attrs_free(vault_secret_attrs_t *a)
+void vault_secret_attrs_dispose(vault_secret_attrs_t *a)
 {
     free(a->content_type);
     for (size_t t = 0; t < a->ntags; t++) {
@@ -191,7 +191,7 @@ void vault_secret_dispose(vault_secret_t *s)
         return;
     sg_free_secret(s->value, s->value_len == 0 ? 1 : s->value_len);
     free(s->name);
-    attrs_free(&s->attrs);
+    vault_secret_attrs_dispose(&s->attrs);
     memset(s, 0, sizeof(*s));
 }
 
@@ -264,7 +264,7 @@ vault_err_t vault_secret_get(vault_t *v, const vault_actor_t *who, const char *n
         return vault__fail(err, errlen, VAULT_EAUDIT, "refused because the audit record cannot be written: %s", why);
     }
     out->name = sg_strdup(name);
-    attrs_copy(&out->attrs, sv);
+    vault__attrs_copy(&out->attrs, sv);
     out->value = sg_alloc(sv->len == 0 ? 1 : sv->len);
     memcpy(out->value, sv->value, sv->len);
     out->value_len = sv->len;
@@ -303,7 +303,7 @@ vault_err_t vault_secret_list(vault_t *v, const char *name, vault_secret_info_t 
         e->nversions = s->n;
         e->versions = sg_calloc(s->n, sizeof(vault_secret_attrs_t));
         for (size_t j = 0; j < s->n; j++)
-            attrs_copy(&e->versions[j], &s->v[j]);
+            vault__attrs_copy(&e->versions[j], &s->v[j]);
     }
     pthread_mutex_unlock(&v->mu);
     *out = list;
@@ -315,7 +315,7 @@ void vault_secret_list_free(vault_secret_info_t *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < list[i].nversions; j++)
-            attrs_free(&list[i].versions[j]);
+            vault_secret_attrs_dispose(&list[i].versions[j]);
         free(list[i].versions);
         free(list[i].name);
     }

@@ -68,6 +68,7 @@ void vault__state_free(struct vault__state *s)
     for (size_t i = 0; i < s->npolicies; i++)
         vault_policy_dispose(&s->policies[i]);
     free(s->policies);
+    vault_sasdef_list_free(s->sasdefs, s->nsasdefs);
     memset(s, 0, sizeof(*s));
 }
 

@@ -12,7 +12,7 @@ int gw_admin_api_register(gw_server_t *server, gw_app_t *app)
 {
     if (gw_admin__register_accounts(server, app) != 0 || gw_admin__register_policies(server, app) != 0 ||
         gw_admin__register_secrets(server, app) != 0 || gw_admin__register_revocations(server, app) != 0 ||
-        gw_admin__register_audit(server, app) != 0)
+        gw_admin__register_audit(server, app) != 0 || gw_admin__register_sasdefs(server, app) != 0)
         return -1;
     return 0;
 }

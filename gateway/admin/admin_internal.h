@@ -80,5 +80,6 @@ int gw_admin__register_policies(gw_server_t *server, gw_app_t *app);
 int gw_admin__register_secrets(gw_server_t *server, gw_app_t *app);
 int gw_admin__register_revocations(gw_server_t *server, gw_app_t *app);
 int gw_admin__register_audit(gw_server_t *server, gw_app_t *app);
+int gw_admin__register_sasdefs(gw_server_t *server, gw_app_t *app);
 
 #endif

@@ -213,6 +213,45 @@ int gw_admin_parse_policy(json_t *body, vault_policy_t *p, gw_json_error_t *e)
     return 0;
 }
 
+/*
+ * Reads an optional tags member (absent or null: none): an object of at most
+ * 15 string values, names 1-256 and values 0-256 characters. *tags (free())
+ * borrows the strings from the document. 0, or -1 with e filled and nothing allocated.
+ */
+static int parse_tags(json_t *tags, vault_tag_t **out, size_t *n, gw_json_error_t *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (tags == NULL || json_is_null(tags))
+        return 0;
+    if (!json_is_object(tags))
+        return fail(e, "tags", "tags must be an object of strings");
+    if (json_object_size(tags) > 15)
+        return fail(e, "tags", "at most 15 tags");
+    vault_tag_t *t = sg_calloc(json_object_size(tags) + 1, sizeof(*t));
+    size_t count = 0;
+    const char *k;
+    json_t *tv;
+    json_object_foreach(tags, k, tv)
+    {
+        size_t klen = strlen(k);
+        if (klen == 0 || klen > 256) {
+            free(t);
+            return fail(e, "tags", "a tag name is 1 to 256 characters");
+        }
+        if (!json_is_string(tv) || json_string_length(tv) > 256 || strlen(json_string_value(tv)) != json_string_length(tv)) {
+            free(t);
+            return fail(e, "tags", "a tag value is a string of at most 256 characters");
+        }
+        t[count].key = (char *)(uintptr_t)k; /* vault_tag_t is not const; the vault copies */
+        t[count].value = (char *)(uintptr_t)json_string_value(tv);
+        count++;
+    }
+    *out = t;
+    *n = count;
+    return 0;
+}
+
 int gw_admin_parse_secret(json_t *body, gw_secret_body_t *out, gw_json_error_t *e)
 {
     static const char *const allowed[] = {"value", "content_type", "tags", "nbf", "exp", "enabled", NULL};
@@ -240,36 +279,52 @@ int gw_admin_parse_secret(json_t *body, gw_secret_body_t *out, gw_json_error_t *
             return fail(e, "enabled", "enabled must be true or false");
         out->in.disabled = json_is_false(en);
     }
-    json_t *tags = json_object_get(body, "tags");
-    if (tags != NULL && !json_is_null(tags)) {
-        if (!json_is_object(tags))
-            return fail(e, "tags", "tags must be an object of strings");
-        if (json_object_size(tags) > 15)
-            return fail(e, "tags", "at most 15 tags");
-        out->tags = sg_calloc(json_object_size(tags) + 1, sizeof(*out->tags));
-        const char *k;
-        json_t *tv;
-        json_object_foreach(tags, k, tv)
-        {
-            size_t klen = strlen(k);
-            if (klen == 0 || klen > 256) {
-                gw_secret_body_dispose(out);
-                return fail(e, "tags", "a tag name is 1 to 256 characters");
-            }
-            if (!json_is_string(tv) || json_string_length(tv) > 256 || strlen(json_string_value(tv)) != json_string_length(tv)) {
-                gw_secret_body_dispose(out);
-                return fail(e, "tags", "a tag value is a string of at most 256 characters");
-            }
-            out->tags[out->in.ntags].key = (char *)(uintptr_t)k; /* vault_tag_t is not const; the vault copies */
-            out->tags[out->in.ntags].value = (char *)(uintptr_t)json_string_value(tv);
-            out->in.ntags++;
-        }
-        out->in.tags = out->tags;
-    }
+    if (parse_tags(json_object_get(body, "tags"), &out->tags, &out->in.ntags, e) != 0)
+        return -1;
+    out->in.tags = out->tags;
     return 0;
 }
 
 void gw_secret_body_dispose(gw_secret_body_t *s)
+{
+    free(s->tags);
+    s->tags = NULL;
+    s->in.tags = NULL;
+    s->in.ntags = 0;
+}
+
+int gw_admin_parse_sasdef(json_t *body, gw_sasdef_body_t *out, gw_json_error_t *e)
+{
+    static const char *const allowed[] = {"template_uri", "sas_type", "validity_period", "enabled", "tags", NULL};
+    const char *type = NULL;
+    memset(out, 0, sizeof(*out));
+    out->in.enabled = 1;
+    if (gw_json_only(body, allowed, e) != 0)
+        return -1;
+    if (get_string(body, "template_uri", 1, VAULT_SASDEF_TEMPLATE_MAX, &out->in.template_uri, NULL, e) < 0 ||
+        get_string(body, "sas_type", 1, 16, &type, NULL, e) < 0 ||
+        get_string(body, "validity_period", 1, VAULT_SASDEF_VALIDITY_TEXT_MAX - 1, &out->in.validity, NULL, e) < 0)
+        return -1;
+    if (out->in.template_uri == NULL)
+        return fail(e, "template_uri", "template_uri is required");
+    if (type == NULL || (strcmp(type, "service") != 0 && strcmp(type, "account") != 0))
+        return fail(e, "sas_type", "sas_type must be service or account");
+    out->in.sas_type = strcmp(type, "account") == 0 ? VAULT_SASDEF_ACCOUNT : VAULT_SASDEF_SERVICE;
+    if (out->in.validity == NULL)
+        return fail(e, "validity_period", "validity_period is required (an ISO 8601 duration, e.g. PT1H)");
+    json_t *en = json_object_get(body, "enabled");
+    if (en != NULL) {
+        if (!json_is_boolean(en))
+            return fail(e, "enabled", "enabled must be true or false");
+        out->in.enabled = json_is_true(en);
+    }
+    if (parse_tags(json_object_get(body, "tags"), &out->tags, &out->in.ntags, e) != 0)
+        return -1;
+    out->in.tags = out->tags;
+    return 0;
+}
+
+void gw_sasdef_body_dispose(gw_sasdef_body_t *s)
 {
     free(s->tags);
     s->tags = NULL;

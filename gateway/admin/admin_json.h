@@ -71,4 +71,19 @@ typedef struct st_gw_secret_body_t {
 int gw_admin_parse_secret(json_t *body, gw_secret_body_t *out, gw_json_error_t *e);
 void gw_secret_body_dispose(gw_secret_body_t *s);
 
+/* PUT /v1/accounts/{a}/sas-definitions/{name}: what the body holds (account and name are the caller's). */
+typedef struct st_gw_sasdef_body_t {
+    vault_sasdef_input_t in;
+    vault_tag_t *tags; /* in.tags; free with gw_sasdef_body_dispose */
+} gw_sasdef_body_t;
+
+/*
+ * {template_uri, sas_type: "service"|"account", validity_period, enabled?,
+ * tags?}: strings within their vault bounds (the vault then checks the
+ * template and the duration), enabled a boolean (default true), tags as for
+ * secrets.
+ */
+int gw_admin_parse_sasdef(json_t *body, gw_sasdef_body_t *out, gw_json_error_t *e);
+void gw_sasdef_body_dispose(gw_sasdef_body_t *s);
+
 #endif

@@ -42,6 +42,9 @@ typedef struct st_gw_cli_vault_key_t {
 int gw_vault_account_keys(const char *vault_path, const char *master_key_file, const char *passphrase_file, const char *account,
                           const char *family, gw_cli_vault_key_t *out, size_t cap, size_t *n, char *err, size_t errlen);
 
+/* sasgw sasdef set|get|list|delete: managed-storage SAS definitions (cli_sasdef.c) */
+int gw_cli_sasdef(int argc, char **argv);
+
 /* sasgw revoke (--token-id ID | --token SAS | --principal P | --account A ...) (cli_revoke.c) */
 int gw_cli_revoke(int argc, char **argv);
 

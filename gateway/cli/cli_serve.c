@@ -19,6 +19,7 @@
 #include "cli_args.h"
 #include "sasgw/core/config.h"
 #include "sasgw/issue.h"
+#include "sasgw/keyvault.h"
 #include "sasgw/proxy.h"
 #include "sasgw/core/server.h"
 
@@ -197,6 +198,10 @@ static int register_modules(gw_server_t *server, const gw_config_t *conf, gw_app
         fprintf(stderr, "sasgw: proxy: %s\n", err);
         return -1;
     }
+    if (conf->keyvault.enabled && gw_keyvault_register(server, app) != 0) {
+        fprintf(stderr, "sasgw: cannot register the Key Vault API\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -255,7 +260,9 @@ int gw_cli_serve(int argc, char **argv)
 
     /* before anything else starts: the vault, Redis, the workers */
     if ((conf->issuer.enabled && probe_listen(conf->issuer.listen, conf->issuer.num_listen, "issuer", err, sizeof(err)) != 0) ||
-        (conf->proxy.enabled && probe_listen(conf->proxy.listen, conf->proxy.num_listen, "proxy", err, sizeof(err)) != 0)) {
+        (conf->proxy.enabled && probe_listen(conf->proxy.listen, conf->proxy.num_listen, "proxy", err, sizeof(err)) != 0) ||
+        (conf->keyvault.enabled &&
+         probe_listen(conf->keyvault.listen, conf->keyvault.num_listen, "keyvault", err, sizeof(err)) != 0)) {
         fprintf(stderr, "sasgw: %s\n", err);
         gw_config_free(conf);
         return GW_EXIT_REFUSED;

@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"account", gw_cli_account, "storage accounts and their keys: add, list, rotate, import-key, retire"},
     {"secret", gw_cli_secret, "secrets: set, get, list, delete, recover, purge"},
     {"policy-store", gw_cli_policy_store, "stored access policies per container: set, delete, list"},
+    {"sasdef", gw_cli_sasdef, "Key Vault managed-storage SAS definitions: set, get, list, delete"},
     {"audit", gw_cli_audit, "the audit trail: tail, verify"},
     {"backup", gw_cli_backup, "write an encrypted backup of the vault"},
     {"restore", gw_cli_restore, "restore the vault from a backup"},

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "sasgw/core/app.h"
@@ -300,9 +301,14 @@ static void on_audit_completed(h2o_multithread_receiver_t *receiver, h2o_linklis
 
 void gw_app_audit_submit(gw_app_t *app, h2o_req_t *req, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data)
 {
+    gw_app_audit_submit_on(app, done != NULL ? gw_thread_of(req) : NULL, rec, done, data);
+}
+
+void gw_app_audit_submit_on(gw_app_t *app, gw_thread_t *thread, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data)
+{
     struct audit_item *item = audit_item_new(rec);
     if (done != NULL) {
-        item->thread = gw_thread_module(gw_thread_of(req), app->thread_slot);
+        item->thread = gw_thread_module(thread, app->thread_slot);
         item->done = done;
         item->data = data;
     }
@@ -410,7 +416,23 @@ static void on_refusal_record(const vault_audit_record_t *rec, void *data)
     gw_app_audit_submit(data, NULL, rec, NULL, NULL);
 }
 
-const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out)
+/* The issuer's refusals: 429 with Retry-After, or 401 naming both schemes. */
+static void refuse_issuer(h2o_req_t *req, int status, const char *message, unsigned retry_after, void *data)
+{
+    (void)data;
+    if (status == 429)
+        send_rate_limited(req, retry_after);
+    else
+        send_unauthorized(req, message);
+}
+
+/*
+ * gw_app_authenticate() and gw_app_authenticate_bearer(): audience NULL takes
+ * any scheme policy_authenticate() knows, with each issuer's audience;
+ * otherwise only a bearer JWT whose aud is audience.
+ */
+static const policy_principal_t *authenticate(gw_app_t *app, h2o_req_t *req, const char *audience, gw_app_auth_refuse_cb refuse,
+                                              void *data, policy_t **policy_out)
 {
     char err[256];
     const policy_principal_t *principal = NULL;
@@ -423,19 +445,26 @@ const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, pol
     /* a client past its failures gets no credential checked, however good */
     if ((retry_after = gw_auth_limit_check(app->auth_limit, client, now)) != 0) {
         count_refusal(app, req, client, GW_REFUSAL_RATE_LIMITED, NULL);
-        send_rate_limited(req, retry_after);
+        refuse(req, 429, "too many failed authentications from this client address", retry_after, data);
         return NULL;
     }
     /* no credential is not a failed attempt: it costs nothing and is how a client learns the schemes */
     if (value.base == NULL) {
         count_refusal(app, req, client, GW_REFUSAL_NO_CREDENTIALS, NULL);
-        send_unauthorized(req, "authentication required: send Authorization: Basic or Bearer");
+        refuse(req, 401,
+               audience != NULL ? "authentication required: send Authorization: Bearer"
+                                : "authentication required: send Authorization: Basic or Bearer",
+               0, data);
         return NULL;
     }
-    if (value.len > AUTHORIZATION_MAX || memchr(value.base, '\0', value.len) != NULL) {
+    if (value.len > AUTHORIZATION_MAX || memchr(value.base, '\0', value.len) != NULL ||
+        (audience != NULL && (value.len < 7 || strncasecmp(value.base, "Bearer ", 7) != 0))) {
         gw_auth_limit_failed(app->auth_limit, client, now);
         count_refusal(app, req, client, GW_REFUSAL_MALFORMED, NULL);
-        send_unauthorized(req, "the Authorization header is malformed or too long");
+        refuse(req, 401,
+               audience != NULL ? "the Authorization header is not a bearer token, or too long"
+                                : "the Authorization header is malformed or too long",
+               0, data);
         return NULL;
     }
     char *text = h2o_mem_alloc_pool(&req->pool, value.len + 1);
@@ -444,15 +473,29 @@ const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, pol
 
     policy_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), release_request_policy);
     *slot = gw_app_policy(app);
-    if (policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err)) != 0) {
+    int rc = audience != NULL
+                 ? policy_authenticate_bearer_for(*slot, text + 7, audience, (int64_t)time(NULL), &principal, err, sizeof(err))
+                 : policy_authenticate(*slot, text, (int64_t)time(NULL), &principal, err, sizeof(err));
+    if (rc != 0) {
         gw_auth_limit_failed(app->auth_limit, client, now);
         count_refusal(app, req, client, GW_REFUSAL_REJECTED, err);
-        send_unauthorized(req, err);
+        refuse(req, 401, err, 0, data);
         return NULL;
     }
     if (policy_out != NULL)
         *policy_out = *slot;
     return principal;
+}
+
+const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out)
+{
+    return authenticate(app, req, NULL, refuse_issuer, NULL, policy_out);
+}
+
+const policy_principal_t *gw_app_authenticate_bearer(gw_app_t *app, h2o_req_t *req, const char *audience,
+                                                     gw_app_auth_refuse_cb refuse, void *data, policy_t **policy_out)
+{
+    return authenticate(app, req, audience, refuse, data, policy_out);
 }
 
 const policy_principal_t *gw_app_require(gw_app_t *app, h2o_req_t *req, const char *capability, const char *op)

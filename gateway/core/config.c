@@ -232,6 +232,65 @@ static int on_proxy(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
     }
 }
 
+/* keyvault: {listen, public_url, audience?, authorization?} */
+static const char *const keyvault_keys[] = {"listen", "public_url", "audience", "authorization", NULL};
+
+/* An https (or http) URL without path, query or fragment, copied into *out without a trailing '/'. */
+static int get_origin_url(ys_doc_t *p, yaml_node_t *value, const char *key, char **out)
+{
+    gw_backend_t url;
+    const char *why;
+    if (get_string(p, value, key, out) != 0)
+        return -1;
+    if (gw_backend_parse(&url, *out, &why) != 0)
+        return ys_fail(p, value, "'%s' %s", key, why);
+    int has_path = url.path[0] != '\0';
+    gw_backend_dispose(&url);
+    if (has_path || strpbrk(*out, "?#@") != NULL)
+        return ys_fail(p, value, "'%s' must be scheme://host[:port] without a path, query or user", key);
+    size_t len = strlen(*out);
+    while ((*out)[len - 1] == '/')
+        (*out)[--len] = '\0';
+    return 0;
+}
+
+static int on_keyvault(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
+{
+    gw_config_t *conf = data;
+    switch (i) {
+    case 0:
+        return parse_listen(p, value, "keyvault", &conf->keyvault.listen, &conf->keyvault.num_listen);
+    case 1:
+        return get_origin_url(p, value, "public_url", &conf->keyvault.public_url);
+    case 2:
+        return get_origin_url(p, value, "audience", &conf->keyvault.audience);
+    default:
+        if (get_string(p, value, "authorization", &conf->keyvault.authorization) != 0)
+            return -1;
+        if (strncmp(conf->keyvault.authorization, "https://", 8) != 0 && strncmp(conf->keyvault.authorization, "http://", 7) != 0)
+            return ys_fail(p, value, "'authorization' must be an http(s) URL");
+        if (strpbrk(conf->keyvault.authorization, "\" \\") != NULL)
+            return ys_fail(p, value, "'authorization' may not hold a quote, a backslash or a space");
+        return 0;
+    }
+}
+
+char *gw_config_keyvault_resource(const char *public_url)
+{
+    const char *host = strstr(public_url, "://");
+    host = host != NULL ? host + 3 : public_url;
+    size_t hostlen = strcspn(host, ":/");
+    const char *dot = memchr(host, '.', hostlen);
+    int address = host[0] == '[' || strspn(host, "0123456789.") == hostlen;
+    if (address || dot == NULL || dot + 1 == host + hostlen)
+        return sg_strdup(public_url);
+    size_t scheme = (size_t)(host - public_url), rest = strlen(dot + 1);
+    char *out = sg_alloc(scheme + rest + 1);
+    memcpy(out, public_url, scheme);
+    memcpy(out + scheme, dot + 1, rest + 1);
+    return out;
+}
+
 static int valid_account_name(const char *s, size_t len);
 
 /* accounts: {name: {mode, backend, upstream_account}} */
@@ -348,9 +407,20 @@ static int on_audit(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 }
 
 /* The root mapping. */
-static const char *const root_keys[] = {"vault",    "policy", "threads",    "issuer", "proxy",
-                                        "accounts", "redis",  "revocation", "audit",  NULL};
-enum { ROOT_VAULT, ROOT_POLICY, ROOT_THREADS, ROOT_ISSUER, ROOT_PROXY, ROOT_ACCOUNTS, ROOT_REDIS, ROOT_REVOCATION, ROOT_AUDIT };
+static const char *const root_keys[] = {"vault", "policy",     "threads", "issuer",   "proxy", "accounts",
+                                        "redis", "revocation", "audit",   "keyvault", NULL};
+enum {
+    ROOT_VAULT,
+    ROOT_POLICY,
+    ROOT_THREADS,
+    ROOT_ISSUER,
+    ROOT_PROXY,
+    ROOT_ACCOUNTS,
+    ROOT_REDIS,
+    ROOT_REVOCATION,
+    ROOT_AUDIT,
+    ROOT_KEYVAULT
+};
 
 static int on_root(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 {
@@ -382,6 +452,9 @@ static int on_root(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
         return ys_walk(p, value, "redis", redis_keys, 0, on_redis, conf);
     case ROOT_REVOCATION:
         return ys_walk(p, value, "revocation", revocation_keys, 0, on_revocation, conf);
+    case ROOT_KEYVAULT:
+        conf->keyvault.enabled = 1;
+        return ys_walk(p, value, "keyvault", keyvault_keys, 3, on_keyvault, conf);
     default:
         return ys_walk(p, value, "audit", audit_keys, 0, on_audit, conf);
     }
@@ -390,8 +463,10 @@ static int on_root(ys_doc_t *p, size_t i, yaml_node_t *value, void *data)
 /* Two listeners (of either service) may not share an address and port. */
 static int check_listeners(ys_doc_t *p, gw_config_t *conf)
 {
-    gw_listen_config_t *all[128];
+    gw_listen_config_t *all[192];
     size_t n = 0;
+    for (size_t i = 0; i != conf->keyvault.num_listen; i++)
+        all[n++] = conf->keyvault.listen + i;
     for (size_t i = 0; i != conf->issuer.num_listen; i++)
         all[n++] = conf->issuer.listen + i;
     for (size_t i = 0; i != conf->proxy.num_listen; i++)
@@ -412,6 +487,8 @@ static void apply_defaults(gw_config_t *conf)
         conf->vault.path = sg_strdup(GW_CONFIG_DEFAULT_VAULT_PATH);
     if (conf->redis.host == NULL)
         conf->redis.host = sg_strdup(GW_CONFIG_DEFAULT_REDIS_HOST);
+    if (conf->keyvault.enabled && conf->keyvault.audience == NULL)
+        conf->keyvault.audience = gw_config_keyvault_resource(conf->keyvault.public_url);
     if (conf->audit.path == NULL) {
         const char *slash = strrchr(conf->vault.path, '/');
         size_t dirlen = slash == NULL ? 0 : (size_t)(slash - conf->vault.path) + 1;
@@ -454,7 +531,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     }
     if (ys_walk(&doc, root, "the configuration", root_keys, 1u << ROOT_VAULT | 1u << ROOT_POLICY, on_root, conf) != 0)
         goto Exit;
-    if (!conf->issuer.enabled && !conf->proxy.enabled) {
+    if (!conf->issuer.enabled && !conf->proxy.enabled && !conf->keyvault.enabled) {
         ys_fail(&doc, root, "the configuration needs an 'issuer' or a 'proxy' section (or both)");
         goto Exit;
     }
@@ -533,6 +610,10 @@ void gw_config_free(gw_config_t *conf)
     free_listen(conf->proxy.listen, conf->proxy.num_listen);
     free(conf->proxy.public_base_url);
     free(conf->proxy.trusted_proxies);
+    free_listen(conf->keyvault.listen, conf->keyvault.num_listen);
+    free(conf->keyvault.public_url);
+    free(conf->keyvault.audience);
+    free(conf->keyvault.authorization);
     for (size_t i = 0; i != conf->num_accounts; i++) {
         free(conf->accounts[i].name);
         free(conf->accounts[i].backend);

@@ -1,6 +1,7 @@
 /*
  * server.c - listeners, worker threads, signals, the route table and the
- * built-in routes of sasgw's two services (server.h).
+ * built-in routes of sasgw's services (server.h): the issuer, the proxy and
+ * the Key Vault API (whose Key Vault bodies are bounded like the issuer's).
  *
  * Each service has its own h2o globalconf holding its one hostconf, so that
  * limits h2o applies before any handler runs differ per service: the
@@ -36,7 +37,7 @@
 #include "sasgw/core/server.h"
 #include "sasgw/core/tls.h"
 
-#define NUM_SERVICES 2
+#define NUM_SERVICES 3
 #define LISTEN_BACKLOG 1024
 
 struct route {
@@ -180,12 +181,12 @@ struct metrics_logger {
 
 static const char *service_name(gw_service_t service)
 {
-    return service == GW_SERVICE_ISSUER ? "issuer" : "proxy";
+    return service == GW_SERVICE_ISSUER ? "issuer" : service == GW_SERVICE_PROXY ? "proxy" : "keyvault";
 }
 
 static size_t service_index(gw_service_t service)
 {
-    return service == GW_SERVICE_ISSUER ? 0 : 1;
+    return service == GW_SERVICE_ISSUER ? 0 : service == GW_SERVICE_PROXY ? 1 : 2;
 }
 
 static void must_not_be_started(gw_server_t *server, const char *what)
@@ -481,12 +482,14 @@ static int on_fallback_req(h2o_handler_t *self, h2o_req_t *req)
 
 static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
 {
-    static const gw_service_t services[] = {GW_SERVICE_ISSUER, GW_SERVICE_PROXY};
+    static const gw_service_t services[] = {GW_SERVICE_ISSUER, GW_SERVICE_PROXY, GW_SERVICE_KEYVAULT};
     const gw_config_t *conf = server->conf;
 
     for (size_t s = 0; s != NUM_SERVICES; s++) {
         gw_service_t service = services[s];
-        if (!(service == GW_SERVICE_ISSUER ? conf->issuer.enabled : conf->proxy.enabled))
+        if (!(service == GW_SERVICE_ISSUER  ? conf->issuer.enabled
+              : service == GW_SERVICE_PROXY ? conf->proxy.enabled
+                                            : conf->keyvault.enabled))
             continue;
         h2o_globalconf_t *globalconf = &server->globalconfs[s];
         h2o_config_init(globalconf);
@@ -495,6 +498,9 @@ static int build_globalconf(gw_server_t *server, char *err, size_t errlen)
         /* the issuer's bodies are small JSON documents: h2o refuses larger ones before buffering them */
         if (service == GW_SERVICE_ISSUER)
             globalconf->max_request_entity_size = conf->issuer.max_body;
+        /* Key Vault bodies are small JSON documents too (a secret value is at most 25 KiB) */
+        if (service == GW_SERVICE_KEYVAULT)
+            globalconf->max_request_entity_size = GW_CONFIG_DEFAULT_MAX_BODY;
         h2o_hostconf_t *hostconf =
             h2o_config_register_host(globalconf, h2o_iovec_init(service_name(service), strlen(service_name(service))), 65535);
         server->hosts[s][0] = hostconf;
@@ -809,15 +815,18 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         return -1;
 
     /* listeners and their TLS contexts */
-    server->num_listeners = conf->issuer.num_listen + conf->proxy.num_listen;
+    server->num_listeners = conf->issuer.num_listen + conf->proxy.num_listen + conf->keyvault.num_listen;
     server->listeners = sg_calloc(server->num_listeners + 1, sizeof(*server->listeners));
     for (size_t i = 0; i != server->num_listeners; i++) {
         struct listener_config *l = server->listeners + i;
-        int issuer = i < conf->issuer.num_listen;
-        l->service = issuer ? GW_SERVICE_ISSUER : GW_SERVICE_PROXY;
-        l->conf = issuer ? conf->issuer.listen + i : conf->proxy.listen + (i - conf->issuer.num_listen);
+        size_t np = conf->issuer.num_listen + conf->proxy.num_listen;
+        int issuer = i < conf->issuer.num_listen, keyvault = i >= np;
+        l->service = issuer ? GW_SERVICE_ISSUER : keyvault ? GW_SERVICE_KEYVAULT : GW_SERVICE_PROXY;
+        l->conf = issuer     ? conf->issuer.listen + i
+                  : keyvault ? conf->keyvault.listen + (i - np)
+                             : conf->proxy.listen + (i - conf->issuer.num_listen);
         if (l->conf->tls_certificate != NULL &&
-            (l->ssl_ctx = gw_tls_listener_ctx(l->conf, issuer || l->conf->http2, err, errlen)) == NULL)
+            (l->ssl_ctx = gw_tls_listener_ctx(l->conf, issuer || keyvault || l->conf->http2, err, errlen)) == NULL)
             return -1;
     }
 
@@ -831,7 +840,7 @@ int gw_server_start(gw_server_t *server, char *err, size_t errlen)
         for (size_t i = 0; i != server->num_listeners; i++) {
             thread->listeners[i].thread = thread;
             thread->listeners[i].service = server->listeners[i].service;
-            thread->listeners[i].http2 = server->listeners[i].service == GW_SERVICE_ISSUER || server->listeners[i].conf->http2;
+            thread->listeners[i].http2 = server->listeners[i].service != GW_SERVICE_PROXY || server->listeners[i].conf->http2;
             if ((thread->listeners[i].fd = open_listener(server->listeners[i].conf, err, errlen)) == -1)
                 return -1;
         }

@@ -38,8 +38,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-base=$(sig_free_base 4)
-ports=("$base" $((base + 1)) $((base + 2)) $((base + 3)))
+base=$(sig_free_base 5)
+ports=("$base" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4)))
 use_make=0
 if [ -n "${SASGW_BUILD_DIR:-}" ] && [ "$(realpath "$SASGW_BUILD_DIR")" = "$(realpath -m "$src/build")" ]; then
     use_make=1

@@ -181,4 +181,56 @@ typedef struct st_policy_decision_t {
  */
 int policy_decide(const policy_principal_t *principal, const policy_request_t *req, policy_decision_t *out);
 
+/* ---- Key Vault data actions ---- */
+
+/*
+ * The data actions of the Key Vault API (`keyvault:` entries of a role in
+ * policy.yaml), in a fixed order. Secrets actions are scoped by secret name,
+ * storage actions (managed-storage SAS definitions) by storage account name.
+ */
+typedef enum en_policy_kv_action_t {
+    POLICY_KV_SECRETS_GET = 0,
+    POLICY_KV_SECRETS_LIST,
+    POLICY_KV_SECRETS_SET,
+    POLICY_KV_SECRETS_DELETE,
+    POLICY_KV_SECRETS_RECOVER,
+    POLICY_KV_SECRETS_BACKUP,
+    POLICY_KV_SECRETS_RESTORE,
+    POLICY_KV_SECRETS_PURGE,
+    POLICY_KV_STORAGE_GETSAS,
+    POLICY_KV_STORAGE_LISTSAS,
+    POLICY_KV_STORAGE_SETSAS,
+    POLICY_KV_STORAGE_DELETESAS,
+    POLICY_KV_ACTION_COUNT
+} policy_kv_action_t;
+
+/* "secrets/get", "storage/getsas", ...; "unknown" for a value out of range. */
+const char *policy_kv_action_name(policy_kv_action_t action);
+
+/*
+ * 1 when one of the principal's roles holds action on name (len bytes: a
+ * secret name for secrets/..., a storage account name for storage/...): an
+ * entry listing the action whose scope is "*" (the whole vault, the default),
+ * an exact name, or "prefix*" that name starts with. 0 otherwise (deny by
+ * default). When rule is not NULL it receives the entry that allowed
+ * ("roles.reader.keyvault[0]") or "default".
+ */
+int policy_kv_allowed(const policy_principal_t *principal, policy_kv_action_t action, const char *name, size_t len, char *rule,
+                      size_t rulelen);
+
+/* 1 when one of the principal's roles lists action in any keyvault entry, whatever its scope (lists filter by scope). */
+int policy_kv_holds(const policy_principal_t *principal, policy_kv_action_t action);
+
+/* The issuer URL of the index-th entry of jwt_issuers, or NULL past the last. */
+const char *policy_jwt_issuer_url(const policy_t *policy, size_t index);
+
+/*
+ * policy_authenticate_bearer() with the audience the token must carry given
+ * by the caller instead of the issuer's (the Key Vault API's own resource);
+ * an audience differing from it only by one trailing '/' is the same.
+ * audience NULL: exactly policy_authenticate_bearer().
+ */
+int policy_authenticate_bearer_for(const policy_t *policy, const char *token, const char *audience, int64_t now,
+                                   const policy_principal_t **out, char *err, size_t errlen);
+
 #endif

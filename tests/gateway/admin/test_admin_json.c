@@ -250,6 +250,56 @@ static void secret(void **state)
     free(big);
 }
 
+/* PUT /v1/accounts/{a}/sas-definitions/{name}: the shape only (the vault reads the template and the duration). */
+static void sasdef(void **state)
+{
+    gw_sasdef_body_t b;
+    gw_json_error_t e;
+    json_t *j = doc("{\"template_uri\":\"http://h/a/c?sr=c&sp=r&sv=2022-11-02&sig=" SIG_ZERO "\",\"sas_type\":\"account\","
+                    "\"validity_period\":\"PT1H\",\"enabled\":false,\"tags\":{\"k\":\"v\"}}");
+    assert_int_equal(gw_admin_parse_sasdef(j, &b, &e), 0);
+    assert_non_null(strstr(b.in.template_uri, "sr=c"));
+    assert_int_equal(b.in.sas_type, VAULT_SASDEF_ACCOUNT);
+    assert_string_equal(b.in.validity, "PT1H");
+    assert_int_equal(b.in.enabled, 0);
+    assert_int_equal(b.in.ntags, 1);
+    assert_string_equal(b.in.tags[0].key, "k");
+    gw_sasdef_body_dispose(&b);
+    json_decref(j);
+    j = doc("{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\"}");
+    assert_int_equal(gw_admin_parse_sasdef(j, &b, &e), 0);
+    assert_int_equal(b.in.sas_type, VAULT_SASDEF_SERVICE);
+    assert_int_equal(b.in.enabled, 1); /* the default */
+    assert_int_equal(b.in.ntags, 0);
+    gw_sasdef_body_dispose(&b);
+    json_decref(j);
+
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":1,\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":\"x\",\"validity_period\":\"P1D\"}", "sas_type"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"blob\",\"validity_period\":\"P1D\"}", "sas_type"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\"}", "validity_period"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":3600}", "validity_period"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"enabled\":1}", "enabled"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"tags\":[]}", "tags"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"P1D\",\"templateUri\":\"x\"}", "templateUri"},
+        {"{\"template_uri\":\"a\\u0000b\",\"sas_type\":\"service\",\"validity_period\":\"P1D\"}", "template_uri"},
+        {"{\"template_uri\":\"x\",\"sas_type\":\"service\",\"validity_period\":\"PT1234567890123456789012345678901H\"}",
+         "validity_period"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = doc(bad[i].body);
+        if (gw_admin_parse_sasdef(j, &b, &e) != -1)
+            fail_msg("accepted %s", bad[i].body);
+        assert_non_null(e.field);
+        assert_string_equal(e.field, bad[i].field);
+        gw_sasdef_body_dispose(&b);
+        json_decref(j);
+    }
+}
+
 static void only_known_fields(void **state)
 {
     static const char *const allowed[] = {"a", "b", NULL};
@@ -276,6 +326,7 @@ int main(void)
         cmocka_unit_test(key_import),
         cmocka_unit_test(stored_policy),
         cmocka_unit_test(secret),
+        cmocka_unit_test(sasdef),
         cmocka_unit_test(only_known_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

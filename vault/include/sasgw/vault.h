@@ -362,6 +362,47 @@ vault_err_t vault_secret_recover(vault_t *v, const vault_actor_t *who, const cha
 /* Removes a soft-deleted secret for good; refused under purge protection. */
 vault_err_t vault_secret_purge(vault_t *v, const vault_actor_t *who, const char *name, char *err, size_t errlen);
 
+/*
+ * Changes the attributes of one version (version NULL or "": the newest) of a
+ * live secret, as Key Vault's "update secret": each member of up whose has_
+ * flag is set replaces the stored one (tags replace all tags); updated is set
+ * to now. Refuses a deleted secret (VAULT_EDELETED). Audited ("secret.update").
+ * When out is not NULL it receives the version's attributes after the change
+ * (free with vault_secret_attrs_dispose).
+ */
+typedef struct {
+    int has_content_type, has_tags, has_enabled, has_nbf, has_exp;
+    const char *content_type; /* "" clears it */
+    size_t ntags;
+    const vault_tag_t *tags;
+    int enabled;
+    int64_t nbf, exp; /* 0 clears */
+} vault_secret_update_t;
+vault_err_t vault_secret_update(vault_t *v, const vault_actor_t *who, const char *name, const char *version,
+                                const vault_secret_update_t *up, vault_secret_attrs_t *out, char *err, size_t errlen);
+void vault_secret_attrs_dispose(vault_secret_attrs_t *a);
+
+/*
+ * Exports one live secret with all its versions as an opaque blob, sealed
+ * with AES-256-GCM under the vault's data key and bound to the vault id: only
+ * this vault can restore it. *blob is malloc'd (ciphertext only; free()).
+ * Audited ("secret.backup").
+ */
+vault_err_t vault_secret_backup(vault_t *v, const vault_actor_t *who, const char *name, uint8_t **blob, size_t *len, char *err,
+                                size_t errlen);
+/*
+ * Restores a blob of vault_secret_backup(): refused when it is not one
+ * (VAULT_EFORMAT), belongs to another vault (VAULT_EFOREIGN), was altered
+ * (VAULT_ECORRUPT), or a secret of that name exists, live or deleted
+ * (VAULT_EEXISTS). name_out (VAULT_NAME_MAX + 1 bytes, may be NULL) receives
+ * the name. Audited ("secret.restore").
+ */
+vault_err_t vault_secret_restore(vault_t *v, const vault_actor_t *who, const uint8_t *blob, size_t len,
+                                 char name_out[VAULT_NAME_MAX + 1], char *err, size_t errlen);
+/* The name of the secret a blob holds, checked as restore checks it (to authorize before restoring). Not audited. */
+vault_err_t vault_secret_backup_name(vault_t *v, const uint8_t *blob, size_t len, char name_out[VAULT_NAME_MAX + 1], char *err,
+                                     size_t errlen);
+
 /* ---------------------------------------------------------------- stored access policies */
 
 typedef struct {
@@ -389,6 +430,99 @@ vault_err_t vault_policy_delete(vault_t *v, const vault_actor_t *who, const char
 vault_err_t vault_policy_list(vault_t *v, const char *account, const char *container, vault_policy_t **out, size_t *n, char *err,
                               size_t errlen);
 void vault_policy_list_free(vault_policy_t *list, size_t n);
+
+/* ---------------------------------------------------------------- SAS definitions (vault_sasdefs.c) */
+
+/*
+ * Key Vault's managed-storage SAS definitions, per account: name ->
+ * {templateUri, sasType, validityPeriod, enabled, created, updated, tags}.
+ * The template is a SAS URL whose path and query give the shape of the
+ * tokens minted from it (resource, permissions, services, resource types,
+ * ip, protocol); its own signature and times are not used. Reading the
+ * Key Vault secret "{account}-{name}" mints a fresh token of that shape
+ * (gateway/keyvault), valid for validityPeriod from the read.
+ */
+#define VAULT_SASDEF_NAME_MAX 64              /* characters of a definition name: [0-9a-zA-Z] (Key Vault's rule) */
+#define VAULT_SASDEF_TEMPLATE_MAX 8192        /* bytes of a template URI */
+#define VAULT_SASDEF_VALIDITY_TEXT_MAX 32     /* bytes of a validityPeriod as given */
+#define VAULT_SASDEF_VALIDITY_MAX (7 * 86400) /* seconds: the mint's longest token lifetime (the issuance index horizon) */
+
+typedef enum { VAULT_SASDEF_SERVICE = 0, VAULT_SASDEF_ACCOUNT = 1 } vault_sasdef_type_t;
+
+typedef struct {
+    char *account, *name;
+    char *template_uri;
+    char *validity;   /* ISO 8601 duration as given ("PT1H") */
+    uint8_t sas_type; /* vault_sasdef_type_t */
+    uint8_t enabled;
+    int64_t created, updated;
+    size_t ntags;
+    vault_tag_t *tags;
+} vault_sasdef_t;
+
+/* What vault_sasdef_put takes (strings borrowed). */
+typedef struct {
+    const char *account, *name, *template_uri, *validity;
+    vault_sasdef_type_t sas_type;
+    int enabled; /* 1 or 0 */
+    size_t ntags;
+    const vault_tag_t *tags;
+} vault_sasdef_input_t;
+
+/*
+ * The shape a template gives, read by vault_sasdef_template_parse(). String
+ * members point into tok/res (valid as long as the struct); NULL when absent.
+ */
+typedef struct {
+    vault_sasdef_type_t sas_type;
+    const char *container, *blob;        /* service SAS: sr=c (container) or sr=b (blob) */
+    const char *identifier;              /* si */
+    char permissions[32];                /* sp as written */
+    char services[8], resource_types[8]; /* account SAS: ss, srt */
+    const char *ip;                      /* sip as written */
+    const char *protocol;                /* "https" or "https,http" (spr), NULL when absent */
+    sas_token_t tok;
+    sas_resource_t res;
+} vault_sasdef_template_t;
+
+/* Definition names: 1 to VAULT_SASDEF_NAME_MAX ASCII letters and digits. */
+int vault_valid_sasdef_name(const char *name);
+/*
+ * Parses an ISO 8601 duration of days, hours, minutes and seconds
+ * ("P1D", "PT1H30M", "P1DT12H", "PT90S", "P1W"; integers only; years and
+ * months refused as they have no fixed length) into seconds, which must be
+ * 1 to VAULT_SASDEF_VALIDITY_MAX. 0 ok, -1 with a sentence in err.
+ */
+int vault_sasdef_parse_duration(const char *text, int64_t *seconds, char *err, size_t errlen);
+/*
+ * Reads a template URI for account as a SAS of type: scheme://host[:port]/path?query,
+ * the query a SAS (sas_token_parse: sv, sig, sp... valid), the path either
+ * path style "/{account}[/{container}[/{blob}]]" or, with a host
+ * "{account}.<domain>", "/[{container}[/{blob}]]". A service template must be
+ * sr=c or sr=b and match its path; an account template carries ss and srt
+ * and addresses the account. Templates of a user delegation SAS, of a
+ * snapshot or version, or for another account are refused. 0 ok, -1 with a
+ * sentence in err.
+ */
+int vault_sasdef_template_parse(const char *uri, const char *account, vault_sasdef_type_t type, vault_sasdef_template_t *out,
+                                char *err, size_t errlen);
+
+/*
+ * Creates or replaces a definition (the account must exist; the template and
+ * duration must parse). On replace, created is kept. *out (may be NULL)
+ * receives the stored definition (vault_sasdef_dispose). Audited ("sasdef.put").
+ */
+vault_err_t vault_sasdef_put(vault_t *v, const vault_actor_t *who, const vault_sasdef_input_t *in, vault_sasdef_t *out, char *err,
+                             size_t errlen);
+/* 1 and *out filled (vault_sasdef_dispose), 0 when absent. */
+int vault_sasdef_get(vault_t *v, const char *account, const char *name, vault_sasdef_t *out);
+/* Removes a definition; *out (may be NULL) receives it as it was. Audited ("sasdef.delete"). */
+vault_err_t vault_sasdef_delete(vault_t *v, const vault_actor_t *who, const char *account, const char *name, vault_sasdef_t *out,
+                                char *err, size_t errlen);
+/* Lists definitions sorted by (account, name); account NULL: all accounts, else that one (which must exist). */
+vault_err_t vault_sasdef_list(vault_t *v, const char *account, vault_sasdef_t **out, size_t *n, char *err, size_t errlen);
+void vault_sasdef_dispose(vault_sasdef_t *d);
+void vault_sasdef_list_free(vault_sasdef_t *list, size_t n);
 
 /* ---------------------------------------------------------------- backup */
 

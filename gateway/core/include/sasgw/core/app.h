@@ -123,6 +123,21 @@ int gw_app_reload_policy(gw_app_t *app, char *err, size_t errlen);
  */
 const policy_principal_t *gw_app_authenticate(gw_app_t *app, h2o_req_t *req, policy_t **policy_out);
 /*
+ * How a wing with its own error dialect refuses an unauthenticated request:
+ * status 401 (message says why, never a secret) or 429 (retry_after seconds).
+ * It must send the response.
+ */
+typedef void (*gw_app_auth_refuse_cb)(h2o_req_t *req, int status, const char *message, unsigned retry_after, void *data);
+/*
+ * gw_app_authenticate() for a bearer JWT only, whose aud must be audience
+ * (policy_authenticate_bearer_for), refusing through refuse(req, ..., data)
+ * instead of the issuer's 401/429: the same failure limit, metrics and
+ * coalesced audit records. Loop thread of req.
+ */
+const policy_principal_t *gw_app_authenticate_bearer(gw_app_t *app, h2o_req_t *req, const char *audience,
+                                                     gw_app_auth_refuse_cb refuse, void *data, policy_t **policy_out);
+
+/*
  * gw_app_authenticate() plus an admin capability check (one of
  * policy_capabilities): a principal without it gets 403
  * {"error":{"code":"forbidden",...}} and an audit record (op, result
@@ -170,5 +185,7 @@ int gw_app_audit(gw_app_t *app, const vault_audit_record_t *rec, char *err, size
  */
 typedef void (*gw_app_audit_cb)(int ok, void *data);
 void gw_app_audit_submit(gw_app_t *app, h2o_req_t *req, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data);
+/* gw_app_audit_submit() for work that is not tied to a request: done runs on thread's loop (thread may be NULL when done is). */
+void gw_app_audit_submit_on(gw_app_t *app, gw_thread_t *thread, const vault_audit_record_t *rec, gw_app_audit_cb done, void *data);
 
 #endif

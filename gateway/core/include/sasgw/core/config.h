@@ -100,6 +100,15 @@ typedef struct st_gw_config_t {
         int allow_external_copy_sources; /* forward a copy whose source lies outside every served account */
         size_t http2_max_body;           /* bytes; an HTTP/2 request body beyond it is refused with 413 (bodies stream: default the relay's bound) */
     } proxy;
+    /* `keyvault:` - the Key Vault-compatible API, a third service (gateway/keyvault) */
+    struct {
+        int enabled; /* the `keyvault:` section is present */
+        gw_listen_config_t *listen;
+        size_t num_listen;
+        char *public_url;    /* "https://host[:port]" without a trailing '/': secret ids are built from it */
+        char *audience;      /* the challenge's resource and the JWT aud required; default gw_config_keyvault_resource() */
+        char *authorization; /* the challenge's authorization URL; NULL: the first jwt issuer of the policy */
+    } keyvault;
     gw_account_config_t *accounts;
     size_t num_accounts;
     struct {
@@ -133,6 +142,18 @@ void gw_config_free(gw_config_t *conf);
 
 /* "passthrough", "origin" or "resign": the word sasgw.yaml uses for mode. */
 const char *gw_account_mode_name(gw_account_mode_t mode);
+
+/*
+ * The resource a Key Vault challenge names by default for public_url, as a
+ * new string (free()): the URL with the host's first label dropped
+ * ("https://kv.example:8443" -> "https://example:8443"), as Azure names
+ * "https://vault.azure.net" for "https://x.vault.azure.net" (the SDKs accept a
+ * challenge only for a parent domain of the vault's host). A host that is an
+ * address or a single label is kept whole (the SDKs then need their
+ * challenge-resource check disabled).
+ */
+char *gw_config_keyvault_resource(const char *public_url);
+
 /* Returns the account called name (len bytes), or NULL. */
 const gw_account_config_t *gw_config_find_account(const gw_config_t *conf, const char *name, size_t len);
 

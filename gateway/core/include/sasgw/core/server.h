@@ -1,6 +1,6 @@
 /*
- * sasgw/core/server.h - the sasgw server core: h2o listeners for two services (the
- * issuer and the proxy), worker threads each with its own event loop and
+ * sasgw/core/server.h - the sasgw server core: h2o listeners for its services (the
+ * issuer, the proxy and the Key Vault API), worker threads each with its own event loop and
  * SO_REUSEPORT listening sockets, graceful shutdown and reload on signals,
  * built-in routes (/healthz, /readyz, /metrics) and the hooks other modules
  * plug into.
@@ -36,8 +36,9 @@
 #include "sasgw/core/metrics.h"
 
 typedef enum en_gw_service_t {
-    GW_SERVICE_ISSUER = 1, /* the issuing and admin API */
-    GW_SERVICE_PROXY = 2   /* the validating reverse proxy */
+    GW_SERVICE_ISSUER = 1,  /* the issuing and admin API */
+    GW_SERVICE_PROXY = 2,   /* the validating reverse proxy */
+    GW_SERVICE_KEYVAULT = 3 /* the Key Vault-compatible API (gateway/keyvault), when `keyvault:` is configured */
 } gw_service_t;
 
 typedef struct st_gw_server_t gw_server_t;
