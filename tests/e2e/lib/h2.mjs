@@ -344,10 +344,18 @@ export function rawH2(port, { tls: useTls = false, readPaused = false } = {}) {
                 sock.destroy();
                 return reject(new Error(`ALPN gave ${sock.alpnProtocol}, not h2`));
             }
-            if (readPaused)
-                sock.pause();
             sock.write(Buffer.concat([PREFACE, settingsFrame()]));
-            resolve(c);
+            if (readPaused) {
+                sock.pause();
+                return resolve(c);
+            }
+            /*
+             * Resolve once the server's SETTINGS came and were ACKed: an ACK
+             * sent later could land between a HEADERS and its CONTINUATION.
+             */
+            waitFor(() => c.frames.some((f) => f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)) || c.closed,
+                { what: 'the server\'s SETTINGS', timeoutMs: 5000, intervalMs: 5 })
+                .then(() => resolve(c), reject);
         });
         sock.once('error', reject);
     });
