@@ -5,8 +5,12 @@
 # Both validate a signed link and proxy over HTTP/1.1 (keep-alive) to the same
 # origin, an nginx serving files and storing PUTs (WebDAV PUT); both listen
 # with TLS and ALPN h2 and run WORKERS (default 2) workers: sasgw threads:
-# WORKERS, nginx worker_processes WORKERS (proxy_request_buffering and
-# proxy_buffering off: it streams both ways, as sasgw should). Targets
+# WORKERS, nginx worker_processes WORKERS. NGINX_BUFFERING=off (default:
+# proxy_request_buffering and proxy_buffering off, nginx streams both ways, as
+# sasgw should) or on (nginx's defaults: a request body spooled to a temp file
+# before it is sent, responses buffered); NGINX_BODY_BUFFER (1m) is nginx's
+# client_body_buffer_size, which its HTTP/2 receive window follows (nginx's
+# default 16k makes its h2 uploads several times slower). Targets
 # alternate within each of ROUNDS rounds; medians printed as name=value:
 #   1 KiB GET rps    bench/h2load.mjs (node http2; h2load is not installed):
 #                    H2_THREADS (2) threads x H2_CONNS (4) connections x
