@@ -129,6 +129,8 @@ before(async () => {
         upstreamTimeout: 3,
         http2: true,
         tls: certs,
+        /* the most h2o's buffering HTTP/2 path accepts (its default, 64 MiB, resets a 1 GiB upload unanswered) */
+        extraProxyYaml: '  http2_max_body: 1073741824\n',
         accounts: [
             { name: DEV_ACCOUNT, key: DEV_KEY, backend: `http://127.0.0.1:${azurite.port}`, mode: 'passthrough' },
             { name: STORE, key: ORIGIN_KEY, backend: `http://127.0.0.1:${store.port}`, mode: 'origin' },
@@ -308,6 +310,7 @@ describe('streaming both ways', () => {
                 + `RSS max +${((rssMax - rss0) / 1024).toFixed(1)} MiB; others: ${JSON.stringify(served)}`);
             assert.equal(status, 200);
             assert.ok(got < 16 * MiB, `the slow reader got ${(got / MiB).toFixed(1)} MiB: not slow (the client buffered?)`);
+            assert.ok(got > 256 * 1024, `the slow reader got only ${got} bytes in 4 s`);
             assert.ok(served.length >= 4, `only ${served.length} side requests done`);
             for (const [s1, ms1, s2, ms2] of served) {
                 assert.equal(s1, 200, 'another stream on the slow reader\'s connection');
