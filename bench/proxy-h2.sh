@@ -178,7 +178,7 @@ link() { # PATH -> nginx secure_link query
     printf 'md5=%s&expires=%s' "$md5" "$exp"
 }
 UP_S=/devstoreaccount1/bench/up-sasgw.bin UP_N=/devstoreaccount1/bench/up-nginx.bin
-declare -A GET_URL BIG_URL UP_URL PIDS_OF
+declare -A GET_URL BIG_URL UP_URL
 GET_URL[sasgw]="https://127.0.0.1:$P_SASGW$OBJ?$(mint obj.bin r)"
 BIG_URL[sasgw]="https://127.0.0.1:$P_SASGW$BIG?$(mint big.bin r)"
 UP_URL[sasgw]="https://127.0.0.1:$P_SASGW$UP_S?$(mint up-sasgw.bin cw)"
@@ -192,7 +192,7 @@ for t in sasgw nginx; do
 done
 
 server_pids() { # TARGET -> the pids whose memory counts
-    if [ "$1" = sasgw ]; then echo "$SASGW_PID"; else echo "$NGINX_PID" $(ps -o pid= --ppid "$NGINX_PID"); fi
+    if [ "$1" = sasgw ]; then echo "$SASGW_PID"; else echo "$NGINX_PID"; ps -o pid= --ppid "$NGINX_PID"; fi
 }
 peak_reset() { # TARGET: resets VmHWM of its processes, remembers their RSS
     declare -gA RSS0=()
@@ -219,11 +219,11 @@ run_get() { # TARGET -> rps
     echo "${out%% *}"
 }
 run_down() { # TARGET -> "MB/s rss_added_MiB"
-    local out code speed
+    local out code speed size
     peak_reset "$1"
     out=$(curl -sk --http2 -o /dev/null -w '%{http_code} %{speed_download} %{size_download}' "${BIG_URL[$1]}")
     read -r code speed size <<<"$out"
-    [ "$code" = 200 ] && [ "$size" = $((BIG_MB * 1048576)) ] || { echo "bench/proxy-h2.sh: $1 download: $out" >&2; exit 1; }
+    if [ "$code" != 200 ] || [ "$size" != $((BIG_MB * 1048576)) ]; then echo "bench/proxy-h2.sh: $1 download: $out" >&2; exit 1; fi
     echo "$(awk -v s="$speed" 'BEGIN { printf "%.1f", s / 1e6 }') $(peak_added_mb "$1")"
 }
 run_up() { # TARGET -> "MB/s rss_added_MiB"

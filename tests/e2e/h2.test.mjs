@@ -22,7 +22,9 @@
 //   abort        RST_STREAM mid-upload closes the upstream connection
 //
 // Every figure a test measures is printed (h2: ... lines) and named in its
-// assertion message.
+// assertion message. ctest runs the file under --test-timeout=120000, which
+// node applies to the whole file too: the waits for what a buffering server
+// never does are short (5-15 s). H2_BIG_BYTES sets the large transfers' size.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -126,7 +128,7 @@ before(async () => {
     const dead = await freePort();
     sasgw = await startProxySasgw({
         redisPort: redis.port,
-        upstreamTimeout: 3,
+        upstreamTimeout: 30,
         http2: true,
         tls: certs,
         /* the most h2o's buffering HTTP/2 path accepts (its default, 64 MiB, resets a 1 GiB upload unanswered) */
@@ -351,7 +353,7 @@ describe('streaming both ways', () => {
                     stream.on('end', resolve);
                 });
                 const pumping = pump(generated(BIG, BASE), stream, { stop: () => stop });
-                const timeout = new Promise((resolve) => setTimeout(resolve, 30000, 'timeout'));
+                const timeout = new Promise((resolve) => setTimeout(resolve, 15000, 'timeout'));
                 await Promise.race([ended, timeout]);
                 const closedAt = Date.now();
                 /* keep offering the body for a while: the server must not open the window for it */
@@ -480,7 +482,7 @@ describe('h2 hygiene: the attacker is cut off, others are served', () => {
                 } catch {
                     /* closed by the server */
                 }
-                const cut = await closedOrGoaway(c, 5000);
+                const cut = await closedOrGoaway(c, 3000);
                 c.close();
                 return { sent, cut: Boolean(cut), goaway: c.goaway, closed: c.closed, responses: c.headersOn.size, ms: Date.now() - t0 };
             });
@@ -509,7 +511,7 @@ describe('h2 hygiene: the attacker is cut off, others are served', () => {
             } catch {
                 /* closed by the server */
             }
-            const cut = await closedOrGoaway(c, 5000);
+            const cut = await closedOrGoaway(c, 3000);
             c.close();
             return { sent, cut: Boolean(cut), goaway: c.goaway, closed: c.closed };
         });
@@ -537,7 +539,7 @@ describe('h2 hygiene: the attacker is cut off, others are served', () => {
                     /* closed, or the server stopped reading */
                 }
                 c.sock.resume();
-                const cut = await closedOrGoaway(c, 5000);
+                const cut = await closedOrGoaway(c, 3000);
                 c.close();
                 return { sent, cut: Boolean(cut), goaway: c.goaway, closed: c.closed, ms: Date.now() - t0, rss: rssKiB(sasgw.pid) };
             });
@@ -568,7 +570,7 @@ describe('request semantics over h2', () => {
                 stream.on('response', (h) => (head = h));
                 stream.on('data', (c) => chunks.push(c));
                 await new Promise((resolve, reject) => {
-                    const timer = setTimeout(() => reject(new Error(`expect (valid SAS: ${valid}): no answer in 10 s (100 Continue seen: ${cont})`)), 10000);
+                    const timer = setTimeout(() => reject(new Error(`expect (valid SAS: ${valid}): no answer in 5 s (100 Continue seen: ${cont})`)), 5000);
                     stream.on('close', () => {
                         clearTimeout(timer);
                         resolve();
@@ -603,13 +605,13 @@ describe('request semantics over h2', () => {
             let stop = false;
             const pumping = pump(generated(64 * MiB, BASE), stream, { stop: () => stop });
             /* the origin sees the body arrive while the client is still sending */
-            const reached = await waitFor(() => (rec.find(blob)?.bytes ?? 0) >= 2 * MiB, { what: 'the upload streaming to the origin', timeoutMs: 10000 })
+            const reached = await waitFor(() => (rec.find(blob)?.bytes ?? 0) >= 2 * MiB, { what: 'the upload streaming to the origin', timeoutMs: 5000 })
                 .then(() => true, () => false);
             stop = true;
             const at = rec.find(blob)?.bytes ?? 0;
             stream.close(http2.constants.NGHTTP2_CANCEL);
             await pumping;
-            assert.ok(reached, `the origin got ${(at / MiB).toFixed(2)} MiB of a 64 MiB h2 upload in 10 s: not streamed`);
+            assert.ok(reached, `the origin got ${(at / MiB).toFixed(2)} MiB of a 64 MiB h2 upload in 5 s: not streamed`);
             const t0 = Date.now();
             const closed = await waitFor(() => rec.find(blob).closed, { what: 'upstream closed', timeoutMs: 5000 }).then(() => true, () => false);
             const r = rec.find(blob);
