@@ -20,6 +20,7 @@
 //                no longer read, with sasgw's memory bounded; another client's
 //                GETs are served throughout (latency printed)
 //   100-continue valid: 100 then the body, forwarded; forged: 403, no 100
+//   revocation   a SAS revoked in Redis is refused on an open h2 connection
 //   abort        RST_STREAM mid-upload closes the upstream connection
 //
 // Every figure a test measures is printed (h2: ... lines) and named in its
@@ -42,7 +43,7 @@ import { after, before, describe, test } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 
 import { DEV_ACCOUNT, DEV_KEY, freePort, startAzurite, startRedis, stopAll, waitFor } from './lib/stack.mjs';
-import { azureCode, sdkSas, startProxySasgw, stopProxyStacks } from './lib/proxy-helpers.mjs';
+import { azureCode, revokeInRedis, sdkSas, startProxySasgw, stopProxyStacks, tokenIdOfQuery } from './lib/proxy-helpers.mjs';
 import {
     FLAG, FRAME, GiB, MiB, frame, generated, h2Connect, h2Request, hpack, peakGrowth, pingFrame, pump, rawH2, requestBlock,
     rssKiB, rstFrame, selfSignedCert, settingsFrame, startNginxStore,
@@ -531,7 +532,7 @@ describe('h2 hygiene: the attacker is cut off, others are served', () => {
                 let sent = 0, stalled = false;
                 const t0 = Date.now();
                 try {
-                    while (sent < FRAMES && !c.closed && Date.now() - t0 < 8000) {
+                    while (sent < FRAMES && !c.closed && Date.now() - t0 < 5000) {
                         const batch = [];
                         for (let k = 0; k < BATCH; k++)
                             batch.push(make(sent + k));
@@ -603,6 +604,23 @@ describe('request semantics over h2', () => {
                     assert.equal(rec.find(blob), undefined, 'nothing reached the origin');
                 }
             }
+        } finally {
+            session.destroy();
+        }
+    });
+
+    test('revocation: a SAS revoked in Redis is refused on an h2 connection already open (403 XML, "revoked")', async () => {
+        const session = await h2Connect(sasgw.tlsUrl);
+        try {
+            const sas = originSas(STORE, 'small.bin', 'r');
+            let r = await h2Request(session, { path: storePath('small.bin', sas) });
+            assert.equal(r.status, 200, r.body.toString());
+            const expiry = Math.floor(new Date(new URLSearchParams(sas).get('se')).getTime() / 1000);
+            await revokeInRedis(redis.port, tokenIdOfQuery(sas), expiry);
+            await waitFor(async () => (r = await h2Request(session, { path: storePath('small.bin', sas) })).status !== 200,
+                { what: 'the revoked SAS refused', timeoutMs: 5000, intervalMs: 20 });
+            assertXml403(r.status, r.headers, r.body.toString(), 'revoked SAS');
+            assert.match(r.body.toString(), /revoked/);
         } finally {
             session.destroy();
         }
