@@ -15,7 +15,8 @@
  * handed back to the client (nghttp2_session_consume) when that write
  * completed. A refused stream's window is never opened: its DATA only counts
  * against the connection window, which is given back, and the stream is
- * reset (NO_ERROR) after the answer. Response bytes move from the upstream
+ * reset (NO_ERROR) after the answer, unless its declared body's rest is at
+ * most H2_DRAIN_MAX (then that rest is read and dropped). Response bytes move from the upstream
  * socket into a buffer of at most H2_RES_BUFFERED bytes per stream, which the
  * data provider empties as the client's windows allow; the upstream is read
  * only while that buffer has room.
@@ -45,6 +46,7 @@
 #define H2_MAX_HEADER_FRAMES 32               /* frames of one header block (Debian's nghttp2 stops at 8 CONTINUATIONs already) */
 #define H2_RES_BUFFERED (64 * 1024)           /* response bytes a stream buffers before its upstream is no longer read */
 #define H2_WRITE_BATCH (64 * 1024)            /* serialized frames per write to the client */
+#define H2_DRAIN_MAX (1024 * 1024)            /* a refused request body's rest read and dropped rather than reset (curl, RFC 9113 8.1) */
 #define H2_RST_BURST 200                      /* client RST_STREAM per connection and second before GOAWAY(ENHANCE_YOUR_CALM) */
 #define H2_MAX_OUTBOUND_ACK 1000              /* queued SETTINGS/PING acks before the session ends (floods) */
 #define H2_ROUTE_LABEL "/{account}"
@@ -78,6 +80,8 @@ struct h2stream {
     int req_end;         /* END_STREAM received */
     int req_end_written; /* the whole body handed upstream */
     int req_drop;        /* the request's further DATA is not forwarded (refused, or the upstream answered and left) */
+    int draining;        /* answered before its body: the rest (at most H2_DRAIN_MAX) is read and dropped, then the stream ends */
+    uint64_t dropped;    /* DATA bytes received while req_drop and not draining (counted against the stream's window) */
     int chunked_up;
     size_t backend;
     char *head;
@@ -931,8 +935,14 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *user_data)
 {
     struct h2stream *s = nghttp2_session_get_stream_user_data(ng, id);
+    if (s != NULL && s->draining) {
+        nghttp2_session_consume(ng, id, len); /* dropped as it comes */
+        return 0;
+    }
     if (s == NULL || s->req_drop) {
         nghttp2_session_consume_connection(ng, len); /* the connection's window, never the stream's */
+        if (s != NULL)
+            s->dropped += len;
         return 0;
     }
     s->received += len;
@@ -952,9 +962,24 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
 {
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         struct h2stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-        /* the answer is complete while the client still sends: its body is not wanted (RFC 9113 8.1) */
-        if (s != NULL && !s->req_end)
-            rst(s, NGHTTP2_NO_ERROR);
+        /*
+         * The answer is complete while the client still sends: its body is
+         * not wanted (RFC 9113 8.1). A refused request whose declared rest is
+         * small is read and dropped to its end, so that clients which take a
+         * RST_STREAM after the answer as a failure (curl 7.88 exits 92) see a
+         * clean end; anything larger, of unknown length, or waiting for a
+         * 100 Continue that will not come, is reset now.
+         */
+        if (s != NULL && !s->req_end) {
+            if (s->req_drop && s->received == 0 && !s->expect_continue && s->content_length >= 0 && (uint64_t)s->content_length >= s->dropped &&
+                (uint64_t)s->content_length - s->dropped <= H2_DRAIN_MAX) {
+                s->draining = 1;
+                if (s->dropped != 0)
+                    nghttp2_session_consume_stream(ng, frame->hd.stream_id, s->dropped);
+            } else {
+                rst(s, NGHTTP2_NO_ERROR);
+            }
+        }
     }
     return 0;
 }
