@@ -64,8 +64,7 @@ static void refuses_bad_escapes(void **state)
                                       "%-1",
                                       "% 1",
                                       "%+1",
-                                      "%\x80"
-                                      "1"};
+                                      "%\2001" /* '%', 0x80 (octal: the 1 stays a digit) */};
     char out[16];
     for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); i++) {
         unsigned holds = 0;

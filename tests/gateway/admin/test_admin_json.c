@@ -136,8 +136,8 @@ static void key_import(void **state)
         "{\"value\":\"AAAA\"}",
         "{\"value\":\"not base64!\"}",
         "{\"value\":\"QUFBQUFBQUFBQUFBQUFBQQ==\",\"slot\":1}",
-        "{\"value\":\"" /* 65 bytes */
-        "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\"}"};
+        /* 65 bytes */
+        "{\"value\":\"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         j = doc(bad[i]);
         if (gw_admin_parse_key_import(j, key, &len, &e) != -1)
