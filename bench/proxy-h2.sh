@@ -12,7 +12,8 @@
 # client_body_buffer_size, which its HTTP/2 receive window follows (nginx's
 # default 16k makes its h2 uploads several times slower). Targets
 # alternate within each of ROUNDS rounds; medians printed as name=value:
-#   1 KiB GET rps    bench/h2load.mjs (node http2; h2load is not installed):
+#   1 KiB GET rps    LOADGEN=h2load (nghttp2's h2load, the default when installed) or node
+#                    (bench/h2load.mjs, node http2, client-bound near 15-18k rps here):
 #                    H2_THREADS (2) threads x H2_CONNS (4) connections x
 #                    H2_STREAMS (16) streams in flight, DURATION seconds
 #   256 MiB upload and download MB/s   curl --http2 (TLS), one transfer,
@@ -20,8 +21,6 @@
 #   peak RSS added per transfer (MiB)  VmHWM reset (/proc/PID/clear_refs)
 #                    before each transfer; the largest growth of any of the
 #                    server's processes (nginx: master and workers)
-# sasgw is started with http2_max_body: 1 GiB (h2o's HTTP/2 path refuses more
-# than 64 MiB by default).
 # Everything listens on 127.0.0.1 and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +31,8 @@ WORKERS=${WORKERS:-2}
 BIG_MB=${BIG_MB:-256}
 NGINX_BUFFERING=${NGINX_BUFFERING:-off}
 NGINX_BODY_BUFFER=${NGINX_BODY_BUFFER:-1m} # its HTTP/2 receive window follows it (default 16k: slow uploads)
+# h2load (Debian's nghttp2-client, which scripts/install-deps.sh installs) when present, else bench/h2load.mjs
+LOADGEN=${LOADGEN:-$(command -v h2load >/dev/null && echo h2load || echo node)}
 H2_THREADS=${H2_THREADS:-2}
 H2_CONNS=${H2_CONNS:-4}
 H2_STREAMS=${H2_STREAMS:-16}
@@ -213,6 +214,16 @@ peak_added_mb() { # TARGET: the largest VmHWM growth (MiB) of its processes sinc
 
 run_get() { # TARGET -> rps
     local out
+    if [ "$LOADGEN" = h2load ]; then
+        out=$(h2load -D "$DURATION" -t "$H2_THREADS" -c "$H2_CONNS" -m "$H2_STREAMS" "${GET_URL[$1]}" 2>&1)
+        local rps codes
+        rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+        codes=$(sed -n 's/^status codes: //p' <<<"$out")
+        case $codes in *" 0 3xx, 0 4xx, 0 5xx") ;; *) echo "bench/proxy-h2.sh: $1 GET load (h2load): ${out##*requests:}" >&2; exit 1 ;; esac
+        grep -q ' 0 failed, 0 errored' <<<"$out" || { echo "bench/proxy-h2.sh: $1 GET load (h2load) failed: $(grep '^requests:' <<<"$out")" >&2; exit 1; }
+        printf '%.0f\n' "$rps"
+        return
+    fi
     out=$(node bench/h2load.mjs "${GET_URL[$1]}" "$DURATION" "$H2_THREADS" "$H2_CONNS" "$H2_STREAMS")
     case $out in *" bad=0 errors=0") ;; *) echo "bench/proxy-h2.sh: $1 GET load: $out" >&2; exit 1 ;; esac
     out=${out#rps=}
@@ -260,7 +271,7 @@ for t in sasgw nginx; do
     M_DOWNRSS[$t]=$(printf '%s' "${downrss[$t]}" | median)
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-echo "load_generator=bench/h2load.mjs threads=$H2_THREADS conns=$H2_CONNS streams=$H2_STREAMS duration_s=$DURATION rounds=$ROUNDS workers=$WORKERS big_mib=$BIG_MB nginx_buffering=$NGINX_BUFFERING nginx_body_buffer=$NGINX_BODY_BUFFER"
+echo "load_generator=$([ "$LOADGEN" = h2load ] && echo h2load || echo bench/h2load.mjs) threads=$H2_THREADS conns=$H2_CONNS streams=$H2_STREAMS duration_s=$DURATION rounds=$ROUNDS workers=$WORKERS big_mib=$BIG_MB nginx_buffering=$NGINX_BUFFERING nginx_body_buffer=$NGINX_BODY_BUFFER"
 for t in sasgw nginx; do
     echo "${t}_h2_get_rps=${M_GET[$t]}"
     echo "${t}_h2_upload_mbps=${M_UP[$t]}"

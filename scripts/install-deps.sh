@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libh2o-evloop-dev libssl-dev libyaml-dev libhiredis-dev libjansson-dev libjwt-dev libcmocka-dev libnghttp2-dev
-      redis-server nginx h2o wrk nodejs npm curl python3-azure)
+      redis-server nginx h2o wrk nodejs npm curl python3-azure nghttp2-client)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -38,8 +38,8 @@
 #include "resign.h"
 #include "upstream.h"
 
-#define H2_STREAM_WINDOW (256 * 1024)
-#define H2_CONN_WINDOW (1024 * 1024)
+#define H2_STREAM_WINDOW (1024 * 1024)
+#define H2_CONN_WINDOW (2 * 1024 * 1024)
 #define H2_MAX_STREAMS 100
 #define H2_MAX_HEADER_LIST (64 * 1024)        /* decoded bytes of a request's header list (RFC 9113 6.5.2 accounting) */
 #define H2_MAX_HEADER_BLOCK (128 * 1024)      /* encoded bytes of one header block, HEADERS and CONTINUATION frames */
