@@ -77,7 +77,11 @@ static void put(sk_out_t *o, const char *s, size_t n)
 
 static void putc1(sk_out_t *o, char c)
 {
-    put(o, &c, 1);
+    if (o->full || o->len == o->cap) {
+        o->full = 1;
+        return;
+    }
+    o->p[o->len++] = c;
 }
 
 /* ---- character classes ------------------------------------------------- */
@@ -87,34 +91,109 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-static int is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+/*
+ * Byte classes, one bit each: ALNUM [A-Za-z0-9]; TCHAR an HTTP token byte;
+ * PATH a byte a path may carry raw (0x21-0x7e but " # < > ? ` { } \);
+ * QNAME a query name byte (unreserved); QVALUE a raw query value byte every
+ * reader decodes alike (unreserved, "!$'()*,;:@/?" and '%').
+ */
+enum { ALNUM = 1, TCHAR = 2, PATH = 4, QNAME = 8, QVALUE = 16 };
+#define A_ (ALNUM | TCHAR | PATH | QNAME | QVALUE)
+static const unsigned char byte_class[256] = {
+    ['!'] = TCHAR | PATH | QVALUE,
+    ['#'] = TCHAR,
+    ['$'] = TCHAR | PATH | QVALUE,
+    ['%'] = TCHAR | PATH | QVALUE,
+    ['&'] = TCHAR | PATH,
+    ['\''] = TCHAR | PATH | QVALUE,
+    ['('] = PATH | QVALUE,
+    [')'] = PATH | QVALUE,
+    ['*'] = TCHAR | PATH | QVALUE,
+    ['+'] = TCHAR | PATH,
+    [','] = PATH | QVALUE,
+    ['-'] = TCHAR | PATH | QNAME | QVALUE,
+    ['.'] = TCHAR | PATH | QNAME | QVALUE,
+    ['/'] = PATH | QVALUE,
+    [':'] = PATH | QVALUE,
+    [';'] = PATH | QVALUE,
+    ['='] = PATH,
+    ['?'] = QVALUE,
+    ['@'] = PATH | QVALUE,
+    ['['] = PATH,
+    [']'] = PATH,
+    ['^'] = TCHAR | PATH,
+    ['_'] = TCHAR | PATH | QNAME | QVALUE,
+    ['`'] = TCHAR,
+    ['|'] = TCHAR | PATH,
+    ['~'] = TCHAR | PATH | QNAME | QVALUE,
+    ['0'] = A_,
+    ['1'] = A_,
+    ['2'] = A_,
+    ['3'] = A_,
+    ['4'] = A_,
+    ['5'] = A_,
+    ['6'] = A_,
+    ['7'] = A_,
+    ['8'] = A_,
+    ['9'] = A_,
+    ['A'] = A_,
+    ['B'] = A_,
+    ['C'] = A_,
+    ['D'] = A_,
+    ['E'] = A_,
+    ['F'] = A_,
+    ['G'] = A_,
+    ['H'] = A_,
+    ['I'] = A_,
+    ['J'] = A_,
+    ['K'] = A_,
+    ['L'] = A_,
+    ['M'] = A_,
+    ['N'] = A_,
+    ['O'] = A_,
+    ['P'] = A_,
+    ['Q'] = A_,
+    ['R'] = A_,
+    ['S'] = A_,
+    ['T'] = A_,
+    ['U'] = A_,
+    ['V'] = A_,
+    ['W'] = A_,
+    ['X'] = A_,
+    ['Y'] = A_,
+    ['Z'] = A_,
+    ['a'] = A_,
+    ['b'] = A_,
+    ['c'] = A_,
+    ['d'] = A_,
+    ['e'] = A_,
+    ['f'] = A_,
+    ['g'] = A_,
+    ['h'] = A_,
+    ['i'] = A_,
+    ['j'] = A_,
+    ['k'] = A_,
+    ['l'] = A_,
+    ['m'] = A_,
+    ['n'] = A_,
+    ['o'] = A_,
+    ['p'] = A_,
+    ['q'] = A_,
+    ['r'] = A_,
+    ['s'] = A_,
+    ['t'] = A_,
+    ['u'] = A_,
+    ['v'] = A_,
+    ['w'] = A_,
+    ['x'] = A_,
+    ['y'] = A_,
+    ['z'] = A_,
+};
+#undef A_
 
-/* RFC 9110 tchar. */
-static int is_tchar(int c)
+static int is(unsigned cls, int c)
 {
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return 1;
-    default:
-        return is_alnum(c);
-    }
+    return (byte_class[(unsigned char)c] & cls) != 0;
 }
 
 static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
@@ -244,14 +323,14 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
             std[k] = i;
         } else if (is_xms(h)) {
             for (size_t c = 0; c < h->name_len; c++)
-                if (!is_tchar((unsigned char)h->name[c]))
+                if (!is(TCHAR, h->name[c]))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header name %s is not a token",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
             /* metadata names are C# identifiers (Azure refuses others); with '-' or '\'' Azurite would sort them otherwise */
             if (h->name_len >= 10 && eq_nocase(h->name, 10, "x-ms-meta-", 10)) {
                 int ok = h->name_len > 10 && !(h->name[10] >= '0' && h->name[10] <= '9');
                 for (size_t c = 10; ok && c < h->name_len; c++)
-                    ok = is_alnum((unsigned char)h->name[c]) || h->name[c] == '_';
+                    ok = is(ALNUM, h->name[c]) || h->name[c] == '_';
                 if (!ok)
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "metadata name %s is not an identifier",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
@@ -296,8 +375,7 @@ static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
         return sas__fail(err, SAS_R_BAD_PATH, "the path does not start with '/'");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c < 0x21 || c > 0x7e || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' || c == '`' || c == '{' || c == '}' ||
-            c == '\\')
+        if (!is(PATH, c))
             return sas__fail(err, SAS_R_BAD_PATH, "the path holds byte 0x%02x, which a request line does not carry raw", c);
         if (c == '%' && (i + 2 >= n || sg_hexval((unsigned char)p[i + 1]) < 0 || sg_hexval((unsigned char)p[i + 2]) < 0))
             return sas__fail(err, SAS_R_BAD_PATH, "bad percent-encoding in the path");
@@ -322,17 +400,6 @@ static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
         s = e + 1;
     }
     return SAS_OK;
-}
-
-/* A raw query value byte that every reader decodes the same way. */
-static int is_value_byte(int c)
-{
-    return is_alnum(c) || (c != 0 && strchr("-._~!$'()*,;:@/?%", c) != NULL);
-}
-
-static int is_name_byte(int c)
-{
-    return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /*
@@ -376,14 +443,14 @@ static sas_reason_t check_query(const char *query, size_t len, size_t *count, sa
         if (nlen == 0)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "an empty query parameter name");
         for (size_t i = 0; i < nlen; i++)
-            if (!is_name_byte((unsigned char)name[i]))
+            if (!is(QNAME, name[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter name %s is not plain",
                                  sas__quote(q, sizeof(q), name, nlen));
         if (value == name + nlen || vlen == 0)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s has no value (SDKs sign that differently)",
                              sas__quote(q, sizeof(q), name, nlen));
         for (size_t i = 0; i < vlen; i++)
-            if (!is_value_byte((unsigned char)value[i]))
+            if (!is(QVALUE, value[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s holds a raw 0x%02x",
                                  sas__quote(q, sizeof(q), name, nlen), (unsigned char)value[i]);
         /* decode piece by piece: no control byte, valid UTF-8 */
@@ -428,8 +495,13 @@ static int param_less(const char *a, size_t alen, const char *b, size_t blen)
 
 static void put_lower(sk_out_t *o, const char *s, size_t n)
 {
+    if (o->full || n > o->cap - o->len) {
+        o->full = 1;
+        return;
+    }
     for (size_t i = 0; i < n; i++)
-        putc1(o, (char)lower((unsigned char)s[i]));
+        o->p[o->len + i] = (char)lower((unsigned char)s[i]);
+    o->len += n;
 }
 
 sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
