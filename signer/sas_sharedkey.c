@@ -256,7 +256,14 @@ static unsigned weight(int level, int c)
 /* 1 when header name a sorts before b (both lower-cased on the fly). */
 static int name_less(const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t i = 0, j = 0;
+    /*
+     * A common prefix walks in step at every level (equal bytes, equal
+     * weights, i == j throughout), so every level may start after it.
+     */
+    size_t p = 0, n = alen < blen ? alen : blen;
+    while (p < n && lower((unsigned char)a[p]) == lower((unsigned char)b[p]))
+        p++;
+    size_t i = p, j = p;
     int level = 0;
     while (level < 3) {
         if (level == 2 && i != j)
@@ -264,7 +271,7 @@ static int name_less(const char *a, size_t alen, const char *b, size_t blen)
         unsigned w1 = i < alen ? weight(level, lower((unsigned char)a[i])) : 1;
         unsigned w2 = j < blen ? weight(level, lower((unsigned char)b[j])) : 1;
         if (w1 == 1 && w2 == 1) {
-            i = j = 0;
+            i = j = p;
             level++;
         } else if (w1 == w2) {
             i++;
@@ -314,7 +321,7 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
         const sas_sk_header_t *h = &req->headers[i];
         if ((h->name == NULL && h->name_len != 0) || (h->value == NULL && h->value_len != 0))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header without bytes");
-        size_t k = 0;
+        size_t k = is_xms(h) ? H__COUNT : 0;
         while (k < H__COUNT && !eq_nocase(h->name, h->name_len, std_names[k].s, std_names[k].len))
             k++;
         if (k < H__COUNT) {
@@ -335,11 +342,7 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "metadata name %s is not an identifier",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
             }
-            for (size_t j = 0; j < i; j++)
-                if (eq_nocase(h->name, h->name_len, req->headers[j].name, req->headers[j].name_len))
-                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice",
-                                     sas__quote(q, sizeof(q), h->name, h->name_len));
-            ++*nxms;
+            ++*nxms; /* a repeat is found once they are sorted (sort_xms()) */
         } else {
             continue;
         }
@@ -504,10 +507,40 @@ static void put_lower(sk_out_t *o, const char *s, size_t n)
     o->len += n;
 }
 
+/*
+ * Sorts the indices of the x-ms-* headers into order[] (insertion sort, the
+ * SDK's comparator) and refuses a name given twice in any case: equal names
+ * compare equal to everything alike, so a repeat ends up next to its twin.
+ */
+static sas_reason_t sort_xms(const sas_sk_request_t *req, uint8_t *order, size_t *count, sas_error_t *err)
+{
+    const sas_sk_header_t *hs = req->headers;
+    size_t m = 0;
+    char q[48];
+    for (size_t i = 0; i < req->num_headers; i++) {
+        if (!is_xms(&hs[i]))
+            continue;
+        size_t at = m++;
+        while (at > 0 && name_less(hs[i].name, hs[i].name_len, hs[order[at - 1]].name, hs[order[at - 1]].name_len)) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = (uint8_t)i;
+    }
+    for (size_t k = 1; k < m; k++) {
+        const sas_sk_header_t *a = &hs[order[k - 1]], *b = &hs[order[k]];
+        if (eq_nocase(a->name, a->name_len, b->name, b->name_len))
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice", sas__quote(q, sizeof(q), b->name, b->name_len));
+    }
+    *count = m;
+    return SAS_OK;
+}
+
 sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
                                  size_t *len, sas_error_t *err)
 {
-    size_t std[H__COUNT], nxms = 0, nparams = 0;
+    size_t std[H__COUNT], nxms = 0, nparams = 0, m = 0;
+    uint8_t order[SAS_SK_MAX_HEADERS];
     sas_reason_t r;
     sk_out_t o;
 
@@ -530,7 +563,8 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
     for (size_t i = 0; i < account_len; i++)
         if (!((account[i] >= 'a' && account[i] <= 'z') || (account[i] >= '0' && account[i] <= '9')))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
-    if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
+    if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = sort_xms(req, order, &m, err)) != SAS_OK ||
+        (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
         (r = check_query(req->query, req->query_len, &nparams, err)) != SAS_OK) {
         out[0] = '\0';
         return r;
@@ -551,20 +585,7 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         putc1(&o, '\n');
     }
 
-    /* CanonicalizedHeaders: x-ms-* in the SDK's order (insertion sort of their indices) */
-    uint8_t order[SAS_SK_MAX_HEADERS];
-    size_t m = 0;
-    for (size_t i = 0; i < req->num_headers; i++) {
-        const sas_sk_header_t *h = &req->headers[i];
-        if (!is_xms(h))
-            continue;
-        size_t at = m++;
-        while (at > 0 && name_less(h->name, h->name_len, req->headers[order[at - 1]].name, req->headers[order[at - 1]].name_len)) {
-            order[at] = order[at - 1];
-            at--;
-        }
-        order[at] = (uint8_t)i;
-    }
+    /* CanonicalizedHeaders: x-ms-* in the SDK's order */
     for (size_t k = 0; k < m; k++) {
         const sas_sk_header_t *h = &req->headers[order[k]];
         const char *v;
