@@ -4,11 +4,12 @@
  * Authorization value, and checking one. signer.h says what is covered and
  * what is refused; docs/sharedkey.md says why.
  *
- * Everything is written straight into the caller's buffer: the x-ms-*
- * headers and the query parameters are emitted in order by repeated
- * selection (each round picks the smallest name above the last one written),
- * which needs no index array and is bounded by SAS_SK_MAX_HEADERS and
- * SAS_SK_MAX_PARAMS.
+ * Everything is written straight into the caller's buffer. The x-ms-*
+ * headers are put in order by an insertion sort of their indices (at most
+ * SAS_SK_MAX_HEADERS bytes on the stack); the query parameters, at most
+ * SAS_SK_MAX_PARAMS, by repeated selection over the raw query (each round
+ * picks the smallest name above the last one written), and their values are
+ * decoded piece by piece into the output.
  */
 #include <string.h>
 
@@ -32,27 +33,18 @@ enum {
     H_RANGE,
     H__COUNT
 };
-#define NAME(s)                                                                                                                    \
-    {                                                                                                                              \
-        s, sizeof(s) - 1                                                                                                           \
-    }
+/* clang-format off */
+#define NAME(s) {s, sizeof(s) - 1}
 static const struct {
     const char *s;
     size_t len;
 } std_names[H__COUNT] = {
-    NAME("content-encoding"),
-    NAME("content-language"),
-    NAME("content-length"),
-    NAME("content-md5"),
-    NAME("content-type"),
-    NAME("date"),
-    NAME("if-modified-since"),
-    NAME("if-match"),
-    NAME("if-none-match"),
-    NAME("if-unmodified-since"),
-    NAME("range"),
+    NAME("content-encoding"), NAME("content-language"), NAME("content-length"), NAME("content-md5"),
+    NAME("content-type"), NAME("date"), NAME("if-modified-since"), NAME("if-match"), NAME("if-none-match"),
+    NAME("if-unmodified-since"), NAME("range"),
 };
 #undef NAME
+/* clang-format on */
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -99,96 +91,25 @@ static int lower(int c)
  */
 enum { ALNUM = 1, TCHAR = 2, PATH = 4, QNAME = 8, QVALUE = 16 };
 #define A_ (ALNUM | TCHAR | PATH | QNAME | QVALUE)
+/* clang-format off */
 static const unsigned char byte_class[256] = {
-    ['!'] = TCHAR | PATH | QVALUE,
-    ['#'] = TCHAR,
-    ['$'] = TCHAR | PATH | QVALUE,
-    ['%'] = TCHAR | PATH | QVALUE,
-    ['&'] = TCHAR | PATH,
-    ['\''] = TCHAR | PATH | QVALUE,
-    ['('] = PATH | QVALUE,
-    [')'] = PATH | QVALUE,
-    ['*'] = TCHAR | PATH | QVALUE,
-    ['+'] = TCHAR | PATH,
-    [','] = PATH | QVALUE,
-    ['-'] = TCHAR | PATH | QNAME | QVALUE,
-    ['.'] = TCHAR | PATH | QNAME | QVALUE,
-    ['/'] = PATH | QVALUE,
-    [':'] = PATH | QVALUE,
-    [';'] = PATH | QVALUE,
-    ['='] = PATH,
-    ['?'] = QVALUE,
-    ['@'] = PATH | QVALUE,
-    ['['] = PATH,
-    [']'] = PATH,
-    ['^'] = TCHAR | PATH,
-    ['_'] = TCHAR | PATH | QNAME | QVALUE,
-    ['`'] = TCHAR,
-    ['|'] = TCHAR | PATH,
-    ['~'] = TCHAR | PATH | QNAME | QVALUE,
-    ['0'] = A_,
-    ['1'] = A_,
-    ['2'] = A_,
-    ['3'] = A_,
-    ['4'] = A_,
-    ['5'] = A_,
-    ['6'] = A_,
-    ['7'] = A_,
-    ['8'] = A_,
-    ['9'] = A_,
-    ['A'] = A_,
-    ['B'] = A_,
-    ['C'] = A_,
-    ['D'] = A_,
-    ['E'] = A_,
-    ['F'] = A_,
-    ['G'] = A_,
-    ['H'] = A_,
-    ['I'] = A_,
-    ['J'] = A_,
-    ['K'] = A_,
-    ['L'] = A_,
-    ['M'] = A_,
-    ['N'] = A_,
-    ['O'] = A_,
-    ['P'] = A_,
-    ['Q'] = A_,
-    ['R'] = A_,
-    ['S'] = A_,
-    ['T'] = A_,
-    ['U'] = A_,
-    ['V'] = A_,
-    ['W'] = A_,
-    ['X'] = A_,
-    ['Y'] = A_,
-    ['Z'] = A_,
-    ['a'] = A_,
-    ['b'] = A_,
-    ['c'] = A_,
-    ['d'] = A_,
-    ['e'] = A_,
-    ['f'] = A_,
-    ['g'] = A_,
-    ['h'] = A_,
-    ['i'] = A_,
-    ['j'] = A_,
-    ['k'] = A_,
-    ['l'] = A_,
-    ['m'] = A_,
-    ['n'] = A_,
-    ['o'] = A_,
-    ['p'] = A_,
-    ['q'] = A_,
-    ['r'] = A_,
-    ['s'] = A_,
-    ['t'] = A_,
-    ['u'] = A_,
-    ['v'] = A_,
-    ['w'] = A_,
-    ['x'] = A_,
-    ['y'] = A_,
-    ['z'] = A_,
+    ['!'] = TCHAR | PATH | QVALUE, ['#'] = TCHAR, ['$'] = TCHAR | PATH | QVALUE, ['%'] = TCHAR | PATH | QVALUE,
+    ['&'] = TCHAR | PATH, ['\''] = TCHAR | PATH | QVALUE, ['('] = PATH | QVALUE, [')'] = PATH | QVALUE,
+    ['*'] = TCHAR | PATH | QVALUE, ['+'] = TCHAR | PATH, [','] = PATH | QVALUE, ['-'] = TCHAR | PATH | QNAME | QVALUE,
+    ['.'] = TCHAR | PATH | QNAME | QVALUE, ['/'] = PATH | QVALUE, [':'] = PATH | QVALUE, [';'] = PATH | QVALUE,
+    ['='] = PATH, ['?'] = QVALUE, ['@'] = PATH | QVALUE, ['['] = PATH, [']'] = PATH, ['^'] = TCHAR | PATH,
+    ['_'] = TCHAR | PATH | QNAME | QVALUE, ['`'] = TCHAR, ['|'] = TCHAR | PATH, ['~'] = TCHAR | PATH | QNAME | QVALUE,
+    ['0'] = A_, ['1'] = A_, ['2'] = A_, ['3'] = A_, ['4'] = A_, ['5'] = A_, ['6'] = A_, ['7'] = A_, ['8'] = A_, ['9'] = A_,
+    ['A'] = A_, ['B'] = A_, ['C'] = A_, ['D'] = A_, ['E'] = A_, ['F'] = A_, ['G'] = A_,
+    ['H'] = A_, ['I'] = A_, ['J'] = A_, ['K'] = A_, ['L'] = A_, ['M'] = A_,
+    ['N'] = A_, ['O'] = A_, ['P'] = A_, ['Q'] = A_, ['R'] = A_, ['S'] = A_, ['T'] = A_,
+    ['U'] = A_, ['V'] = A_, ['W'] = A_, ['X'] = A_, ['Y'] = A_, ['Z'] = A_,
+    ['a'] = A_, ['b'] = A_, ['c'] = A_, ['d'] = A_, ['e'] = A_, ['f'] = A_, ['g'] = A_,
+    ['h'] = A_, ['i'] = A_, ['j'] = A_, ['k'] = A_, ['l'] = A_, ['m'] = A_,
+    ['n'] = A_, ['o'] = A_, ['p'] = A_, ['q'] = A_, ['r'] = A_, ['s'] = A_, ['t'] = A_,
+    ['u'] = A_, ['v'] = A_, ['w'] = A_, ['x'] = A_, ['y'] = A_, ['z'] = A_,
 };
+/* clang-format on */
 #undef A_
 
 static int is(unsigned cls, int c)
@@ -233,15 +154,18 @@ static void trimmed(const sas_sk_header_t *h, const char **v, size_t *n)
  * it never decides between lower-cased names); level 3 weighs only '\'' and
  * '-', and there a difference in position decides at once.
  */
+/* clang-format off */
 static const unsigned short primary_weight[128] = {
     ['!'] = 0x71c, ['#'] = 0x71f, ['$'] = 0x721, ['%'] = 0x723, ['&'] = 0x725, ['*'] = 0x72d, ['.'] = 0x733,
-    ['^'] = 0x743, ['_'] = 0x744, ['`'] = 0x748, ['|'] = 0x74c, ['~'] = 0x750, ['+'] = 0x803, ['0'] = 0xd03,
-    ['1'] = 0xd1a, ['2'] = 0xd1c, ['3'] = 0xd1e, ['4'] = 0xd20, ['5'] = 0xd22, ['6'] = 0xd24, ['7'] = 0xd26,
-    ['8'] = 0xd28, ['9'] = 0xd2a, ['a'] = 0xe02, ['b'] = 0xe09, ['c'] = 0xe0a, ['d'] = 0xe1a, ['e'] = 0xe21,
-    ['f'] = 0xe23, ['g'] = 0xe25, ['h'] = 0xe2c, ['i'] = 0xe32, ['j'] = 0xe35, ['k'] = 0xe36, ['l'] = 0xe48,
-    ['m'] = 0xe51, ['n'] = 0xe70, ['o'] = 0xe7c, ['p'] = 0xe7e, ['q'] = 0xe89, ['r'] = 0xe8a, ['s'] = 0xe91,
-    ['t'] = 0xe99, ['u'] = 0xe9f, ['v'] = 0xea2, ['w'] = 0xea4, ['x'] = 0xea6, ['y'] = 0xea7, ['z'] = 0xea9,
+    ['^'] = 0x743, ['_'] = 0x744, ['`'] = 0x748, ['|'] = 0x74c, ['~'] = 0x750, ['+'] = 0x803,
+    ['0'] = 0xd03, ['1'] = 0xd1a, ['2'] = 0xd1c, ['3'] = 0xd1e, ['4'] = 0xd20,
+    ['5'] = 0xd22, ['6'] = 0xd24, ['7'] = 0xd26, ['8'] = 0xd28, ['9'] = 0xd2a,
+    ['a'] = 0xe02, ['b'] = 0xe09, ['c'] = 0xe0a, ['d'] = 0xe1a, ['e'] = 0xe21, ['f'] = 0xe23, ['g'] = 0xe25,
+    ['h'] = 0xe2c, ['i'] = 0xe32, ['j'] = 0xe35, ['k'] = 0xe36, ['l'] = 0xe48, ['m'] = 0xe51,
+    ['n'] = 0xe70, ['o'] = 0xe7c, ['p'] = 0xe7e, ['q'] = 0xe89, ['r'] = 0xe8a, ['s'] = 0xe91, ['t'] = 0xe99,
+    ['u'] = 0xe9f, ['v'] = 0xea2, ['w'] = 0xea4, ['x'] = 0xea6, ['y'] = 0xea7, ['z'] = 0xea9,
 };
+/* clang-format on */
 
 /* c is a lower-cased HTTP token byte (below 128). */
 static unsigned weight(int level, int c)
