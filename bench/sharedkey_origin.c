@@ -3,14 +3,16 @@
  * mode: every request must carry a Shared Key Authorization that
  * sas_sk_verify() accepts for the account named on the command line (key:
  * Azurite's well-known devstoreaccount1 key unless --key says otherwise).
- * GET answers 200 with a fixed body of --size bytes, HEAD its headers, any
- * other verified method 200 with no body (its request body is read and
- * dropped); a bad or missing signature gets 403 with Azure's error shape.
+ * GET answers 200 with a fixed body of --size bytes, HEAD its headers, PUT
+ * 201, DELETE 202, anything else 200, all three without a body (a request
+ * body is read and dropped); a bad or missing signature gets 403 with
+ * Azure's error shape.
  *
  * Plain sockets: one epoll loop per thread, each with its own SO_REUSEPORT
  * listener; HTTP/1.1 keep-alive and pipelining; request heads up to 16 KiB
  * parsed with the picohttpparser that libh2o exports; request bodies only
- * with Content-Length (Transfer-Encoding gets 501). On SIGINT or SIGTERM it
+ * with Content-Length (Transfer-Encoding gets 501), "Expect: 100-continue"
+ * answered with 100 Continue when the signature holds. On SIGINT or SIGTERM it
  * prints "verified=N refused=M" on stderr and exits 0.
  */
 #define _GNU_SOURCE
@@ -48,7 +50,7 @@ static const char usage[] =
     "  --host ADDR      IPv4 address to bind (default 127.0.0.1)\n"
     "  --threads N      event loops, each with its own SO_REUSEPORT listener (default: online CPUs)\n"
     "  --key BASE64     account key (default: Azurite's well-known devstoreaccount1 key)\n"
-    "GET -> 200 with BYTES bytes; HEAD -> 200 headers only; other methods -> 200 empty;\n"
+    "GET -> 200 with BYTES bytes; HEAD -> 200 headers only; PUT -> 201, DELETE -> 202, others -> 200, empty;\n"
     "a missing or wrong signature -> 403. SIGINT/SIGTERM: prints verified=N refused=M, exits 0.\n";
 
 static struct {
@@ -69,8 +71,9 @@ typedef struct st_conn_t {
     size_t drain;   /* request body bytes still to drop */
     size_t out_len; /* response head bytes pending, from out_off */
     size_t out_off;
-    size_t body_left; /* response body bytes pending after the head */
-    int close_after;  /* close once the response is out */
+    size_t body_left;    /* response body bytes pending after the head */
+    int close_after;     /* close once the response is out */
+    int expect_continue; /* the request asked for 100-continue */
     char out[512];
     char in[HEAD_MAX];
     char sts[SAS_MAX_STS + HEAD_MAX];
@@ -90,13 +93,17 @@ static int find_header(const struct phr_header *h, size_t n, const char *name, s
     return -1;
 }
 
+/* Queues the answer; c->expect_continue first sends "100 Continue" (a verified request's body then follows). */
 static void respond(conn_t *c, int status, const char *reason, size_t length, int with_body, const char *body)
 {
+    int interim = c->expect_continue && status < 300;
     c->out_off = 0;
-    c->out_len =
-        (size_t)snprintf(c->out, sizeof(c->out), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nx-ms-version: 2026-10-06\r\n%s%s\r\n%s",
-                         status, reason, length, body != NULL ? "Content-Type: application/xml\r\n" : "",
-                         c->close_after ? "Connection: close\r\n" : "", body != NULL ? body : "");
+    c->out_len = (size_t)snprintf(
+        c->out, sizeof(c->out), "%sHTTP/1.1 %d %s\r\nContent-Length: %zu\r\nx-ms-version: 2026-10-06\r\n%s%s%s\r\n%s",
+        interim ? "HTTP/1.1 100 Continue\r\n\r\n" : "", status, reason, length,
+        status < 300 ? "ETag: \"0x8DE12345678ABCD\"\r\nLast-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n" : "",
+        body != NULL ? "Content-Type: application/xml\r\n" : "", c->close_after ? "Connection: close\r\n" : "",
+        body != NULL ? body : "");
     c->body_left = with_body && body == NULL ? length : 0;
 }
 
@@ -107,6 +114,8 @@ static int on_request(conn_t *c, const char *method, size_t method_len, const ch
     sas_sk_header_t sk[MAX_HEADERS];
     int i;
     c->close_after = minor == 0;
+    c->expect_continue =
+        (i = find_header(h, nh, "expect", 6)) >= 0 && h[i].value_len == 12 && strncasecmp(h[i].value, "100-continue", 12) == 0;
     if ((i = find_header(h, nh, "connection", 10)) >= 0) {
         if (h[i].value_len == 5 && strncasecmp(h[i].value, "close", 5) == 0)
             c->close_after = 1;
@@ -151,6 +160,8 @@ static int on_request(conn_t *c, const char *method, size_t method_len, const ch
         static const char denied[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>"
                                      "<Message>Server failed to authenticate the request.</Message></Error>";
         atomic_fetch_add_explicit(&n_refused, 1, memory_order_relaxed);
+        if (c->expect_continue && c->drain > 0)
+            c->close_after = 1; /* the client may or may not send the body it announced */
         respond(c, 403, "Server failed to authenticate the request", sizeof(denied) - 1, 1, denied);
         return 0;
     }
@@ -159,6 +170,10 @@ static int on_request(conn_t *c, const char *method, size_t method_len, const ch
         respond(c, 200, "OK", cfg.size, 1, NULL);
     else if (method_len == 4 && memcmp(method, "HEAD", 4) == 0)
         respond(c, 200, "OK", cfg.size, 0, NULL);
+    else if (method_len == 3 && memcmp(method, "PUT", 3) == 0)
+        respond(c, 201, "Created", 0, 0, NULL);
+    else if (method_len == 6 && memcmp(method, "DELETE", 6) == 0)
+        respond(c, 202, "Accepted", 0, 0, NULL);
     else
         respond(c, 200, "OK", 0, 0, NULL);
     return 0;

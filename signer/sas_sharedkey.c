@@ -4,11 +4,12 @@
  * Authorization value, and checking one. signer.h says what is covered and
  * what is refused; docs/sharedkey.md says why.
  *
- * Everything is written straight into the caller's buffer: the x-ms-*
- * headers and the query parameters are emitted in order by repeated
- * selection (each round picks the smallest name above the last one written),
- * which needs no index array and is bounded by SAS_SK_MAX_HEADERS and
- * SAS_SK_MAX_PARAMS.
+ * Everything is written straight into the caller's buffer. The x-ms-*
+ * headers are put in order by an insertion sort of their indices (at most
+ * SAS_SK_MAX_HEADERS bytes on the stack); the query parameters, at most
+ * SAS_SK_MAX_PARAMS, by repeated selection over the raw query (each round
+ * picks the smallest name above the last one written), and their values are
+ * decoded piece by piece into the output.
  */
 #include <string.h>
 
@@ -32,27 +33,18 @@ enum {
     H_RANGE,
     H__COUNT
 };
-#define NAME(s)                                                                                                                    \
-    {                                                                                                                              \
-        s, sizeof(s) - 1                                                                                                           \
-    }
+/* clang-format off */
+#define NAME(s) {s, sizeof(s) - 1}
 static const struct {
     const char *s;
     size_t len;
 } std_names[H__COUNT] = {
-    NAME("content-encoding"),
-    NAME("content-language"),
-    NAME("content-length"),
-    NAME("content-md5"),
-    NAME("content-type"),
-    NAME("date"),
-    NAME("if-modified-since"),
-    NAME("if-match"),
-    NAME("if-none-match"),
-    NAME("if-unmodified-since"),
-    NAME("range"),
+    NAME("content-encoding"), NAME("content-language"), NAME("content-length"), NAME("content-md5"),
+    NAME("content-type"), NAME("date"), NAME("if-modified-since"), NAME("if-match"), NAME("if-none-match"),
+    NAME("if-unmodified-since"), NAME("range"),
 };
 #undef NAME
+/* clang-format on */
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -77,7 +69,11 @@ static void put(sk_out_t *o, const char *s, size_t n)
 
 static void putc1(sk_out_t *o, char c)
 {
-    put(o, &c, 1);
+    if (o->full || o->len == o->cap) {
+        o->full = 1;
+        return;
+    }
+    o->p[o->len++] = c;
 }
 
 /* ---- character classes ------------------------------------------------- */
@@ -87,34 +83,38 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-static int is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+/*
+ * Byte classes, one bit each: ALNUM [A-Za-z0-9]; TCHAR an HTTP token byte;
+ * PATH a byte a path may carry raw (0x21-0x7e but " # < > ? ` { } \);
+ * QNAME a query name byte (unreserved); QVALUE a raw query value byte every
+ * reader decodes alike (unreserved, "!$'()*,;:@/?" and '%').
+ */
+enum { ALNUM = 1, TCHAR = 2, PATH = 4, QNAME = 8, QVALUE = 16 };
+#define A_ (ALNUM | TCHAR | PATH | QNAME | QVALUE)
+/* clang-format off */
+static const unsigned char byte_class[256] = {
+    ['!'] = TCHAR | PATH | QVALUE, ['#'] = TCHAR, ['$'] = TCHAR | PATH | QVALUE, ['%'] = TCHAR | PATH | QVALUE,
+    ['&'] = TCHAR | PATH, ['\''] = TCHAR | PATH | QVALUE, ['('] = PATH | QVALUE, [')'] = PATH | QVALUE,
+    ['*'] = TCHAR | PATH | QVALUE, ['+'] = TCHAR | PATH, [','] = PATH | QVALUE, ['-'] = TCHAR | PATH | QNAME | QVALUE,
+    ['.'] = TCHAR | PATH | QNAME | QVALUE, ['/'] = PATH | QVALUE, [':'] = PATH | QVALUE, [';'] = PATH | QVALUE,
+    ['='] = PATH, ['?'] = QVALUE, ['@'] = PATH | QVALUE, ['['] = PATH, [']'] = PATH, ['^'] = TCHAR | PATH,
+    ['_'] = TCHAR | PATH | QNAME | QVALUE, ['`'] = TCHAR, ['|'] = TCHAR | PATH, ['~'] = TCHAR | PATH | QNAME | QVALUE,
+    ['0'] = A_, ['1'] = A_, ['2'] = A_, ['3'] = A_, ['4'] = A_, ['5'] = A_, ['6'] = A_, ['7'] = A_, ['8'] = A_, ['9'] = A_,
+    ['A'] = A_, ['B'] = A_, ['C'] = A_, ['D'] = A_, ['E'] = A_, ['F'] = A_, ['G'] = A_,
+    ['H'] = A_, ['I'] = A_, ['J'] = A_, ['K'] = A_, ['L'] = A_, ['M'] = A_,
+    ['N'] = A_, ['O'] = A_, ['P'] = A_, ['Q'] = A_, ['R'] = A_, ['S'] = A_, ['T'] = A_,
+    ['U'] = A_, ['V'] = A_, ['W'] = A_, ['X'] = A_, ['Y'] = A_, ['Z'] = A_,
+    ['a'] = A_, ['b'] = A_, ['c'] = A_, ['d'] = A_, ['e'] = A_, ['f'] = A_, ['g'] = A_,
+    ['h'] = A_, ['i'] = A_, ['j'] = A_, ['k'] = A_, ['l'] = A_, ['m'] = A_,
+    ['n'] = A_, ['o'] = A_, ['p'] = A_, ['q'] = A_, ['r'] = A_, ['s'] = A_, ['t'] = A_,
+    ['u'] = A_, ['v'] = A_, ['w'] = A_, ['x'] = A_, ['y'] = A_, ['z'] = A_,
+};
+/* clang-format on */
+#undef A_
 
-/* RFC 9110 tchar. */
-static int is_tchar(int c)
+static int is(unsigned cls, int c)
 {
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return 1;
-    default:
-        return is_alnum(c);
-    }
+    return (byte_class[(unsigned char)c] & cls) != 0;
 }
 
 static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
@@ -154,15 +154,18 @@ static void trimmed(const sas_sk_header_t *h, const char **v, size_t *n)
  * it never decides between lower-cased names); level 3 weighs only '\'' and
  * '-', and there a difference in position decides at once.
  */
+/* clang-format off */
 static const unsigned short primary_weight[128] = {
     ['!'] = 0x71c, ['#'] = 0x71f, ['$'] = 0x721, ['%'] = 0x723, ['&'] = 0x725, ['*'] = 0x72d, ['.'] = 0x733,
-    ['^'] = 0x743, ['_'] = 0x744, ['`'] = 0x748, ['|'] = 0x74c, ['~'] = 0x750, ['+'] = 0x803, ['0'] = 0xd03,
-    ['1'] = 0xd1a, ['2'] = 0xd1c, ['3'] = 0xd1e, ['4'] = 0xd20, ['5'] = 0xd22, ['6'] = 0xd24, ['7'] = 0xd26,
-    ['8'] = 0xd28, ['9'] = 0xd2a, ['a'] = 0xe02, ['b'] = 0xe09, ['c'] = 0xe0a, ['d'] = 0xe1a, ['e'] = 0xe21,
-    ['f'] = 0xe23, ['g'] = 0xe25, ['h'] = 0xe2c, ['i'] = 0xe32, ['j'] = 0xe35, ['k'] = 0xe36, ['l'] = 0xe48,
-    ['m'] = 0xe51, ['n'] = 0xe70, ['o'] = 0xe7c, ['p'] = 0xe7e, ['q'] = 0xe89, ['r'] = 0xe8a, ['s'] = 0xe91,
-    ['t'] = 0xe99, ['u'] = 0xe9f, ['v'] = 0xea2, ['w'] = 0xea4, ['x'] = 0xea6, ['y'] = 0xea7, ['z'] = 0xea9,
+    ['^'] = 0x743, ['_'] = 0x744, ['`'] = 0x748, ['|'] = 0x74c, ['~'] = 0x750, ['+'] = 0x803,
+    ['0'] = 0xd03, ['1'] = 0xd1a, ['2'] = 0xd1c, ['3'] = 0xd1e, ['4'] = 0xd20,
+    ['5'] = 0xd22, ['6'] = 0xd24, ['7'] = 0xd26, ['8'] = 0xd28, ['9'] = 0xd2a,
+    ['a'] = 0xe02, ['b'] = 0xe09, ['c'] = 0xe0a, ['d'] = 0xe1a, ['e'] = 0xe21, ['f'] = 0xe23, ['g'] = 0xe25,
+    ['h'] = 0xe2c, ['i'] = 0xe32, ['j'] = 0xe35, ['k'] = 0xe36, ['l'] = 0xe48, ['m'] = 0xe51,
+    ['n'] = 0xe70, ['o'] = 0xe7c, ['p'] = 0xe7e, ['q'] = 0xe89, ['r'] = 0xe8a, ['s'] = 0xe91, ['t'] = 0xe99,
+    ['u'] = 0xe9f, ['v'] = 0xea2, ['w'] = 0xea4, ['x'] = 0xea6, ['y'] = 0xea7, ['z'] = 0xea9,
 };
+/* clang-format on */
 
 /* c is a lower-cased HTTP token byte (below 128). */
 static unsigned weight(int level, int c)
@@ -177,7 +180,14 @@ static unsigned weight(int level, int c)
 /* 1 when header name a sorts before b (both lower-cased on the fly). */
 static int name_less(const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t i = 0, j = 0;
+    /*
+     * A common prefix walks in step at every level (equal bytes, equal
+     * weights, i == j throughout), so every level may start after it.
+     */
+    size_t p = 0, n = alen < blen ? alen : blen;
+    while (p < n && lower((unsigned char)a[p]) == lower((unsigned char)b[p]))
+        p++;
+    size_t i = p, j = p;
     int level = 0;
     while (level < 3) {
         if (level == 2 && i != j)
@@ -185,7 +195,7 @@ static int name_less(const char *a, size_t alen, const char *b, size_t blen)
         unsigned w1 = i < alen ? weight(level, lower((unsigned char)a[i])) : 1;
         unsigned w2 = j < blen ? weight(level, lower((unsigned char)b[j])) : 1;
         if (w1 == 1 && w2 == 1) {
-            i = j = 0;
+            i = j = p;
             level++;
         } else if (w1 == w2) {
             i++;
@@ -235,7 +245,7 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
         const sas_sk_header_t *h = &req->headers[i];
         if ((h->name == NULL && h->name_len != 0) || (h->value == NULL && h->value_len != 0))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header without bytes");
-        size_t k = 0;
+        size_t k = is_xms(h) ? H__COUNT : 0;
         while (k < H__COUNT && !eq_nocase(h->name, h->name_len, std_names[k].s, std_names[k].len))
             k++;
         if (k < H__COUNT) {
@@ -244,23 +254,19 @@ static sas_reason_t check_headers(const sas_sk_request_t *req, size_t std[H__COU
             std[k] = i;
         } else if (is_xms(h)) {
             for (size_t c = 0; c < h->name_len; c++)
-                if (!is_tchar((unsigned char)h->name[c]))
+                if (!is(TCHAR, h->name[c]))
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header name %s is not a token",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
             /* metadata names are C# identifiers (Azure refuses others); with '-' or '\'' Azurite would sort them otherwise */
             if (h->name_len >= 10 && eq_nocase(h->name, 10, "x-ms-meta-", 10)) {
                 int ok = h->name_len > 10 && !(h->name[10] >= '0' && h->name[10] <= '9');
                 for (size_t c = 10; ok && c < h->name_len; c++)
-                    ok = is_alnum((unsigned char)h->name[c]) || h->name[c] == '_';
+                    ok = is(ALNUM, h->name[c]) || h->name[c] == '_';
                 if (!ok)
                     return sas__fail(err, SAS_R_INVALID_ARGUMENT, "metadata name %s is not an identifier",
                                      sas__quote(q, sizeof(q), h->name, h->name_len));
             }
-            for (size_t j = 0; j < i; j++)
-                if (eq_nocase(h->name, h->name_len, req->headers[j].name, req->headers[j].name_len))
-                    return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice",
-                                     sas__quote(q, sizeof(q), h->name, h->name_len));
-            ++*nxms;
+            ++*nxms; /* a repeat is found once they are sorted (sort_xms()) */
         } else {
             continue;
         }
@@ -296,8 +302,7 @@ static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
         return sas__fail(err, SAS_R_BAD_PATH, "the path does not start with '/'");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c < 0x21 || c > 0x7e || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' || c == '`' || c == '{' || c == '}' ||
-            c == '\\')
+        if (!is(PATH, c))
             return sas__fail(err, SAS_R_BAD_PATH, "the path holds byte 0x%02x, which a request line does not carry raw", c);
         if (c == '%' && (i + 2 >= n || sg_hexval((unsigned char)p[i + 1]) < 0 || sg_hexval((unsigned char)p[i + 2]) < 0))
             return sas__fail(err, SAS_R_BAD_PATH, "bad percent-encoding in the path");
@@ -322,17 +327,6 @@ static sas_reason_t check_path(const char *p, size_t n, sas_error_t *err)
         s = e + 1;
     }
     return SAS_OK;
-}
-
-/* A raw query value byte that every reader decodes the same way. */
-static int is_value_byte(int c)
-{
-    return is_alnum(c) || (c != 0 && strchr("-._~!$'()*,;:@/?%", c) != NULL);
-}
-
-static int is_name_byte(int c)
-{
-    return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /*
@@ -376,14 +370,14 @@ static sas_reason_t check_query(const char *query, size_t len, size_t *count, sa
         if (nlen == 0)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "an empty query parameter name");
         for (size_t i = 0; i < nlen; i++)
-            if (!is_name_byte((unsigned char)name[i]))
+            if (!is(QNAME, name[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter name %s is not plain",
                                  sas__quote(q, sizeof(q), name, nlen));
         if (value == name + nlen || vlen == 0)
             return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s has no value (SDKs sign that differently)",
                              sas__quote(q, sizeof(q), name, nlen));
         for (size_t i = 0; i < vlen; i++)
-            if (!is_value_byte((unsigned char)value[i]))
+            if (!is(QVALUE, value[i]))
                 return sas__fail(err, SAS_R_MALFORMED_QUERY, "query parameter %s holds a raw 0x%02x",
                                  sas__quote(q, sizeof(q), name, nlen), (unsigned char)value[i]);
         /* decode piece by piece: no control byte, valid UTF-8 */
@@ -428,14 +422,49 @@ static int param_less(const char *a, size_t alen, const char *b, size_t blen)
 
 static void put_lower(sk_out_t *o, const char *s, size_t n)
 {
+    if (o->full || n > o->cap - o->len) {
+        o->full = 1;
+        return;
+    }
     for (size_t i = 0; i < n; i++)
-        putc1(o, (char)lower((unsigned char)s[i]));
+        o->p[o->len + i] = (char)lower((unsigned char)s[i]);
+    o->len += n;
+}
+
+/*
+ * Sorts the indices of the x-ms-* headers into order[] (insertion sort, the
+ * SDK's comparator) and refuses a name given twice in any case: equal names
+ * compare equal to everything alike, so a repeat ends up next to its twin.
+ */
+static sas_reason_t sort_xms(const sas_sk_request_t *req, uint8_t *order, size_t *count, sas_error_t *err)
+{
+    const sas_sk_header_t *hs = req->headers;
+    size_t m = 0;
+    char q[48];
+    for (size_t i = 0; i < req->num_headers; i++) {
+        if (!is_xms(&hs[i]))
+            continue;
+        size_t at = m++;
+        while (at > 0 && name_less(hs[i].name, hs[i].name_len, hs[order[at - 1]].name, hs[order[at - 1]].name_len)) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = (uint8_t)i;
+    }
+    for (size_t k = 1; k < m; k++) {
+        const sas_sk_header_t *a = &hs[order[k - 1]], *b = &hs[order[k]];
+        if (eq_nocase(a->name, a->name_len, b->name, b->name_len))
+            return sas__fail(err, SAS_R_INVALID_ARGUMENT, "header %s given twice", sas__quote(q, sizeof(q), b->name, b->name_len));
+    }
+    *count = m;
+    return SAS_OK;
 }
 
 sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *account, size_t account_len, char *out, size_t cap,
                                  size_t *len, sas_error_t *err)
 {
-    size_t std[H__COUNT], nxms = 0, nparams = 0;
+    size_t std[H__COUNT], nxms = 0, nparams = 0, m = 0;
+    uint8_t order[SAS_SK_MAX_HEADERS];
     sas_reason_t r;
     sk_out_t o;
 
@@ -458,7 +487,8 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
     for (size_t i = 0; i < account_len; i++)
         if (!((account[i] >= 'a' && account[i] <= 'z') || (account[i] >= '0' && account[i] <= '9')))
             return sas__fail(err, SAS_R_INVALID_ARGUMENT, "invalid account name");
-    if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
+    if ((r = check_headers(req, std, &nxms, err)) != SAS_OK || (r = sort_xms(req, order, &m, err)) != SAS_OK ||
+        (r = check_path(req->path, req->path_len, err)) != SAS_OK ||
         (r = check_query(req->query, req->query_len, &nparams, err)) != SAS_OK) {
         out[0] = '\0';
         return r;
@@ -479,20 +509,7 @@ sas_reason_t sas_sk_canonicalize(const sas_sk_request_t *req, const char *accoun
         putc1(&o, '\n');
     }
 
-    /* CanonicalizedHeaders: x-ms-* in the SDK's order (insertion sort of their indices) */
-    uint8_t order[SAS_SK_MAX_HEADERS];
-    size_t m = 0;
-    for (size_t i = 0; i < req->num_headers; i++) {
-        const sas_sk_header_t *h = &req->headers[i];
-        if (!is_xms(h))
-            continue;
-        size_t at = m++;
-        while (at > 0 && name_less(h->name, h->name_len, req->headers[order[at - 1]].name, req->headers[order[at - 1]].name_len)) {
-            order[at] = order[at - 1];
-            at--;
-        }
-        order[at] = (uint8_t)i;
-    }
+    /* CanonicalizedHeaders: x-ms-* in the SDK's order */
     for (size_t k = 0; k < m; k++) {
         const sas_sk_header_t *h = &req->headers[order[k]];
         const char *v;

@@ -7,9 +7,10 @@
 // really checks what we sign). Two cases show why the signer departs from, or
 // refuses, what @azure/storage-common 12.5.0 signs: its swapped
 // Content-Encoding/Content-Language lines and its dropping of empty-valued
-// query parameters are both refused by Azurite.
+// query parameters are both refused by Azurite. Then the other direction: the
+// SDK's own requests verified by sas_sk_verify() in bench/sharedkey_origin.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -17,9 +18,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { StorageSharedKeyCredential, BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential, newPipeline } from '@azure/storage-blob';
 
-import { DEV_ACCOUNT, DEV_KEY, SOURCE_DIR, startAzurite, stopAll } from './lib/stack.mjs';
+import { DEV_ACCOUNT, DEV_KEY, SOURCE_DIR, freePort, httpStatus as httpStatusOf, startAzurite, stopAll, waitFor } from './lib/stack.mjs';
 
 const require = createRequire(path.join(SOURCE_DIR, 'package.json'));
 const { storageSharedKeyCredentialPolicy } = require('@azure/storage-common');
@@ -193,5 +194,69 @@ describe('Shared Key signed by sasgw, checked by Azurite', () => {
         const r = await signedSend({ method: 'DELETE', path: blobPath('meta.txt'), headers: [] });
         assert.equal(r.status, 202, `${r.body}`);
         assert.equal(await service.getContainerClient(CONTAINER).getBlobClient('meta.txt').exists(), false);
+    });
+});
+
+// The other direction: the official SDK's own requests (its pipeline, its
+// headers, retries off) against bench/sharedkey_origin, which accepts a
+// request only when sas_sk_verify() does.
+describe('the SDK\'s Shared Key checked by sas_sk_verify (bench/sharedkey_origin)', () => {
+    const ORIGIN = path.join(process.env.SASGW_BUILD_DIR ?? path.join(SOURCE_DIR, 'build'), 'bench', 'sharedkey_origin');
+    const SIZE = 3000;
+    let origin;
+    let base;
+    let stderr = '';
+    const client = (name, key = DEV_KEY) =>
+        new BlobServiceClient(base, newPipeline(new StorageSharedKeyCredential(DEV_ACCOUNT, key), { retryOptions: { maxTries: 1 } }))
+            .getContainerClient('bench').getBlockBlobClient(name);
+
+    before(async () => {
+        assert.ok(existsSync(ORIGIN), `${ORIGIN} not built`);
+        const port = await freePort();
+        origin = spawn(ORIGIN, ['--port', String(port), '--account', DEV_ACCOUNT, '--size', String(SIZE), '--threads', '1'],
+                       { stdio: ['ignore', 'ignore', 'pipe'] });
+        origin.stderr.on('data', (d) => (stderr += d));
+        await waitFor(async () => (await httpStatusOf(`http://127.0.0.1:${port}/`)) === 403, { what: 'sharedkey_origin' });
+        base = `http://127.0.0.1:${port}/${DEV_ACCOUNT}`;
+    });
+    after(async () => {
+        if (origin.exitCode === null) {
+            const done = new Promise((r) => origin.once('exit', r));
+            origin.kill('SIGTERM');
+            await done;
+        }
+    });
+
+    test('download, properties, upload with metadata and headers, delete: accepted', async () => {
+        const got = await client('dir/ça va + 1%.bin').download();
+        const chunks = [];
+        for await (const c of got.readableStreamBody)
+            chunks.push(c);
+        const body = Buffer.concat(chunks);
+        assert.equal(body.length, SIZE);
+        assert.equal(body.subarray(0, 5).toString(), 'abcde');
+        assert.equal((await client('p.txt').getProperties()).contentLength, SIZE);
+        await client('up.txt').upload('hello', 5, {
+            metadata: { Colour: 'blue', size_XL: '  padded  ' },
+            blobHTTPHeaders: { blobContentType: 'text/plain', blobContentLanguage: 'en', blobCacheControl: 'no-cache' },
+            conditions: { ifNoneMatch: '*' },
+        });
+        await client("it's (1).txt").delete();
+        await client('r.bin').download(10, 20);
+    });
+
+    test('the SDK with another key: 403', async () => {
+        await assert.rejects(client('x.bin', WRONG_KEY).getProperties(), (e) => e.statusCode === 403);
+        await assert.rejects(client('x.bin', WRONG_KEY).upload('x', 1), (e) => e.statusCode === 403);
+    });
+
+    test('counts: every SDK request verified, only the wrong-key ones refused', async () => {
+        const done = new Promise((r) => origin.once('exit', r));
+        origin.kill('SIGTERM');
+        await done;
+        const m = /verified=(\d+) refused=(\d+)/.exec(stderr);
+        assert.ok(m, stderr);
+        assert.equal(Number(m[1]), 5, stderr); /* two downloads, properties, upload, delete */
+        assert.equal(Number(m[2]), 2 + 1 /* the readiness probe */, stderr);
     });
 });
