@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "sasgw/admin.h"
 
-/* {"account","name","template_uri"?,"sas_type","validity_period","enabled","created","updated","tags"} */
-static json_t *sasdef_json(const vault_sasdef_t *d, int with_template)
+json_t *gw_admin_sasdef_json(const vault_sasdef_t *d, int with_template)
 {
     json_t *o = json_pack("{s:s,s:s}", "account", d->account, "name", d->name);
     if (with_template)
@@ -65,7 +65,7 @@ static int on_list(h2o_req_t *req, const gw_route_match_t *match, void *data)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, sasdef_json(&list[i], 0));
+        json_array_append_new(arr, gw_admin_sasdef_json(&list[i], 0));
     vault_sasdef_list_free(list, n);
     gw_admin__audit(&r, object, "ok", NULL, NULL);
     gw_http_send_json(req, 200, json_pack("{s:o}", "sas_definitions", arr));
@@ -90,7 +90,7 @@ static int on_get(h2o_req_t *req, const gw_route_match_t *match, void *data)
         gw_admin__refuse(&r, 404, "not_found", "there is no such SAS definition", NULL, object);
         return 0;
     }
-    json_t *o = sasdef_json(&d, 1);
+    json_t *o = gw_admin_sasdef_json(&d, 1);
     vault_sasdef_dispose(&d);
     gw_admin__audit(&r, object, "ok", NULL, NULL);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
@@ -132,7 +132,7 @@ static int on_put(h2o_req_t *req, const gw_route_match_t *match, void *data)
         gw_admin__vault_error(&r, rc, err, object, 1);
         return 0;
     }
-    json_t *o = sasdef_json(&d, 1);
+    json_t *o = gw_admin_sasdef_json(&d, 1);
     vault_sasdef_dispose(&d);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     gw_http_send_json(req, existed ? 200 : 201, o);

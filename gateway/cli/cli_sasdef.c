@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "sasgw/admin.h"
 #include "cli_args.h"
 #include "sasgw/common.h"
 #include "sasgw/vault.h"
@@ -101,31 +102,6 @@ static vault_t *open_vault(const gw_args_t *a, const char *cmd)
     return v;
 }
 
-static json_t *time_json(int64_t t)
-{
-    char buf[32];
-    vault_time_format(t, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-/* The definition as JSON, the shape of the admin API's (template only when asked). */
-static json_t *sasdef_json(const vault_sasdef_t *d, int with_template)
-{
-    json_t *o = json_pack("{s:s,s:s}", "account", d->account, "name", d->name);
-    if (with_template)
-        json_object_set_new(o, "template_uri", json_string(d->template_uri));
-    json_object_set_new(o, "sas_type", json_string(d->sas_type == VAULT_SASDEF_ACCOUNT ? "account" : "service"));
-    json_object_set_new(o, "validity_period", json_string(d->validity));
-    json_object_set_new(o, "enabled", json_boolean(d->enabled));
-    json_object_set_new(o, "created", time_json(d->created));
-    json_object_set_new(o, "updated", time_json(d->updated));
-    json_t *tags = json_object();
-    for (size_t i = 0; i < d->ntags; i++)
-        json_object_set_new(tags, d->tags[i].key, json_string(d->tags[i].value));
-    json_object_set_new(o, "tags", tags);
-    return o;
-}
-
 static void print_json(json_t *j)
 {
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -198,7 +174,7 @@ static int cmd_set(int argc, char **argv)
         rc = refuse(cmd, err);
     else {
         if (gw_args_has(&a, "--json"))
-            print_json(sasdef_json(&d, 1));
+            print_json(gw_admin_sasdef_json(&d, 1));
         else
             printf("SAS definition %s set on %s\n", d.name, d.account);
         vault_sasdef_dispose(&d);
@@ -230,7 +206,7 @@ static int cmd_get(int argc, char **argv)
         return refuse(cmd, msg);
     }
     if (gw_args_has(&a, "--json"))
-        print_json(sasdef_json(&d, 1));
+        print_json(gw_admin_sasdef_json(&d, 1));
     else
         print_text(&d, 1);
     vault_sasdef_dispose(&d);
@@ -258,7 +234,7 @@ static int cmd_list(int argc, char **argv)
     if (gw_args_has(&a, "--json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, sasdef_json(&list[i], 0));
+            json_array_append_new(arr, gw_admin_sasdef_json(&list[i], 0));
         print_json(arr);
     } else {
         for (size_t i = 0; i < n; i++)

@@ -8,7 +8,10 @@
 #ifndef SASGW_GATEWAY_ADMIN_API_H
 #define SASGW_GATEWAY_ADMIN_API_H
 
+#include <jansson.h>
+
 #include "sasgw/core/server.h"
+#include "sasgw/vault.h"
 
 /* The application state (app.h); a repeated identical typedef is valid C11. */
 typedef struct st_gw_app_t gw_app_t;
@@ -19,5 +22,12 @@ typedef struct st_gw_app_t gw_app_t;
  * could not be registered (a programming error).
  */
 int gw_admin_api_register(gw_server_t *server, gw_app_t *app);
+
+/*
+ * A SAS definition as the admin API and `sasgw sasdef ... --json` show it:
+ * {account, name, template_uri (with_template only: lists leave it out),
+ * sas_type, validity_period, enabled, created, updated, tags}. New reference.
+ */
+json_t *gw_admin_sasdef_json(const vault_sasdef_t *d, int with_template);
 
 #endif
