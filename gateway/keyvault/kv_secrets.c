@@ -153,22 +153,36 @@ static json_t *page(kv_ctx_t *ctx, json_t *items, const char *collection, const 
 
 /* ---------------------------------------------------------------- set, get, update */
 
+/*
+ * The body of a set (patch 0) or an update (patch 1) of secret r->name, once
+ * the caller may set it: the parsed document (the caller json_decref()s it
+ * after b is used: b points into it), or NULL after answering (403, 400).
+ */
+static json_t *settable_body(kv_ctx_t *ctx, const kv_route_t *r, int patch, kv_body_t *b)
+{
+    char err[400];
+    if (!kv_authorize(ctx, POLICY_KV_SECRETS_SET, r->name, strlen(r->name)))
+        return NULL;
+    json_t *body = kv_read_json(ctx);
+    if (body == NULL) {
+        kv_audit(ctx, "keyvault.secrets/set", r->name, "refused", "malformed or oversized body");
+        return NULL;
+    }
+    if (kv_parse_body(body, patch, b, err, sizeof(err)) != 0) {
+        json_decref(body);
+        refuse(ctx, POLICY_KV_SECRETS_SET, r->name, 400, "BadParameter", err);
+        return NULL;
+    }
+    return body;
+}
+
 static void on_set(kv_ctx_t *ctx, const kv_route_t *r)
 {
     char err[400], version[VAULT_VERSION_ID_LEN + 1];
     kv_body_t b;
-    if (!kv_authorize(ctx, POLICY_KV_SECRETS_SET, r->name, strlen(r->name)))
+    json_t *body = settable_body(ctx, r, 0, &b);
+    if (body == NULL)
         return;
-    json_t *body = kv_read_json(ctx);
-    if (body == NULL) {
-        kv_audit(ctx, "keyvault.secrets/set", r->name, "refused", "malformed or oversized body");
-        return;
-    }
-    if (kv_parse_body(body, 0, &b, err, sizeof(err)) != 0) {
-        json_decref(body);
-        refuse(ctx, POLICY_KV_SECRETS_SET, r->name, 400, "BadParameter", err);
-        return;
-    }
     vault_secret_input_t in = {.content_type = b.has_content_type ? b.content_type : NULL,
                                .ntags = b.has_tags ? b.ntags : 0,
                                .tags = b.tags,
@@ -228,18 +242,9 @@ static void on_update(kv_ctx_t *ctx, const kv_route_t *r)
     char err[400];
     kv_body_t b;
     vault_secret_attrs_t out;
-    if (!kv_authorize(ctx, POLICY_KV_SECRETS_SET, r->name, strlen(r->name)))
+    json_t *body = settable_body(ctx, r, 1, &b);
+    if (body == NULL)
         return;
-    json_t *body = kv_read_json(ctx);
-    if (body == NULL) {
-        kv_audit(ctx, "keyvault.secrets/set", r->name, "refused", "malformed or oversized body");
-        return;
-    }
-    if (kv_parse_body(body, 1, &b, err, sizeof(err)) != 0) {
-        json_decref(body);
-        refuse(ctx, POLICY_KV_SECRETS_SET, r->name, 400, "BadParameter", err);
-        return;
-    }
     vault_secret_update_t up = {.has_content_type = b.has_content_type,
                                 .has_tags = b.has_tags,
                                 .has_enabled = b.has_enabled,
