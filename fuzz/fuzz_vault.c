@@ -45,8 +45,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len;
         vault__encode(&st, &out, &len);
         if (len != size || memcmp(out, data, size) != 0) {
-            fprintf(stderr, "payload does not encode back to its own bytes\n");
-            abort();
+            /*
+             * Only an older payload version (its version word, bytes 4-7,
+             * differs) may come out different: it is written as the current
+             * one, which must then read back and write again to itself.
+             */
+            struct vault__state again;
+            uint8_t *out2 = NULL;
+            size_t len2 = 0;
+            memset(&again, 0, sizeof(again));
+            if (size < 8 || len < 8 || memcmp(out + 4, data + 4, 4) == 0 || vault__decode(out, len, &again, err, sizeof(err)) != 0) {
+                fprintf(stderr, "payload does not encode back to its own bytes\n");
+                abort();
+            }
+            vault__encode(&again, &out2, &len2);
+            if (len2 != len || memcmp(out2, out, len) != 0) {
+                fprintf(stderr, "an older payload, written as the current version, does not encode back to itself\n");
+                abort();
+            }
+            sg_secure_free(out2);
+            vault__state_free(&again);
         }
         sg_secure_free(out);
         vault__state_free(&st);
