@@ -55,10 +55,16 @@ static int is_tchar(unsigned char c)
 {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return 1;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
-static int is_token(const char *s, size_t len)
+int gw_http1_is_token(const char *s, size_t len)
 {
     if (len == 0)
         return 0;
@@ -68,8 +74,7 @@ static int is_token(const char *s, size_t len)
     return 1;
 }
 
-/* A field value: no control bytes but HTAB, no DEL (obs-text, 0x80-0xff, is allowed). */
-static int is_field_value(const char *s, size_t len)
+int gw_http1_is_field_value(const char *s, size_t len)
 {
     for (size_t i = 0; i != len; ++i) {
         unsigned char c = (unsigned char)s[i];
@@ -79,8 +84,7 @@ static int is_field_value(const char *s, size_t len)
     return 1;
 }
 
-/* Visible ASCII only: what a request target or a value the relay supplies may hold. */
-static int is_visible(const char *s, size_t len)
+int gw_http1_is_visible(const char *s, size_t len)
 {
     for (size_t i = 0; i != len; ++i) {
         unsigned char c = (unsigned char)s[i];
@@ -201,7 +205,7 @@ static int scan_headers(const gw_http1_head_t *h, struct scan *s)
         size_t elen;
 
         /* a NULL name is a folded continuation line (obs-fold) */
-        if (f->name == NULL || !is_token(f->name, f->name_len) || !is_field_value(v, vlen))
+        if (f->name == NULL || !gw_http1_is_token(f->name, f->name_len) || !gw_http1_is_field_value(v, vlen))
             return -1;
         trim_ows(&v, &vlen);
         switch (lower((unsigned char)f->name[0])) {
@@ -337,9 +341,9 @@ long gw_http1_parse_request(const char *buf, size_t len, uint64_t max_body, gw_h
     out->head_len = (size_t)ret;
 
     /* request line: a token method, origin form, exactly "HTTP/1.0" or "HTTP/1.1" (phr versions differ on "HTTP/1.01") */
-    if (out->method_len > 32 || !is_token(out->method, out->method_len))
+    if (out->method_len > 32 || !gw_http1_is_token(out->method, out->method_len))
         return -400;
-    if (out->target_len == 0 || out->target[0] != '/' || !is_visible(out->target, out->target_len))
+    if (out->target_len == 0 || out->target[0] != '/' || !gw_http1_is_visible(out->target, out->target_len))
         return -400;
     if (out->minor_version != 0 && out->minor_version != 1)
         return -400;
@@ -504,9 +508,9 @@ size_t gw_http1_write_upstream_request(char *out, size_t cap, const gw_http1_hea
     size_t xff_count = 0;
 
     /* what the relay supplies must not break the head: origin form, no control bytes */
-    if (prefix_len + target_len == 0 || (prefix_len != 0 ? prefix[0] : target[0]) != '/' || !is_visible(prefix, prefix_len) ||
-        !is_visible(target, target_len) || host_header == NULL || !is_field_value(host_header, strlen(host_header)) ||
-        (have_peer && !is_field_value(peer_text, strlen(peer_text))))
+    if (prefix_len + target_len == 0 || (prefix_len != 0 ? prefix[0] : target[0]) != '/' || !gw_http1_is_visible(prefix, prefix_len) ||
+        !gw_http1_is_visible(target, target_len) || host_header == NULL || !gw_http1_is_field_value(host_header, strlen(host_header)) ||
+        (have_peer && !gw_http1_is_field_value(peer_text, strlen(peer_text))))
         return 0;
 
     /* request line and Host */

@@ -97,6 +97,13 @@ long gw_http1_parse_request(const char *buf, size_t len, uint64_t max_body, gw_h
  */
 long gw_http1_parse_response(const char *buf, size_t len, int method_is_head, gw_http1_head_t *out);
 
+/* 1 when s (len bytes) is an RFC 9110 token (methods, header names): at least one tchar, nothing else. */
+int gw_http1_is_token(const char *s, size_t len);
+/* 1 when s (len bytes) may be a field value: no control bytes but HTAB, no DEL (obs-text, 0x80-0xff, is allowed). */
+int gw_http1_is_field_value(const char *s, size_t len);
+/* 1 when s (len bytes) is visible ASCII only (0x21-0x7e): what a request target or a value the relay supplies may hold. */
+int gw_http1_is_visible(const char *s, size_t len);
+
 /*
  * 1 when the header name (len bytes, any case) is not copied into the request
  * sent upstream: hop-by-hop (Connection, Keep-Alive, Proxy-Connection, TE,

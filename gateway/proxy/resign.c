@@ -4,6 +4,7 @@
  * malloc'd head.
  */
 #include "resign.h"
+#include "http1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +15,7 @@
 
 #define MAX_KEPT (SAS_SK_MAX_HEADERS - 4)
 
-/* RFC 7230 tchar. */
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
-
+/* Case-insensitive equality of s (len bytes) with a lower-case literal. */
 static int name_is(const char *s, size_t len, const char *lit)
 {
     return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
@@ -116,12 +104,8 @@ size_t gw_resign_build(const char *in, size_t len, const gw_resign_params_t *p, 
     const char *sp2 = memchr(target, ' ', (size_t)(eol - target));
     if (sp2 == NULL || sp2 == target || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 || (sp2[8] != '0' && sp2[8] != '1'))
         return 0;
-    for (const char *c = in; c != sp1; c++)
-        if (!is_tchar((unsigned char)*c))
-            return 0;
-    for (const char *c = target; c != sp2; c++)
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-            return 0;
+    if (!gw_http1_is_token(in, (size_t)(sp1 - in)) || !gw_http1_is_visible(target, (size_t)(sp2 - target)))
+        return 0;
     const char *q = memchr(target, '?', (size_t)(sp2 - target));
     sas_sk_request_t req = {.method = in,
                             .method_len = (size_t)(sp1 - in),
@@ -141,13 +125,9 @@ size_t gw_resign_build(const char *in, size_t len, const gw_resign_params_t *p, 
         const char *colon = memchr(l, ':', (size_t)(le - l));
         if (colon == NULL || colon == l)
             return 0;
-        for (const char *c = l; c != colon; c++)
-            if (!is_tchar((unsigned char)*c))
-                return 0;
         const char *v = colon + 1, *ve = le;
-        for (const char *c = v; c != ve; c++)
-            if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-                return 0;
+        if (!gw_http1_is_token(l, (size_t)(colon - l)) || !gw_http1_is_field_value(v, (size_t)(ve - v)))
+            return 0;
         while (v != ve && (*v == ' ' || *v == '\t'))
             v++;
         while (ve != v && (ve[-1] == ' ' || ve[-1] == '\t'))
@@ -178,9 +158,8 @@ size_t gw_resign_build(const char *in, size_t len, const gw_resign_params_t *p, 
     if (version == NULL)
         version = GW_RESIGN_VERSION, version_len = sizeof(GW_RESIGN_VERSION) - 1;
     if (p->copy_source != NULL) {
-        for (size_t i = 0; i != p->copy_source_len; i++)
-            if ((unsigned char)p->copy_source[i] <= 0x20 || (unsigned char)p->copy_source[i] >= 0x7f)
-                return 0;
+        if (!gw_http1_is_visible(p->copy_source, p->copy_source_len))
+            return 0;
         hdrs[nh++] = (sas_sk_header_t){"x-ms-copy-source", 16, p->copy_source, p->copy_source_len};
     }
     hdrs[nh++] = (sas_sk_header_t){"x-ms-date", 9, date, strlen(date)};
